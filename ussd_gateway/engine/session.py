@@ -1,0 +1,67 @@
+"""Runtime state of one citizen's journey, kept apart from the immutable menu definition."""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+
+class SessionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(slots=True)
+class Session:
+    """Everything needed to continue a journey on any web process.
+
+    Kept small and JSON-serialisable: it travels to Redis and back on every hop.
+    """
+
+    key: str
+    """Store key of the session: ``<provider>:<aggregator session id>``."""
+    service: str
+    phone: str
+    language: str
+    screen: str = ""
+    vars: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    """Screens shown before the current one, for the back key."""
+    page: int = 0
+    """Page of the current list screen."""
+    status: SessionStatus = SessionStatus.ACTIVE
+    consumed: str = ""
+    """How much of a cumulative provider ``text`` has been turned into entries."""
+    last_reply: str = ""
+    last_end: bool = False
+    hops: int = 0
+    started_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    resume_from: str | None = None
+    """Key of a dropped session offered for resumption on this session's first screen."""
+    version: str = ""
+    """Content hash of the menu definition this session started on."""
+
+    @property
+    def in_journey(self) -> bool:
+        """True when a dropped call here would lose something the citizen typed or chose."""
+        return self.status is SessionStatus.ACTIVE and self.hops > 1 and bool(self.history)
+
+    def copy(self) -> Session:
+        return replace(self, vars=dict(self.vars), history=list(self.history))
+
+    def dumps(self) -> str:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def loads(cls, raw: str | bytes) -> Session:
+        data = json.loads(raw)
+        data["status"] = SessionStatus(data.get("status", "active"))
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})

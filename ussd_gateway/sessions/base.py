@@ -1,0 +1,126 @@
+"""The session store contract shared by the in-process and Redis stores."""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from ussd_gateway.engine.session import Session
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached; the hop must end politely instead of crashing."""
+
+
+class SessionBusy(StoreUnavailable):
+    """Another copy of the same hop held the session lock for too long."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyBuilder:
+    """Builds every key a store uses, so layouts change in one place.
+
+    A session's keys share the hash tag ``{<session key>}`` so they stay on one Redis Cluster slot.
+    Phone numbers never appear in keys in clear: they are personal data.
+    """
+
+    prefix: str = "ussd"
+
+    @staticmethod
+    def phone_id(phone: str) -> str:
+        return hashlib.sha256(phone.encode()).hexdigest()[:20]
+
+    def session(self, session_key: str) -> str:
+        return f"{self.prefix}:{{{session_key}}}"
+
+    def lock(self, session_key: str) -> str:
+        return f"{self.prefix}:{{{session_key}}}:lock"
+
+    def resume(self, service: str, phone: str) -> str:
+        return f"{self.prefix}:resume:{service}:{self.phone_id(phone)}"
+
+    def language(self, phone: str) -> str:
+        return f"{self.prefix}:lang:{self.phone_id(phone)}"
+
+
+class Transaction:
+    """The session as loaded under the lock; assign ``session`` to have it saved on exit."""
+
+    __slots__ = ("key", "original", "session")
+
+    def __init__(self, key: str, session: Session | None) -> None:
+        self.key = key
+        self.original = session
+        self.session = session
+
+
+class SessionStore(abc.ABC):
+    """Loads and saves sessions; knows nothing of menus or aggregators.
+
+    ``transaction`` serialises hops of one session: two copies of the same hop arriving at once
+    are processed one after the other, so the second sees the first one's result.
+    """
+
+    def __init__(
+        self, *, ttl: float = 180.0, resume_window: float = 300.0, keys: KeyBuilder | None = None
+    ) -> None:
+        self.ttl = ttl
+        self.resume_window = resume_window
+        self.keys = keys or KeyBuilder()
+
+    @asynccontextmanager
+    async def transaction(self, session_key: str) -> AsyncIterator[Transaction]:
+        """Lock the session, load it, and on a clean exit save ``tx.session`` if it changed."""
+        token = await self._acquire(session_key)
+        try:
+            tx = Transaction(session_key, await self._load(session_key))
+            yield tx
+            if tx.session is not None and tx.session is not tx.original:
+                await self._save(tx.session)
+        finally:
+            await self._release(session_key, token)
+
+    @abc.abstractmethod
+    async def _acquire(self, session_key: str) -> str: ...
+
+    @abc.abstractmethod
+    async def _release(self, session_key: str, token: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _load(self, session_key: str) -> Session | None: ...
+
+    @abc.abstractmethod
+    async def _save(self, session: Session) -> None:
+        """Save the session with the TTL refreshed; keep or drop its resume copy.
+
+        An active session with progress (``session.in_journey``) is also kept as the resume copy
+        for (service, phone) for ``resume_window`` seconds; a finished one drops that copy.
+        """
+
+    @abc.abstractmethod
+    async def get(self, session_key: str) -> Session | None:
+        """Read a session without locking (tests, operators)."""
+
+    @abc.abstractmethod
+    async def resumable(self, service: str, phone: str) -> Session | None:
+        """The dropped journey of this number on this service, if still within the window."""
+
+    @abc.abstractmethod
+    async def forget_resumable(self, service: str, phone: str) -> None: ...
+
+    @abc.abstractmethod
+    async def language(self, phone: str) -> str | None:
+        """The language this number chose last, if any."""
+
+    @abc.abstractmethod
+    async def remember_language(self, phone: str, language: str) -> None: ...
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the store does not answer."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,1 @@
+"""Completed requests: stored durably with a reference before the citizen sees it."""

@@ -1,0 +1,230 @@
+"""Redis session store: lets any web process continue any session.
+
+A hop costs two round trips in the common case: one Lua call that takes the lock and reads the
+session, and one pipeline that writes the session (and its resume copy) and releases the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, RedisError
+
+from ussd_gateway.engine.session import Session
+from ussd_gateway.sessions.base import (
+    KeyBuilder,
+    SessionBusy,
+    SessionStore,
+    StoreUnavailable,
+    Transaction,
+)
+from ussd_gateway.sessions.memory import LANGUAGE_TTL
+
+log = logging.getLogger(__name__)
+
+# KEYS: lock, session. ARGV: token, lock ms. Returns {1, session or nil} or {0}.
+_ACQUIRE_AND_GET = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('GET', KEYS[2])}
+end
+return {0}
+"""
+
+# KEYS: lock. ARGV: token. Deletes the lock only if we still own it.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+_FIRST_RETRY = 0.005
+_MAX_RETRY = 0.05
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+@contextmanager
+def _unavailable(what: str) -> Iterator[None]:
+    """Turn any Redis or socket failure into StoreUnavailable, which callers know to handle."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise StoreUnavailable(f"redis {what} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _decode(raw: Any) -> Session | None:
+    """A stored session, or None when absent or unreadable (the hop then starts afresh)."""
+    if raw is None:
+        return None
+    try:
+        return Session.loads(raw)
+    except (ValueError, TypeError, KeyError):
+        log.warning("discarding unreadable session value (%d bytes)", len(raw))
+        return None
+
+
+class RedisSessionStore(SessionStore):
+    """Sessions in Redis, one key each, locked per session with ``SET NX PX`` and a token.
+
+    The lock expires after ``lock_timeout`` so a crashed holder cannot block a session forever;
+    a hop waits at most ``lock_wait`` for it and then gets SessionBusy. Every Redis failure
+    surfaces as StoreUnavailable.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: aioredis.Redis,
+        ttl: float = 180.0,
+        resume_window: float = 300.0,
+        keys: KeyBuilder | None = None,
+        lock_timeout: float = 3.0,
+        lock_wait: float = 2.0,
+        language_ttl: float = LANGUAGE_TTL,
+        owns_client: bool = False,
+    ) -> None:
+        super().__init__(ttl=ttl, resume_window=resume_window, keys=keys)
+        self.client = client
+        self.lock_timeout = lock_timeout
+        self.lock_wait = lock_wait
+        self.language_ttl = language_ttl
+        self.owns_client = owns_client
+        """True when this store created the client and must close it."""
+        self._acquire_script = client.register_script(_ACQUIRE_AND_GET)
+        self._release_script = client.register_script(_RELEASE)
+
+    # -- transaction: the two-round-trip path ----------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(self, session_key: str) -> AsyncIterator[Transaction]:
+        """Same contract as the base class, with lock+read and write+unlock batched."""
+        token, raw = await self._lock_and_get(session_key)
+        tx = Transaction(session_key, _decode(raw))
+        try:
+            yield tx
+        except BaseException:
+            await self._release_quietly(session_key, token)
+            raise
+        if tx.session is not None and tx.session is not tx.original:
+            await self._save_and_release(tx.session, session_key, token)
+        else:
+            await self._release(session_key, token)
+
+    async def _lock_and_get(self, session_key: str) -> tuple[str, Any]:
+        """Take the lock, retrying with short backoff until ``lock_wait``; return the session."""
+        token = secrets.token_hex(16)
+        keys = [self.keys.lock(session_key), self.keys.session(session_key)]
+        args = [token, _ms(self.lock_timeout)]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lock_wait
+        delay = _FIRST_RETRY
+        while True:
+            with _unavailable("lock"):
+                reply = await self._acquire_script(keys=keys, args=args)
+            if reply[0] == 1:
+                return token, reply[1] if len(reply) > 1 else None
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise SessionBusy(
+                    f"session {session_key!r} stayed locked for more than {self.lock_wait}s"
+                )
+            await asyncio.sleep(min(delay * (0.5 + random.random()), remaining))
+            delay = min(delay * 2, _MAX_RETRY)
+
+    async def _save_and_release(self, session: Session, session_key: str, token: str) -> None:
+        """Write the session and its resume copy, then unlock, in one pipeline."""
+        raw = session.dumps()
+        lock_key = self.keys.lock(session_key)
+        with _unavailable("save"):
+            pipe = self.client.pipeline(transaction=False)
+            self._queue_save(pipe, session, raw)
+            pipe.evalsha(self._release_script.sha, 1, lock_key, token)
+            results = await pipe.execute(raise_on_error=False)
+            *writes, released = results
+            for result in writes:
+                if isinstance(result, Exception):
+                    raise result
+            if isinstance(released, NoScriptError):
+                # Redis restarted or its script cache was flushed: load and run it again.
+                await self._release_script(keys=[lock_key], args=[token])
+            elif isinstance(released, Exception):
+                raise released
+
+    async def _release_quietly(self, session_key: str, token: str) -> None:
+        """Unlock after a failed hop without hiding its error; the lock expires anyway."""
+        try:
+            await self._release(session_key, token)
+        except StoreUnavailable as exc:
+            log.warning("could not release session lock: %s", exc)
+
+    def _queue_save(self, pipe: Any, session: Session, raw: str) -> None:
+        pipe.set(self.keys.session(session.key), raw, px=_ms(self.ttl))
+        resume_key = self.keys.resume(session.service, session.phone)
+        if session.in_journey:
+            pipe.set(resume_key, raw, px=_ms(self.resume_window))
+        elif session.resume_from is None:
+            pipe.delete(resume_key)
+        # else: a resumption offer is pending on this session; leave the dropped copy alone.
+
+    # -- the SessionStore primitives -------------------------------------------------------------
+
+    async def _acquire(self, session_key: str) -> str:
+        token, _ = await self._lock_and_get(session_key)
+        return token
+
+    async def _release(self, session_key: str, token: str) -> None:
+        with _unavailable("unlock"):
+            await self._release_script(keys=[self.keys.lock(session_key)], args=[token])
+
+    async def _load(self, session_key: str) -> Session | None:
+        return await self.get(session_key)
+
+    async def _save(self, session: Session) -> None:
+        with _unavailable("save"):
+            pipe = self.client.pipeline(transaction=False)
+            self._queue_save(pipe, session, session.dumps())
+            await pipe.execute()
+
+    async def get(self, session_key: str) -> Session | None:
+        with _unavailable("read"):
+            raw = await self.client.get(self.keys.session(session_key))
+        return _decode(raw)
+
+    async def resumable(self, service: str, phone: str) -> Session | None:
+        with _unavailable("read"):
+            raw = await self.client.get(self.keys.resume(service, phone))
+        return _decode(raw)
+
+    async def forget_resumable(self, service: str, phone: str) -> None:
+        with _unavailable("delete"):
+            await self.client.delete(self.keys.resume(service, phone))
+
+    async def language(self, phone: str) -> str | None:
+        with _unavailable("read"):
+            raw = await self.client.get(self.keys.language(phone))
+        if isinstance(raw, bytes):
+            return raw.decode()
+        return raw
+
+    async def remember_language(self, phone: str, language: str) -> None:
+        with _unavailable("write"):
+            await self.client.set(self.keys.language(phone), language, px=_ms(self.language_ttl))
+
+    async def ping(self) -> None:
+        with _unavailable("ping"):
+            await self.client.ping()
+
+    async def close(self) -> None:
+        """Close the client only if this store created it; a shared client belongs to its owner."""
+        if self.owns_client:
+            await self.client.aclose()

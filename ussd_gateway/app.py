@@ -1,0 +1,80 @@
+"""Application factory: routes, and start-up/clean-up hooks that own every connection."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from ussd_gateway.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.db.migrate import upgrade
+from ussd_gateway.engine.definition import Catalogue, MenuDefinition
+from ussd_gateway.engine.loader import load_catalogue, load_menus
+from ussd_gateway.engine.runner import Engine
+from ussd_gateway.hops import HopService
+from ussd_gateway.routes import setup_routes
+from ussd_gateway.routing import ServiceRouter
+from ussd_gateway.sessions import create_store
+from ussd_gateway.settings import Settings
+from ussd_gateway.submissions.store import SubmissionStore
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+DEFINITIONS = web.AppKey("definitions", dict)
+HOPS = web.AppKey("hops", HopService)
+SUBMISSIONS = web.AppKey("submissions", SubmissionStore)
+
+
+def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
+    """Every menu file, validated; a broken one stops start-up with ``file: screen: problem``."""
+    catalogues: dict[str, Catalogue] = {}
+    for name, path in settings.catalogues.items():
+        catalogue = load_catalogue(Path(path))
+        catalogues[name] = catalogue
+        catalogues.setdefault(catalogue.name, catalogue)
+    paths = sorted(Path(settings.menus_dir).glob("*.yaml"))
+    return load_menus(paths, catalogues=catalogues, navigation=settings.navigation)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the web application; menus are loaded now so a broken menu fails before serving."""
+    definitions = load_definitions(settings)
+    router = ServiceRouter(settings.service_codes, definitions)
+    app = web.Application(client_max_size=64 * 1024)
+    app[SETTINGS] = settings
+    app[DEFINITIONS] = definitions
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        store = await create_store(
+            settings.redis_url,
+            ttl=settings.sessions.ttl,
+            resume_window=settings.sessions.resume_window,
+        )
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            submissions = SubmissionStore(sessionmaker=create_sessionmaker(engine))
+            app[SUBMISSIONS] = submissions
+            app[HOPS] = HopService(
+                engine=Engine(ports=submissions, lookup_timeout=settings.lookup_timeout),
+                store=store,
+                router=router,
+                settings=settings,
+            )
+            log.info(
+                "serving %s on codes %s (sessions: %s)",
+                ", ".join(sorted(definitions)),
+                ", ".join(sorted(router.codes)),
+                "redis" if settings.redis_url else "in-process",
+            )
+            yield
+        finally:
+            await store.close()
+            await engine.dispose()
+
+    app.cleanup_ctx.append(resources)
+    setup_routes(app)
+    return app

@@ -1,0 +1,142 @@
+"""The ``ussd-gateway`` command: serve, worker, validate, emulate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ussd_gateway.engine.definition import DefinitionError, Problem
+from ussd_gateway.settings import ConfigError, Settings, load_settings
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from ussd_gateway.app import create_app
+
+    settings = load_settings(args.config)
+    _configure_logging(settings.log_level)
+    try:
+        app = create_app(settings)
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("menus are invalid: not serving", file=sys.stderr)
+        return 1
+    port = args.port or settings.port
+    host = args.host or settings.host
+    print(f"ussd-gateway listening on http://{host}:{port}  (POST /ussd/africastalking)")
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Placeholder process for the Procfile: delivery to backends arrives with forwarding."""
+    settings = load_settings(args.config)
+    _configure_logging(settings.log_level)
+    log = logging.getLogger("ussd_gateway.worker")
+
+    async def idle() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("worker started: submissions are stored as pending; no backend delivery yet")
+        await stop.wait()
+        log.info("worker stopped")
+
+    asyncio.run(idle())
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ussd_gateway.app import load_definitions
+    from ussd_gateway.engine.loader import inspect_menu, load_catalogue
+    from ussd_gateway.routing import ServiceRouter
+
+    settings = load_settings(args.config)
+    problems: list[Problem] = []
+    catalogues = {}
+    for name, path in settings.catalogues.items():
+        try:
+            catalogues[name] = load_catalogue(Path(path))
+        except (DefinitionError, OSError) as exc:
+            problems.extend(getattr(exc, "problems", [Problem(str(path), "-", str(exc))]))
+    files = [Path(f) for f in args.files] or sorted(Path(settings.menus_dir).glob("*.yaml"))
+    for path in files:
+        _, found = inspect_menu(path, catalogues=catalogues, navigation=settings.navigation)
+        problems += found
+    if not args.files and not any(p.severity == "error" for p in problems):
+        try:
+            ServiceRouter(settings.service_codes, load_definitions(settings))
+        except (ValueError, DefinitionError) as exc:
+            problems.append(Problem(str(args.config or "config/gateway.yaml"), "-", str(exc)))
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == "error" for p in problems)
+    print(
+        f"{len(files)} file(s): {errors} error(s), {len(problems) - errors} warning(s)",
+        file=sys.stderr,
+    )
+    return 1 if errors else 0
+
+
+def _emulate(args: argparse.Namespace) -> int:
+    from ussd_gateway.emulator import main as emulator_main
+
+    return emulator_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ussd-gateway", description="USSD gateway for government services."
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="gateway configuration (default: $USSD_CONFIG or config/gateway.yaml)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default=None, help="listen address (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=None, help="listen port (default $PORT or 8080)")
+    serve.set_defaults(func=_serve)
+    worker = commands.add_parser("worker", help="run a background worker")
+    worker.set_defaults(func=_worker)
+    validate = commands.add_parser("validate", help="check menu files; exit 1 on any error")
+    validate.add_argument("files", nargs="*", help="menu files (default: every menu)")
+    validate.set_defaults(func=_validate)
+    emulate = commands.add_parser("emulate", help="phone emulator (same as ussd-emulator)")
+    emulate.add_argument("rest", nargs=argparse.REMAINDER)
+    emulate.set_defaults(func=_emulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["Settings", "main", "os"]

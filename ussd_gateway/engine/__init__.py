@@ -1,0 +1,1 @@
+"""Menu definitions (parsed, validated, immutable) and the hop state machine; no HTTP here."""

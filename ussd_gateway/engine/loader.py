@@ -1,0 +1,314 @@
+"""Reads menu files into validated, immutable definitions, reporting every problem found."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from ussd_gateway.engine.definition import (
+    Catalogue,
+    DefinitionError,
+    MenuDefinition,
+    NavigationKeys,
+    Problem,
+)
+from ussd_gateway.engine.gsm import ussd_length
+from ussd_gateway.engine.messages import DEFAULT_MESSAGES, HINT_KEYS
+from ussd_gateway.engine.runner import HopContext, compose
+from ussd_gateway.engine.screens import SCREEN_TYPES
+from ussd_gateway.engine.screens.base import ParseContext, Screen
+from ussd_gateway.engine.screens.list import parse_catalogue_item
+from ussd_gateway.engine.session import Session
+from ussd_gateway.engine.text import LocalizedText
+from ussd_gateway.engine.yaml_source import line_of, load_yaml
+
+TOP_KEYS = frozenset(
+    {"service", "languages", "start", "screens", "messages", "codes", "title", "owner"}
+)
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    """A catalogue file: ``catalogue: <name>`` and ``items: [{id, label, name}]``."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, Mapping) or not isinstance(data.get("items"), list):
+        raise DefinitionError([Problem(str(path), "-", "a catalogue needs 'items': a list")])
+    items = []
+    for entry in data["items"]:
+        item = parse_catalogue_item(entry, "sw")
+        if item is None:
+            raise DefinitionError([Problem(str(path), "-", f"item without id/label: {entry}")])
+        items.append(item)
+    ids = [i.id for i in items]
+    if len(set(ids)) != len(ids):
+        raise DefinitionError([Problem(str(path), "-", "duplicate item ids")])
+    return Catalogue(str(data.get("catalogue") or path.stem), tuple(items))
+
+
+def load_menu(
+    path: Path | str,
+    *,
+    catalogues: Mapping[str, Catalogue] | None = None,
+    navigation: NavigationKeys | None = None,
+) -> MenuDefinition:
+    """Parse and validate one menu file; raise DefinitionError listing every error."""
+    definition, problems = inspect_menu(path, catalogues=catalogues, navigation=navigation)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or definition is None:
+        raise DefinitionError(errors or problems)
+    return definition
+
+
+def inspect_menu(
+    path: Path | str,
+    *,
+    catalogues: Mapping[str, Catalogue] | None = None,
+    navigation: NavigationKeys | None = None,
+) -> tuple[MenuDefinition | None, list[Problem]]:
+    """Everything wrong with a menu file (errors and warnings), without running it."""
+    path = Path(path)
+    name = str(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+        raw = load_yaml(source)
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(name, "-", f"cannot read: {exc}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return None, [Problem(name, "-", f"not valid YAML: {getattr(exc, 'problem', exc)}", line)]
+    return parse_menu(
+        raw,
+        file=name,
+        version=hashlib.sha256(source.encode()).hexdigest()[:12],
+        catalogues=catalogues or {},
+        navigation=navigation or NavigationKeys(),
+    )
+
+
+def parse_menu(
+    raw: Any,
+    *,
+    file: str,
+    version: str,
+    catalogues: Mapping[str, Catalogue],
+    navigation: NavigationKeys,
+) -> tuple[MenuDefinition | None, list[Problem]]:
+    if not isinstance(raw, Mapping):
+        return None, [Problem(file, "-", "a menu file must be a mapping (service, screens...)")]
+    problems: list[Problem] = []
+
+    def top(message: str, value: Any = None) -> None:
+        problems.append(Problem(file, "-", message, line_of(value) or line_of(raw)))
+
+    for key in raw:
+        if key not in TOP_KEYS:
+            top(f"unknown key '{key}'")
+    service = raw.get("service")
+    if not isinstance(service, str) or not service.isidentifier():
+        top("'service' must be a name (letters, digits, _)")
+        service = Path(file).stem
+    languages = raw.get("languages")
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(x, str) for x in languages)
+    ):
+        top("'languages' must be a non-empty list such as [sw, en]")
+        languages = ["sw"]
+    languages_t = tuple(languages)
+    codes = raw.get("codes") or []
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        top("'codes' must be a list of short codes")
+        codes = []
+
+    overrides = raw.get("messages") or {}
+    if not isinstance(overrides, Mapping):
+        top("'messages' must be a mapping of message name to texts")
+        overrides = {}
+    messages: dict[str, LocalizedText] = {}
+    for key, defaults in DEFAULT_MESSAGES.items():
+        given = overrides.get(key) or {}
+        texts = {
+            lang: given.get(lang) or defaults.get(lang) or defaults["en"] for lang in languages_t
+        }
+        messages[key] = LocalizedText.compile(texts, languages_t[0])
+    for key in overrides:
+        if key not in DEFAULT_MESSAGES:
+            top(f"unknown message '{key}'", overrides)
+    reserve = {
+        lang: 1 + max(_septets(messages[k].render(lang, {})) + 4 for k in HINT_KEYS)
+        for lang in languages_t
+    }
+
+    ctx = ParseContext(
+        file=file,
+        languages=languages_t,
+        catalogues=catalogues,
+        navigation=navigation,
+        messages=overrides,
+        reserve=reserve,
+        problems=problems,
+    )
+    screens: dict[str, Screen] = {}
+    raw_screens = raw.get("screens")
+    if not isinstance(raw_screens, Mapping) or not raw_screens:
+        top("'screens' must be a mapping of screen id to screen")
+        raw_screens = {}
+    for screen_id, raw_screen in raw_screens.items():
+        ctx.screen = str(screen_id)
+        ctx.line = line_of(raw_screen)
+        if not isinstance(raw_screen, Mapping):
+            ctx.problem("a screen must be a mapping with a 'type'")
+            continue
+        kind = raw_screen.get("type")
+        cls = SCREEN_TYPES.get(str(kind))
+        if cls is None:
+            known = ", ".join(sorted(SCREEN_TYPES))
+            ctx.problem(f"unknown screen type '{kind}' (known: {known})")
+            continue
+        for key in raw_screen:
+            if key != "type" and key not in cls.keys:
+                ctx.problem(f"unknown key '{key}' for a {kind} screen")
+        screens[str(screen_id)] = cls.parse(str(screen_id), raw_screen, ctx)
+
+    start = raw.get("start")
+    if not isinstance(start, str) or start not in screens:
+        top(f"'start' must name a screen (got {start!r})")
+        start = next(iter(screens), "")
+    definition = MenuDefinition(
+        service=service,
+        languages=languages_t,
+        start=start,
+        screens=MappingProxyType(screens),
+        messages=MappingProxyType(messages),
+        navigation=navigation,
+        source=file,
+        version=version,
+        codes=tuple(codes),
+        title=dict(raw.get("title") or {}),
+        owner=dict(raw.get("owner") or {}),
+    )
+    problems += check_graph(definition, file)
+    if not any(p.severity == "error" for p in problems):
+        problems += check_lengths(definition, file)
+    return definition, problems
+
+
+def check_graph(definition: MenuDefinition, file: str) -> list[Problem]:
+    """Links to missing screens, screens that lead nowhere, screens nothing leads to."""
+    problems: list[Problem] = []
+    screens = definition.screens
+    for screen in screens.values():
+        targets = screen.targets()
+        for edge in targets:
+            if edge.target not in screens:
+                problems.append(
+                    Problem(
+                        file, screen.id, f"leads to unknown screen '{edge.target}'", screen.line
+                    )
+                )
+        if not targets and not screen.ends:
+            problems.append(
+                Problem(file, screen.id, "no way forward and not an end screen", screen.line)
+            )
+    reached = _reachable(definition)
+    for screen in screens.values():
+        if screen.id not in reached:
+            problems.append(
+                Problem(file, screen.id, "no path reaches this screen", screen.line, "warning")
+            )
+    return problems
+
+
+def _reachable(definition: MenuDefinition) -> set[str]:
+    seen: set[str] = set()
+    todo = [definition.start] if definition.start else []
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in definition.screens:
+            continue
+        seen.add(current)
+        todo.extend(e.target for e in definition.screens[current].targets())
+    return seen
+
+
+def worst_case_variables(definition: MenuDefinition) -> dict[str, Any]:
+    """The longest value every variable can take, to size screens before any citizen does."""
+    longest: dict[str, Any] = {}
+    for screen in definition.screens.values():
+        for name, value in screen.sets().items():
+            if len(str(value)) >= len(str(longest.get(name, ""))):
+                longest[name] = value
+    return longest
+
+
+def check_lengths(definition: MenuDefinition, file: str) -> list[Problem]:
+    """Every page of every screen, in every language, with the longest values and a hint."""
+    problems: list[Problem] = []
+    variables = worst_case_variables(definition)
+    for screen in definition.screens.values():
+        if not screen.interactive:
+            continue
+        for language in definition.languages:
+            session = Session(
+                key="inspect", service=definition.service, phone="", language=language
+            )
+            session.screen = screen.id
+            session.vars = dict(variables)
+            hop = HopContext(definition, session)
+            hint = (
+                None
+                if screen.ends
+                else "x"
+                * max(len(definition.message(k, language, min=999, max=999)) for k in HINT_KEYS)
+            )
+            for page in range(screen.pages(hop)):
+                session.page = page
+                text = compose(hint, screen.render(hop))
+                used, limit, encoding = ussd_length(text)
+                if used > limit:
+                    where = f" page {page + 1}" if page else ""
+                    problems.append(
+                        Problem(
+                            file,
+                            screen.id,
+                            f"{language}{where}: screen can reach {used} characters "
+                            f"({encoding}), over the {limit} a phone shows",
+                            screen.line,
+                        )
+                    )
+    return problems
+
+
+def _septets(text: str) -> int:
+    return ussd_length(text)[0]
+
+
+def load_menus(
+    paths: Iterable[Path],
+    *,
+    catalogues: Mapping[str, Catalogue] | None = None,
+    navigation: NavigationKeys | None = None,
+) -> dict[str, MenuDefinition]:
+    """Load several menu files; any broken file fails the whole load with all problems."""
+    definitions: dict[str, MenuDefinition] = {}
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            definition = load_menu(path, catalogues=catalogues, navigation=navigation)
+        except DefinitionError as exc:
+            problems += exc.problems
+            continue
+        if definition.service in definitions:
+            problems.append(
+                Problem(str(path), "-", f"service '{definition.service}' defined twice")
+            )
+        definitions[definition.service] = definition
+    if problems:
+        raise DefinitionError(problems)
+    return definitions

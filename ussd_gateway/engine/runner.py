@@ -1,0 +1,199 @@
+"""One hop of the state machine: (definition, session, entry) -> (reply, session')."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ussd_gateway.engine.definition import MenuDefinition
+from ussd_gateway.engine.gsm import fits_ussd
+from ussd_gateway.engine.ports import EnginePorts
+from ussd_gateway.engine.screens.base import Fail, Go, Outcome, Retry, Screen, Turn
+from ussd_gateway.engine.session import Session, SessionStatus
+
+MAX_AUTOMATIC_STEPS = 25
+"""Routers and actions chained longer than this are a loop in the menu, not a journey."""
+
+
+def compose(hint: str | None, text: str) -> str:
+    """Put a hint above a screen; when both would not fit, the hint replaces the first line.
+
+    Long lists are packed to the limit, so their title gives way to the hint rather than the
+    list losing an item or the screen overflowing.
+    """
+    if not hint:
+        return text
+    combined = f"{hint}\n{text}"
+    if fits_ussd(combined):
+        return combined
+    rest = text.split("\n", 1)
+    return f"{hint}\n{rest[1]}" if len(rest) == 2 else hint
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    end: bool
+
+
+@dataclass(slots=True)
+class HopContext:
+    """What a screen may read while it renders or handles an entry."""
+
+    definition: MenuDefinition
+    session: Session
+    ports: EnginePorts | None = None
+    lookup_timeout: float = 2.0
+
+    @property
+    def language(self) -> str:
+        return self.session.language
+
+    @property
+    def variables(self) -> Mapping[str, Any]:
+        return {**self.session.vars, "language": self.session.language}
+
+    @property
+    def is_start(self) -> bool:
+        return self.session.screen == self.definition.start
+
+    def message(self, key: str, **params: Any) -> str:
+        return self.definition.message(key, self.session.language, **params)
+
+    def footer(self, *, more: bool = False, back: bool = True) -> str:
+        """The navigation line under a screen: more (98), back (0) and home (00)."""
+        nav = self.definition.navigation
+        parts = []
+        if more:
+            parts.append(f"{nav.more}.{self.message('more')}")
+        if back and not (self.is_start and self.session.page == 0):
+            parts.append(f"{nav.back}.{self.message('back')}")
+        if not self.is_start:
+            parts.append(f"{nav.home}.{self.message('home')}")
+        return " ".join(parts)
+
+
+@dataclass(slots=True)
+class HopResult:
+    reply: Reply
+    session: Session
+    language_changed: str | None = None
+    events: list[tuple[str, Any]] = field(default_factory=list)
+
+
+class Engine:
+    """Runs hops; holds no per-session state, so one instance serves every session."""
+
+    def __init__(self, *, ports: EnginePorts | None = None, lookup_timeout: float = 2.0) -> None:
+        self.ports = ports
+        self.lookup_timeout = lookup_timeout
+
+    def _context(self, definition: MenuDefinition, session: Session) -> HopContext:
+        return HopContext(definition, session, self.ports, self.lookup_timeout)
+
+    async def start(self, definition: MenuDefinition, session: Session) -> HopResult:
+        """First screen of a new session."""
+        s = session.copy()
+        s.hops += 1
+        s.history.clear()
+        s.page = 0
+        s.screen = definition.start
+        result = HopResult(Reply("", False), s)
+        return await self._advance(self._context(definition, s), definition.start, result, None)
+
+    def show(self, definition: MenuDefinition, session: Session) -> HopResult:
+        """The screen a session is on, again (e.g. when a dropped journey is resumed)."""
+        s = session.copy()
+        screen = definition.screens.get(s.screen)
+        if screen is None or not screen.interactive:
+            s.screen = definition.start
+            s.history.clear()
+        return self._show(self._context(definition, s), HopResult(Reply("", False), s))
+
+    async def hop(self, definition: MenuDefinition, session: Session, entry: str) -> HopResult:
+        """Apply one entry of the citizen to the screen they are on."""
+        s = session.copy()
+        s.hops += 1
+        ctx = self._context(definition, s)
+        result = HopResult(Reply("", False), s)
+        screen = definition.screens.get(s.screen)
+        if screen is None or not screen.interactive or screen.ends:
+            # the definition changed under the session, or the session already ended: start over
+            return await self.start(definition, session)
+        entry = entry.strip()
+        nav = definition.navigation
+        if entry == nav.home and not ctx.is_start:
+            s.history.clear()
+            s.page = 0
+            return await self._advance(ctx, definition.start, result, None)
+        if entry == nav.back and (s.page > 0 or s.history):
+            if s.page > 0:
+                s.page -= 1
+            else:
+                s.screen = s.history.pop()
+                s.page = 0
+            return self._show(ctx, result)
+        outcome = screen.handle(ctx, entry)
+        return await self._apply(ctx, screen, outcome, result)
+
+    async def _apply(
+        self, ctx: HopContext, screen: Screen, outcome: Outcome, result: HopResult
+    ) -> HopResult:
+        s = ctx.session
+        if isinstance(outcome, Retry):
+            if outcome.hint == "_custom":
+                return self._show(ctx, result, str(outcome.params["text"]))
+            return self._show(ctx, result, ctx.message(outcome.hint, **outcome.params))
+        if isinstance(outcome, Turn):
+            s.page += outcome.delta
+            return self._show(ctx, result)
+        if isinstance(outcome, Fail):  # pragma: no cover - interactive screens never fail
+            return self._show(ctx, result, ctx.message(outcome.hint))
+        origin = s.copy()
+        self._set(ctx, outcome, result)
+        s.history.append(screen.id)
+        return await self._advance(ctx, outcome.next, result, origin)
+
+    def _set(self, ctx: HopContext, outcome: Go, result: HopResult) -> None:
+        ctx.session.vars.update(outcome.set)
+        if outcome.language and outcome.language in ctx.definition.languages:
+            ctx.session.language = outcome.language
+            result.language_changed = outcome.language
+
+    async def _advance(
+        self, ctx: HopContext, target: str, result: HopResult, origin: Session | None
+    ) -> HopResult:
+        """Follow automatic screens until one the citizen can see."""
+        s = ctx.session
+        for _ in range(MAX_AUTOMATIC_STEPS):
+            screen = ctx.definition.screens[target]
+            s.screen = target
+            s.page = 0
+            if screen.interactive:
+                if screen.ends:
+                    s.status = SessionStatus.COMPLETED
+                return self._show(ctx, result)
+            outcome = await screen.run(ctx)
+            if isinstance(outcome, Go):
+                self._set(ctx, outcome, result)
+                result.events.append((screen.type_name, screen.id))
+                target = outcome.next
+                continue
+            hint = outcome.hint if isinstance(outcome, Fail | Retry) else "unavailable"
+            if origin is None:
+                s.status = SessionStatus.CANCELLED
+                result.reply = Reply(ctx.message(hint), True)
+                return result
+            restored = origin.copy()
+            restored.hops = s.hops
+            ctx.session = result.session = restored
+            return self._show(ctx, result, ctx.message(hint))
+        raise RuntimeError(f"{ctx.definition.service}: more than {MAX_AUTOMATIC_STEPS} steps")
+
+    def _show(self, ctx: HopContext, result: HopResult, hint: str | None = None) -> HopResult:
+        screen = ctx.definition.screens[ctx.session.screen]
+        text = compose(hint, screen.render(ctx))
+        result.reply = Reply(text, screen.ends)
+        result.session = ctx.session
+        return result

@@ -1,0 +1,108 @@
+"""``lookup``: read a submission's status during a hop, with a hard time limit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ussd_gateway.engine.screens.base import Edge, Fail, Go, Outcome, ParseContext, Screen
+from ussd_gateway.engine.text import LocalizedText
+
+if TYPE_CHECKING:
+    from ussd_gateway.engine.runner import HopContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LookupScreen(Screen):
+    type_name: ClassVar[str] = "lookup"
+    keys: ClassVar[frozenset[str]] = frozenset(
+        {"reference", "save_as", "next", "not_found", "unavailable", "statuses"}
+    )
+    interactive: ClassVar[bool] = False
+    example: ClassVar[str] = """\
+track_find:
+  type: lookup
+  reference: track_ref       # the variable holding the reference typed by the citizen
+  save_as: found             # sets found.reference, found.status, found.label, found.note...
+  statuses:
+    pending: {sw: "Imepokelewa", en: "Received"}
+  next: track_result
+  not_found: track_missing
+  unavailable: track_later   # optional: shown when the lookup is slow or failing"""
+
+    reference: str
+    save_as: str
+    next: str
+    not_found: str
+    unavailable: str
+    statuses: Mapping[str, LocalizedText]
+
+    @classmethod
+    def parse(cls, screen_id: str, raw: Mapping[str, Any], ctx: ParseContext) -> LookupScreen:
+        statuses = {
+            str(status): ctx.text(raw["statuses"], status)
+            for status in ctx.mapping(raw, "statuses")
+        }
+        return cls(
+            screen_id,
+            ctx.line,
+            ctx.variable_name(raw, "reference"),
+            ctx.variable_name(raw, "save_as", required=False) or "found",
+            ctx.screen_ref(raw, "next"),
+            ctx.screen_ref(raw, "not_found"),
+            ctx.screen_ref(raw, "unavailable", required=False),
+            statuses,
+        )
+
+    def targets(self) -> tuple[Edge, ...]:
+        edges = [Edge(self.next, "found"), Edge(self.not_found, "not found")]
+        if self.unavailable:
+            edges.append(Edge(self.unavailable, "unavailable"))
+        return tuple(e for e in edges if e.target)
+
+    def sets(self) -> Mapping[str, Any]:
+        labels = [t for text in self.statuses.values() for t in text.sources().values()]
+        return {
+            self.save_as: {
+                "reference": "W" * 8,
+                "status": "in_progress",
+                "label": max(labels, key=len, default="W" * 12),
+                "note": "W" * 80,
+                "date": "00/00/0000",
+                "updated": "00/00/0000",
+            }
+        }
+
+    def texts(self) -> tuple[LocalizedText, ...]:
+        return tuple(self.statuses.values())
+
+    async def run(self, hop: HopContext) -> Outcome:
+        reference = str(hop.session.vars.get(self.reference) or "")
+        try:
+            if hop.ports is None:
+                raise RuntimeError("no submission store")
+            found = await asyncio.wait_for(hop.ports.get(reference), hop.lookup_timeout)
+        except Exception as exc:  # slow or failing store: answer now, politely
+            log.warning("lookup failed for service %s: %r", hop.definition.service, exc)
+            return Go(self.unavailable) if self.unavailable else Fail("unavailable")
+        if found is None:
+            return Go(self.not_found)
+        label = self.statuses.get(found.status)
+        return Go(
+            self.next,
+            {
+                self.save_as: {
+                    "reference": found.reference,
+                    "status": found.status,
+                    "label": label.render(hop.language, {}) if label else found.status,
+                    "note": found.status_note or "",
+                    "date": found.created_at.strftime("%d/%m/%Y"),
+                    "updated": found.updated_at.strftime("%d/%m/%Y"),
+                }
+            },
+        )

@@ -1,0 +1,102 @@
+"""``submit``: turn the journey into a durable submission and learn its reference."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ussd_gateway.engine.screens.base import Edge, Fail, Go, Outcome, ParseContext, Screen
+from ussd_gateway.submissions.model import SubmissionDraft
+
+if TYPE_CHECKING:
+    from ussd_gateway.engine.runner import HopContext
+
+log = logging.getLogger(__name__)
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "ndiyo"}
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class SubmitScreen(Screen):
+    type_name: ClassVar[str] = "submit"
+    keys: ClassVar[frozenset[str]] = frozenset(
+        {"backend", "next", "fields", "anonymous", "kind", "save_as"}
+    )
+    interactive: ClassVar[bool] = False
+    example: ClassVar[str] = """\
+send:
+  type: submit
+  backend: feedback          # where the forwarding worker delivers it
+  fields: [kind, institution, institution_name, body, name]   # default: every variable
+  anonymous: anonymous       # a variable: when true, the phone number is not stored
+  kind: kind                 # a variable holding the kind of request
+  save_as: reference         # default: reference
+  next: done"""
+
+    backend: str
+    next: str
+    fields: tuple[str, ...]
+    anonymous: str
+    kind: str
+    save_as: str
+
+    @classmethod
+    def parse(cls, screen_id: str, raw: Mapping[str, Any], ctx: ParseContext) -> SubmitScreen:
+        backend = raw.get("backend")
+        if not isinstance(backend, str) or not backend:
+            ctx.problem("missing 'backend'", raw)
+            backend = ""
+        fields = raw.get("fields") or []
+        if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+            ctx.problem("'fields' must be a list of variable names", raw)
+            fields = []
+        return cls(
+            screen_id,
+            ctx.line,
+            backend,
+            ctx.screen_ref(raw, "next"),
+            tuple(fields),
+            ctx.variable_name(raw, "anonymous", required=False),
+            ctx.variable_name(raw, "kind", required=False),
+            ctx.variable_name(raw, "save_as", required=False) or "reference",
+        )
+
+    def targets(self) -> tuple[Edge, ...]:
+        return (Edge(self.next),) if self.next else ()
+
+    def sets(self) -> Mapping[str, str]:
+        return {self.save_as: "W" * 8}
+
+    async def run(self, hop: HopContext) -> Outcome:
+        session = hop.session
+        variables = session.vars
+        data = {f: variables.get(f) for f in self.fields} if self.fields else dict(variables)
+        anonymous = _truthy(variables.get(self.anonymous)) if self.anonymous else False
+        if anonymous:
+            data = {k: v for k, v in data.items() if k not in {"phone", "name"}}
+        kind = variables.get(self.kind) if self.kind else None
+        draft = SubmissionDraft(
+            idempotency_key=f"{session.key}:{session.started_at:.3f}:{self.id}",
+            service=hop.definition.service,
+            backend=self.backend,
+            channel="ussd",
+            language=session.language,
+            data=data,
+            phone=None if anonymous else session.phone,
+            anonymous=anonymous,
+            kind=str(kind) if kind is not None else None,
+        )
+        if hop.ports is None:
+            return Fail("unavailable")
+        try:
+            reference = await hop.ports.submit(draft)
+        except Exception:
+            log.exception("submission failed for service %s", hop.definition.service)
+            return Fail("unavailable")
+        return Go(self.next, {self.save_as: reference})

@@ -1,0 +1,59 @@
+"""HTTP endpoints: the aggregator webhook and the load balancer's probes."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from sqlalchemy import text
+
+from ussd_gateway.providers import africastalking
+from ussd_gateway.providers.base import BadRequest
+
+log = logging.getLogger(__name__)
+
+
+async def ussd_africastalking(request: web.Request) -> web.Response:
+    from ussd_gateway.app import HOPS
+
+    try:
+        ussd_request = await africastalking.read_request(request)
+    except BadRequest as exc:
+        return web.Response(status=400, text=f"bad request: {exc}\n", content_type="text/plain")
+    reply = await request.app[HOPS].handle(ussd_request)
+    return africastalking.render(reply)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """200 only when the session store and the database both answer."""
+    from ussd_gateway.app import HOPS, SUBMISSIONS
+
+    checks: dict[str, dict[str, object]] = {}
+    ok = True
+    for name, probe in (
+        ("sessions", request.app[HOPS].store.ping),
+        ("database", lambda: request.app[SUBMISSIONS].ping()),
+    ):
+        started = time.perf_counter()
+        try:
+            await probe()
+            checks[name] = {"ok": True}
+        except Exception as exc:
+            ok = False
+            checks[name] = {"ok": False, "error": type(exc).__name__}
+        checks[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return web.json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/ussd/africastalking", ussd_africastalking)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+
+
+__all__ = ["setup_routes", "text"]

@@ -1,0 +1,44 @@
+"""Which service a dialled code reaches, including extended codes such as ``*152*00*1#``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ussd_gateway.engine.definition import MenuDefinition
+from ussd_gateway.settings import normalise_code
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    definition: MenuDefinition
+    entries: tuple[str, ...]
+    """Entries carried by an extended code, replayed as if the citizen had typed them."""
+
+
+class ServiceRouter:
+    """Maps short codes to services; the longest configured code that prefixes the dial wins."""
+
+    def __init__(self, codes: Mapping[str, str], definitions: Mapping[str, MenuDefinition]) -> None:
+        self.definitions = dict(definitions)
+        table: dict[str, str] = {}
+        for definition in definitions.values():
+            for code in definition.codes:
+                table[normalise_code(code)] = definition.service
+        table.update({normalise_code(k): v for k, v in codes.items()})
+        unknown = sorted({s for s in table.values() if s not in self.definitions})
+        if unknown:
+            raise ValueError(f"short codes point at unknown services: {', '.join(unknown)}")
+        self._codes = {tuple(code.strip("*#").split("*")): svc for code, svc in table.items()}
+
+    @property
+    def codes(self) -> dict[str, str]:
+        return {"*" + "*".join(parts) + "#": svc for parts, svc in self._codes.items()}
+
+    def resolve(self, service_code: str) -> Route | None:
+        parts = tuple(normalise_code(service_code).strip("*#").split("*"))
+        for cut in range(len(parts), 0, -1):
+            service = self._codes.get(parts[:cut])
+            if service is not None:
+                return Route(self.definitions[service], parts[cut:])
+        return None

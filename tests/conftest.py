@@ -1,6 +1,76 @@
 """Shared fixtures: real Redis and real SQL databases, started by the tests themselves."""
 
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from ussd_gateway.app import create_app
+from ussd_gateway.settings import SessionSettings, Settings, load_settings
+from tests.support.phone import Phone
+
 pytest_plugins = [
     "tests.support.redis_server",
     "tests.support.databases",
 ]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def project_settings(**changes: Any) -> Settings:
+    """The shipped configuration, with no environment, and any changes a test asks for."""
+    settings = load_settings(ROOT / "config" / "gateway.yaml", env={})
+    return dataclasses.replace(settings, **changes)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    """None for the in-process store, a real Redis URL for the Redis store."""
+    if request.param == "memory":
+        return None
+    return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+
+
+GatewayFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def gateway(
+    aiohttp_client: Callable[..., Any], store_url: str | None, sqlite_url: str
+) -> GatewayFactory:
+    """Start the real application (real store, real database) and return a test client.
+
+    Keyword arguments change settings: ``ttl`` and ``resume_window`` for sessions, any
+    Settings field otherwise.
+    """
+
+    async def start(**changes: Any) -> TestClient:
+        sessions = SessionSettings(
+            ttl=changes.pop("ttl", 180.0), resume_window=changes.pop("resume_window", 300.0)
+        )
+        changes.setdefault("database_url", sqlite_url)
+        changes.setdefault("redis_url", store_url)
+        settings = project_settings(sessions=sessions, **changes)
+        return await aiohttp_client(create_app(settings))
+
+    return start
+
+
+@pytest.fixture
+async def client(gateway: GatewayFactory) -> AsyncIterator[TestClient]:
+    yield await gateway()
+
+
+@pytest.fixture
+def phone(client: TestClient) -> Phone:
+    return Phone(client)

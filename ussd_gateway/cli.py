@@ -86,6 +86,7 @@ def _validate(args: argparse.Namespace) -> int:
             problems.append(Problem(str(args.config or "config/gateway.yaml"), "-", str(exc)))
     for problem in problems:
         print(problem)
+    sys.stdout.flush()
     errors = sum(p.severity == "error" for p in problems)
     print(
         f"{len(files)} file(s): {errors} error(s), {len(problems) - errors} warning(s)",

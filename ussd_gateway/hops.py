@@ -154,6 +154,7 @@ class HopService:
         screen = definition.screens.get(dropped.screen)
         return (
             dropped.in_journey
+            and dropped.screen != definition.start
             and screen is not None
             and screen.interactive
             and not screen.ends

@@ -49,7 +49,7 @@ class Session:
     @property
     def in_journey(self) -> bool:
         """True when a dropped call here would lose something the citizen typed or chose."""
-        return self.status is SessionStatus.ACTIVE and self.hops > 1 and bool(self.history)
+        return self.status is SessionStatus.ACTIVE and len(self.history) >= 2
 
     def copy(self) -> Session:
         return replace(self, vars=dict(self.vars), history=list(self.history))

@@ -1,0 +1,125 @@
+"""The commands as a new user runs them: a real server process and the emulator against it."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """``ussd-gateway serve`` on embedded defaults (in-process sessions, a SQLite file)."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [str(BIN / "ussd-gateway"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail((tmp_path / "serve.log").read_text())
+            time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}/ussd/africastalking"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def test_emulator_script_reaches_a_reference_and_tracks_it(server: str) -> None:
+    give = _run(
+        str(BIN / "ussd-emulator"),
+        "--url",
+        server,
+        "--no-color",
+        "--script",
+        "1,1,1,Umeme umekatika siku tatu * hakuna taarifa,2,1",
+    )
+    assert give.returncode == 0, give.stderr
+    assert "Karibu e-Mrejesho" in give.stdout
+    match = re.search(r"Namba ya kumbukumbu:\s*│?\s*│?\s*([2-9A-Z]{8})", give.stdout)
+    assert match, give.stdout
+    track = _run(
+        str(BIN / "ussd-emulator"),
+        "--url",
+        server,
+        "--no-color",
+        "--script",
+        f"2,{match.group(1)}",
+    )
+    assert track.returncode == 0, track.stderr
+    assert f"Kumbukumbu {match.group(1)}" in track.stdout
+    assert "Imepokelewa" in track.stdout
+
+
+def test_validate_accepts_the_shipped_menus() -> None:
+    result = _run(str(BIN / "ussd-gateway"), "validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_validate_names_file_line_screen_and_problem(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    source = (ROOT / "menus" / "mrejesho.yaml").read_text()
+    source = source.replace("next: institution}", "next: instituion}", 1)
+    source = source.replace('en: "Choose language"}', 'xx: "Choose language"}')
+    broken.write_text(source)
+    result = _run(str(BIN / "ussd-gateway"), "validate", str(broken))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(
+        re.fullmatch(
+            rf"{re.escape(str(broken))}:\d+: kind: leads to unknown screen 'instituion'", x
+        )
+        for x in lines
+    ), lines
+    assert any(": language: 'text' has no text in en" in x for x in lines), lines
+
+
+def test_serve_refuses_to_start_on_a_broken_menu(tmp_path: Path) -> None:
+    menus = tmp_path / "menus"
+    menus.mkdir()
+    (menus / "bad.yaml").write_text(
+        "service: bad\nlanguages: [sw]\nstart: a\nscreens:\n  a: {type: nope}\n"
+    )
+    env = dict(os.environ, USSD_MENUS_DIR=str(menus), PORT=str(_free_port()))
+    result = _run(str(BIN / "ussd-gateway"), "serve", env=env, timeout=30)
+    assert result.returncode == 1
+    assert f"{menus / 'bad.yaml'}:5: a: unknown screen type 'nope'" in result.stderr

@@ -59,7 +59,11 @@ def create_app(settings: Settings) -> web.Application:
             submissions = SubmissionStore(sessionmaker=create_sessionmaker(engine))
             app[SUBMISSIONS] = submissions
             app[HOPS] = HopService(
-                engine=Engine(ports=submissions, lookup_timeout=settings.lookup_timeout),
+                engine=Engine(
+                    ports=submissions,
+                    lookup_timeout=settings.lookup_timeout,
+                    submit_timeout=settings.submit_timeout,
+                ),
                 store=store,
                 router=router,
                 settings=settings,

@@ -53,7 +53,8 @@ class Settings:
     navigation: NavigationKeys = field(default_factory=NavigationKeys)
     default_language: str = "sw"
     texts: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
-    lookup_timeout: float = 2.0
+    lookup_timeout: float = 0.8
+    submit_timeout: float = 5.0
     redis_url: str | None = None
     database_url: str = "sqlite+aiosqlite:///var/gateway.db"
     host: str = "0.0.0.0"
@@ -113,7 +114,8 @@ def load_settings(
             more=str(nav_raw.get("more", "98")),
         )
         port = int(env.get("PORT") or raw.get("port") or 8080)
-        lookup_timeout = float(raw.get("lookup_timeout", 2.0))
+        lookup_timeout = float(raw.get("lookup_timeout", 0.8))
+        submit_timeout = float(raw.get("submit_timeout", 5.0))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     if len(navigation.reserved) != 3:
@@ -130,6 +132,7 @@ def load_settings(
         default_language=str(raw.get("default_language", "sw")),
         texts=texts,
         lookup_timeout=lookup_timeout,
+        submit_timeout=submit_timeout,
         redis_url=env.get("REDIS_URL") or None,
         database_url=env.get("DATABASE_URL")
         or "sqlite+aiosqlite:///" + str(root / "var/gateway.db"),

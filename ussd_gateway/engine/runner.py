@@ -44,7 +44,8 @@ class HopContext:
     definition: MenuDefinition
     session: Session
     ports: EnginePorts | None = None
-    lookup_timeout: float = 2.0
+    lookup_timeout: float = 0.8
+    submit_timeout: float = 5.0
 
     @property
     def language(self) -> str:
@@ -85,12 +86,21 @@ class HopResult:
 class Engine:
     """Runs hops; holds no per-session state, so one instance serves every session."""
 
-    def __init__(self, *, ports: EnginePorts | None = None, lookup_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        ports: EnginePorts | None = None,
+        lookup_timeout: float = 0.8,
+        submit_timeout: float = 5.0,
+    ) -> None:
         self.ports = ports
         self.lookup_timeout = lookup_timeout
+        self.submit_timeout = submit_timeout
 
     def _context(self, definition: MenuDefinition, session: Session) -> HopContext:
-        return HopContext(definition, session, self.ports, self.lookup_timeout)
+        return HopContext(
+            definition, session, self.ports, self.lookup_timeout, self.submit_timeout
+        )
 
     async def start(self, definition: MenuDefinition, session: Session) -> HopResult:
         """First screen of a new session."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -95,7 +96,9 @@ send:
         if hop.ports is None:
             return Fail("unavailable")
         try:
-            reference = await hop.ports.submit(draft)
+            # a slow commit may still land after the timeout: the idempotency key makes the
+            # citizen's next "send" return that same reference instead of a second submission
+            reference = await asyncio.wait_for(hop.ports.submit(draft), hop.submit_timeout)
         except Exception:
             log.exception("submission failed for service %s", hop.definition.service)
             return Fail("unavailable")

@@ -182,27 +182,15 @@ def test_localized_text_falls_back_to_the_default_language() -> None:
     assert plain.render("en", {}) == "Karibu"
 
 
-# ---- known bugs -------------------------------------------------------------------------------
+# ---- bugs found and fixed ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sandbox lets a template print a method or the template reference itself: "
-    "'{{ name.upper }}' (a forgotten '()') shows '<built-in method upper of str object at "
-    "0x...>' to the citizen; text.py sets no finalize to hide callables and objects",
-)
 @pytest.mark.parametrize("source", ["{{ name.upper }}", "{{ body.format }}", "{{ self }}"])
 def test_callables_and_internal_objects_are_not_printed(source: str) -> None:
     rendered = Template.compile(source).render(VARIABLES)
     assert "<" not in rendered and "0x" not in rendered, rendered
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Template.render catches only jinja2.TemplateError (text.py:52): a template failing "
-    "with ZeroDivisionError/TypeError, or using include/import/extends (TypeError: no loader), "
-    "raises out of render and crashes the hop instead of falling back to the source text",
-)
 @pytest.mark.parametrize(
     "source",
     [

@@ -96,7 +96,12 @@ class MenuDefinition:
 
     def message(self, key: str, language: str, **params: Any) -> str:
         text = self.messages[key].render(language, {})
-        return text.format(**params) if params else text
+        if not params:
+            return text
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return text
 
     @staticmethod
     def freeze(screens: dict[str, Screen]) -> Mapping[str, Screen]:

@@ -133,9 +133,21 @@ def parse_menu(
     messages: dict[str, LocalizedText] = {}
     for key, defaults in DEFAULT_MESSAGES.items():
         given = overrides.get(key) or {}
-        texts = {
-            lang: given.get(lang) or defaults.get(lang) or defaults["en"] for lang in languages_t
-        }
+        if not isinstance(given, Mapping):
+            top(f"message '{key}' must give a text per language, e.g. {{sw: ..., en: ...}}")
+            given = {}
+        texts: dict[str, str] = {}
+        for lang in languages_t:
+            text = str(given.get(lang) or defaults.get(lang) or defaults["en"])
+            try:
+                text.format(min=0, max=0)
+            except (KeyError, IndexError, ValueError) as exc:
+                top(
+                    f"message '{key}' ({lang}) has an unknown placeholder {exc}; "
+                    "use {min} or {max}"
+                )
+                text = defaults.get(lang) or defaults["en"]
+            texts[lang] = text
         messages[key] = LocalizedText.compile(texts, languages_t[0])
     for key in overrides:
         if key not in DEFAULT_MESSAGES:
@@ -267,21 +279,30 @@ def check_lengths(definition: MenuDefinition, file: str) -> list[Problem]:
                 else "x"
                 * max(len(definition.message(k, language, min=999, max=999)) for k in HINT_KEYS)
             )
+            own_hint = getattr(screen, "hint", None)
             for page in range(screen.pages(hop)):
                 session.page = page
-                text = compose(hint, screen.render(hop))
-                used, limit, encoding = ussd_length(text)
-                if used > limit:
-                    where = f" page {page + 1}" if page else ""
-                    problems.append(
-                        Problem(
-                            file,
-                            screen.id,
-                            f"{language}{where}: screen can reach {used} characters "
-                            f"({encoding}), over the {limit} a phone shows",
-                            screen.line,
+                plain = screen.render(hop)
+                shown = [("", plain)]
+                if hint is not None:
+                    shown.append((" with a hint", compose(hint, plain)))
+                if isinstance(own_hint, LocalizedText):
+                    own = own_hint.render(language, variables)
+                    shown.append((" with its hint", compose(own, plain)))
+                for how, text in shown:
+                    used, limit, encoding = ussd_length(text)
+                    if used > limit:
+                        where = f" page {page + 1}" if page else ""
+                        problems.append(
+                            Problem(
+                                file,
+                                screen.id,
+                                f"{language}{where}: screen{how} can reach {used} characters "
+                                f"({encoding}), over the {limit} a phone shows",
+                                screen.line,
+                            )
                         )
-                    )
+                        break
     return problems
 
 

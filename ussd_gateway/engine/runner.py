@@ -98,9 +98,7 @@ class Engine:
         self.submit_timeout = submit_timeout
 
     def _context(self, definition: MenuDefinition, session: Session) -> HopContext:
-        return HopContext(
-            definition, session, self.ports, self.lookup_timeout, self.submit_timeout
-        )
+        return HopContext(definition, session, self.ports, self.lookup_timeout, self.submit_timeout)
 
     async def start(self, definition: MenuDefinition, session: Session) -> HopResult:
         """First screen of a new session."""

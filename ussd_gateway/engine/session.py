@@ -45,6 +45,8 @@ class Session:
     """Key of a dropped session offered for resumption on this session's first screen."""
     version: str = ""
     """Content hash of the menu definition this session started on."""
+    submissions: int = 0
+    """Submissions made in this session: each gets its own idempotency key."""
 
     @property
     def in_journey(self) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import TemplateError, Undefined
+from jinja2 import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
@@ -18,10 +18,22 @@ def _make_environment() -> ImmutableSandboxedEnvironment:
     citizen entered and nothing else, so a menu file can never read the environment or disk.
     """
     env = ImmutableSandboxedEnvironment(
-        autoescape=False, undefined=Undefined, keep_trailing_newline=False, cache_size=0
+        autoescape=False,
+        undefined=Undefined,
+        keep_trailing_newline=False,
+        cache_size=0,
+        finalize=_plain,
     )
     env.globals.clear()
     return env
+
+
+PLAIN_TYPES = (str, int, float, bool, type(None), Undefined)
+
+
+def _plain(value: Any) -> Any:
+    """Print only plain values: a forgotten ``()`` must not show a citizen ``<built-in ...>``."""
+    return value if isinstance(value, PLAIN_TYPES) else ""
 
 
 TEMPLATES = _make_environment()
@@ -49,7 +61,7 @@ class Template:
             return self.source
         try:
             return str(self.compiled.render(variables)).strip()
-        except TemplateError:
+        except Exception:  # any template failure shows the author's text, never a crash
             return self.source
 
 

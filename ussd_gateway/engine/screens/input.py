@@ -30,8 +30,8 @@ def normalise_phone(entry: str, country: str = "255") -> str | None:
         digits = digits[2:]
     elif digits.startswith("0") and len(digits) == 10:
         digits = country + digits[1:]
-    if not digits.isdigit() or not 10 <= len(digits) <= 15:
-        return None
+    if not digits.isdigit() or not 10 <= len(digits) <= 15 or digits.startswith("0"):
+        return None  # no country code starts with 0
     if digits.startswith(country) and len(digits) != len(country) + 9:
         return None
     return "+" + digits
@@ -118,6 +118,8 @@ def parse_validation(raw: Any, ctx: ParseContext) -> Validation:
         choices = raw["choices"]
         if not isinstance(choices, list) or not choices:
             ctx.problem("'choices' must be a non-empty list", raw)
+        elif not all(isinstance(c, str | int) and not isinstance(c, bool) for c in choices):
+            ctx.problem("'choices' must be texts: quote yes/no/true/false", raw)
         else:
             values["choices"] = tuple(str(c) for c in choices)
     return Validation(**values)

@@ -83,7 +83,9 @@ send:
             data = {k: v for k, v in data.items() if k not in {"phone", "name"}}
         kind = variables.get(self.kind) if self.kind else None
         draft = SubmissionDraft(
-            idempotency_key=f"{session.key}:{session.started_at:.3f}:{self.id}",
+            idempotency_key=(
+                f"{session.key}:{session.started_at:.3f}:{self.id}:{session.submissions}"
+            ),
             service=hop.definition.service,
             backend=self.backend,
             channel="ussd",
@@ -102,4 +104,5 @@ send:
         except Exception:
             log.exception("submission failed for service %s", hop.definition.service)
             return Fail("unavailable")
+        session.submissions += 1
         return Go(self.next, {self.save_as: reference})

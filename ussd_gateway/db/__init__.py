@@ -1,0 +1,1 @@
+"""Durable storage: SQLAlchemy models, async engines and the migrations applied at start-up."""

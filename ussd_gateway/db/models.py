@@ -1,0 +1,120 @@
+"""SQLAlchemy models for what must survive a restart.
+
+The migrations in ``migrations/versions`` are written by hand and must match these models;
+``tests/db/test_migrations.py`` compares them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    false,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Deterministic constraint names, so hand-written migrations can refer to them later."""
+
+CHANNELS: tuple[str, ...] = ("ussd", "sms")
+
+PENDING = "pending"
+"""Status of a submission not yet delivered to its backend."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A ``timestamp with time zone`` that always comes back timezone-aware, in UTC.
+
+    PostgreSQL keeps the zone; SQLite stores text and forgets it, so values are written as naive
+    UTC and tagged UTC again on the way out. Naive values given to it are taken to be UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Submission(Base):
+    """One completed request, stored before the citizen is shown its reference.
+
+    ``status``/``attempts``/``next_attempt_at`` let a delivery worker claim due rows with
+    ``SELECT … FOR UPDATE SKIP LOCKED`` using the ``(status, next_attempt_at)`` index.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        CheckConstraint("channel IN ('ussd', 'sms')", name="channel"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # The number of an anonymous submitter must never reach the disk, whatever the caller does.
+        CheckConstraint("NOT anonymous OR phone IS NULL", name="anonymous_has_no_phone"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    # SQLite only auto-increments an ``INTEGER PRIMARY KEY``; PostgreSQL gets a bigint.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    service: Mapped[str] = mapped_column(String(100))
+    backend: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    anonymous: Mapped[bool] = mapped_column(default=False, server_default=false())
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(32), default=PENDING, server_default=PENDING)
+    status_note: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+
+    def __repr__(self) -> str:  # never print the phone or the data
+        return f"<Submission {self.reference} {self.service} {self.status}>"

@@ -295,6 +295,9 @@ async def test_sqlite_file_that_cannot_be_opened_is_unavailable(tmp_path: Path):
     # A directory where the database file should be: SQLite cannot open it (even as root).
     (tmp_path / "gateway.db").mkdir()
     await assert_unavailable(sqlite_url(tmp_path / "gateway.db"))
+    # aiosqlite stops the worker thread of a failed connect without awaiting it; let it finish
+    # while this loop is open, or it reports "Event loop is closed" (omnilib/aiosqlite#241).
+    await asyncio.sleep(0.2)
 
 
 async def test_sqlite_without_the_table_is_not_unavailable(tmp_path: Path):

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from tests.support.phone import Phone
 from ussd_gateway.app import create_app
 from ussd_gateway.settings import SessionSettings, Settings, load_settings
-from tests.support.phone import Phone
 
 pytest_plugins = [
     "tests.support.redis_server",

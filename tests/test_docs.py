@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tests.conftest import ROOT
 from ussd_gateway.engine.messages import DEFAULT_MESSAGES
 from ussd_gateway.engine.screens import SCREEN_TYPES
-from tests.conftest import ROOT
 
 DOC = (ROOT / "docs" / "menus.md").read_text()
 

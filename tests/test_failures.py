@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ussd_gateway.app import HOPS, SUBMISSIONS
-from ussd_gateway.db.engine import create_sessionmaker
 from tests.support.phone import Phone
 from tests.test_journeys import MESSAGE, reference_in
+from ussd_gateway.app import HOPS, SUBMISSIONS
+from ussd_gateway.db.engine import create_sessionmaker
 
 
 async def test_dead_redis_ends_the_session_politely(gateway, isolated_redis_server) -> None:

@@ -9,11 +9,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from tests.support.phone import Phone
 from ussd_gateway.app import SUBMISSIONS
 from ussd_gateway.db.engine import create_engine
 from ussd_gateway.db.models import Submission
 from ussd_gateway.submissions.references import is_valid
-from tests.support.phone import Phone
 
 REFERENCE = re.compile(r"(?:kumbukumbu|Reference number): ([2-9A-Z]{8})")
 MESSAGE = "Nimelipa kodi *mara mbili* lakini risiti haikuja #TRA"

@@ -6,7 +6,6 @@ import logging
 import time
 
 from aiohttp import web
-from sqlalchemy import text
 
 from ussd_gateway.providers import africastalking
 from ussd_gateway.providers.base import BadRequest
@@ -56,4 +55,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/readyz", readyz)
 
 
-__all__ = ["setup_routes", "text"]
+__all__ = ["setup_routes"]

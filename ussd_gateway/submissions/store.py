@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ussd_gateway.db.models import CHANNELS, Submission, utcnow
@@ -132,6 +132,12 @@ class SubmissionStore:
         with _unavailable_on_failure():
             async with self._sessionmaker() as session:
                 return (await session.execute(query)).scalar_one()
+
+    async def ping(self) -> None:
+        """Raise SubmissionUnavailable unless the database answers (readiness probes)."""
+        with _unavailable_on_failure():
+            async with self._sessionmaker() as session:
+                await session.execute(select(literal(1)))
 
     async def _reference_for_key(self, idempotency_key: str) -> str | None:
         query = select(Submission.reference).where(Submission.idempotency_key == idempotency_key)

@@ -70,6 +70,9 @@ home:
             )
         if len(options) > 9:
             ctx.problem("a menu shows at most 9 options; use a list screen", raw)
+        clashes = [str(n) for n in range(1, len(options) + 1) if str(n) in ctx.navigation.reserved]
+        if clashes:
+            ctx.problem(f"option {', '.join(clashes)} is also a navigation key", raw)
         return cls(screen_id, ctx.line, ctx.text(raw, "text"), tuple(options))
 
     def targets(self) -> tuple[Edge, ...]:

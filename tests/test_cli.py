@@ -123,3 +123,15 @@ def test_serve_refuses_to_start_on_a_broken_menu(tmp_path: Path) -> None:
     result = _run(str(BIN / "ussd-gateway"), "serve", env=env, timeout=30)
     assert result.returncode == 1
     assert f"{menus / 'bad.yaml'}:5: a: unknown screen type 'nope'" in result.stderr
+
+
+def test_serve_explains_an_unreachable_database_in_one_line(tmp_path: Path) -> None:
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgresql://nobody@127.0.0.1:{_free_port()}/none",
+        PORT=str(_free_port()),
+    )
+    result = _run(str(BIN / "ussd-gateway"), "serve", env=env, timeout=60)
+    assert result.returncode == 1
+    assert "cannot start: database postgresql+asyncpg://nobody@127.0.0.1:" in result.stderr
+    assert "Traceback" not in result.stderr

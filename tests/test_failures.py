@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.phone import Phone
 from tests.test_journeys import MESSAGE, reference_in
-from ussd_gateway.app import HOPS, SUBMISSIONS
+from ussd_gateway.appkeys import HOPS, SUBMISSIONS
 from ussd_gateway.db.engine import create_sessionmaker
 
 

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from tests.support.phone import Phone
-from ussd_gateway.app import SUBMISSIONS
+from ussd_gateway.appkeys import HOPS, SUBMISSIONS
 from ussd_gateway.db.engine import create_engine
 from ussd_gateway.db.models import Submission
 from ussd_gateway.submissions.references import is_valid
@@ -225,7 +225,7 @@ async def test_session_expires_after_its_ttl(gateway) -> None:
     await phone.dial()
     await phone.send("1")
     key = f"africastalking:{phone.session_id}"
-    hops = client.app[__import__("ussd_gateway.app").app.HOPS]
+    hops = client.app[HOPS]
     assert await hops.store.get(key) is not None
     await asyncio.sleep(0.8)
     assert await hops.store.get(key) is None

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
+from ussd_gateway.appkeys import DEFINITIONS, HOPS, SETTINGS, SUBMISSIONS
 from ussd_gateway.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.db.migrate import upgrade
 from ussd_gateway.engine.definition import Catalogue, MenuDefinition
@@ -16,16 +18,15 @@ from ussd_gateway.engine.runner import Engine
 from ussd_gateway.hops import HopService
 from ussd_gateway.routes import setup_routes
 from ussd_gateway.routing import ServiceRouter
-from ussd_gateway.sessions import create_store
+from ussd_gateway.sessions import StoreUnavailable, create_store
 from ussd_gateway.settings import Settings
-from ussd_gateway.submissions.store import SubmissionStore
+from ussd_gateway.submissions.store import SubmissionStore, SubmissionUnavailable
 
 log = logging.getLogger(__name__)
 
-SETTINGS = web.AppKey("settings", Settings)
-DEFINITIONS = web.AppKey("definitions", dict)
-HOPS = web.AppKey("hops", HopService)
-SUBMISSIONS = web.AppKey("submissions", SubmissionStore)
+
+class StartupError(RuntimeError):
+    """The gateway cannot start; the message says which dependency and why, on one line."""
 
 
 def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
@@ -55,7 +56,18 @@ def create_app(settings: Settings) -> web.Application:
         )
         engine = create_engine(settings.database_url)
         try:
-            await upgrade(engine)
+            try:
+                await upgrade(engine)
+            except (OSError, SQLAlchemyError, SubmissionUnavailable) as exc:
+                raise StartupError(
+                    f"database {engine.url.render_as_string(hide_password=True)} "
+                    f"unusable: {type(exc).__name__}: {exc}".splitlines()[0]
+                ) from exc
+            try:
+                await store.ping()
+            except StoreUnavailable as exc:
+                # keep serving: hops end politely and /readyz says 503 until Redis is back
+                log.warning("session store not answering at start: %s", exc)
             submissions = SubmissionStore(sessionmaker=create_sessionmaker(engine))
             app[SUBMISSIONS] = submissions
             app[HOPS] = HopService(

@@ -25,7 +25,7 @@ def _configure_logging(level: str) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from ussd_gateway.app import create_app
+    from ussd_gateway.app import StartupError, create_app
 
     settings = load_settings(args.config)
     _configure_logging(settings.log_level)
@@ -38,8 +38,17 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     port = args.port or settings.port
     host = args.host or settings.host
-    print(f"ussd-gateway listening on http://{host}:{port}  (POST /ussd/africastalking)")
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    ready = f"ussd-gateway listening on http://{host}:{port}  (POST /ussd/africastalking)"
+    try:
+        web.run_app(
+            app, host=host, port=port, print=lambda _: print(ready, flush=True), access_log=None
+        )
+    except StartupError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. the port is taken
+        print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
 
 

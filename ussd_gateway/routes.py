@@ -7,6 +7,7 @@ import time
 
 from aiohttp import web
 
+from ussd_gateway.appkeys import HOPS, SUBMISSIONS
 from ussd_gateway.providers import africastalking
 from ussd_gateway.providers.base import BadRequest
 
@@ -14,8 +15,6 @@ log = logging.getLogger(__name__)
 
 
 async def ussd_africastalking(request: web.Request) -> web.Response:
-    from ussd_gateway.app import HOPS
-
     try:
         ussd_request = await africastalking.read_request(request)
     except BadRequest as exc:
@@ -30,8 +29,6 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """200 only when the session store and the database both answer."""
-    from ussd_gateway.app import HOPS, SUBMISSIONS
-
     checks: dict[str, dict[str, object]] = {}
     ok = True
     for name, probe in (

@@ -135,3 +135,11 @@ def test_serve_explains_an_unreachable_database_in_one_line(tmp_path: Path) -> N
     assert result.returncode == 1
     assert "cannot start: database postgresql+asyncpg://nobody@127.0.0.1:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_gateway_emulate_is_the_emulator(server: str) -> None:
+    result = _run(
+        str(BIN / "ussd-gateway"), "emulate", "--url", server, "--no-color", "--script", "3,2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Welcome to e-Mrejesho" in result.stdout

@@ -29,6 +29,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     _configure_logging(settings.log_level)
+    if not settings.service_codes:
+        logging.getLogger("ussd_gateway").warning(
+            "no service codes configured (is config/gateway.yaml in %s?): every dial will "
+            "get 'service does not exist'",
+            Path.cwd(),
+        )
     try:
         app = create_app(settings)
     except DefinitionError as exc:

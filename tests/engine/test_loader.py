@@ -303,6 +303,20 @@ def test_message_override_that_is_not_a_mapping_is_a_problem(tmp_path: Path) -> 
     assert any(p.severity == "error" and "back" in p.message for p in problems)
 
 
+def test_plain_text_navigation_word_beside_a_list_is_a_problem(tmp_path: Path) -> None:
+    """List pages are sized with the navigation words, so a bad override must not crash them."""
+    menu = tmp_path / "list.yaml"
+    menu.write_text(
+        "service: x\nlanguages: [sw]\nstart: l\nmessages:\n  more: Zaidi\nscreens:\n"
+        "  l: {type: list, text: Chagua, items: [{id: a, label: A}], save_as: v, next: e}\n"
+        "  e: {type: end, text: ok}\n"
+    )
+    _, problems = inspect_menu(menu)
+    assert [p.message for p in problems] == [
+        "message 'more' must give a text per language, e.g. {sw: ..., en: ...}"
+    ]
+
+
 def test_message_override_with_an_unknown_placeholder_is_a_problem(tmp_path: Path) -> None:
     override = (
         'start: home\nmessages:\n  too_long: {sw: "Herufi {max} {upeo}", en: "At most {max}"}'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,17 @@ class NavigationKeys:
     @property
     def reserved(self) -> frozenset[str]:
         return frozenset({self.back, self.home, self.more})
+
+    def footer(self, word: Callable[[str], str], *, more: bool, back: bool, home: bool) -> str:
+        """The line under a screen, e.g. ``98.Zaidi 0.Rudi 00.Mwanzo``; ``word`` translates."""
+        parts = []
+        if more:
+            parts.append(f"{self.more}.{word('more')}")
+        if back:
+            parts.append(f"{self.back}.{word('back')}")
+        if home:
+            parts.append(f"{self.home}.{word('home')}")
+        return " ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,7 +162,7 @@ def parse_menu(
         languages=languages_t,
         catalogues=catalogues,
         navigation=navigation,
-        messages=overrides,
+        messages=messages,
         reserve=reserve,
         problems=problems,
     )

@@ -64,15 +64,12 @@ class HopContext:
 
     def footer(self, *, more: bool = False, back: bool = True) -> str:
         """The navigation line under a screen: more (98), back (0) and home (00)."""
-        nav = self.definition.navigation
-        parts = []
-        if more:
-            parts.append(f"{nav.more}.{self.message('more')}")
-        if back and not (self.is_start and self.session.page == 0):
-            parts.append(f"{nav.back}.{self.message('back')}")
-        if not self.is_start:
-            parts.append(f"{nav.home}.{self.message('home')}")
-        return " ".join(parts)
+        return self.definition.navigation.footer(
+            self.message,
+            more=more,
+            back=back and not (self.is_start and self.session.page == 0),
+            home=not self.is_start,
+        )
 
 
 @dataclass(slots=True)

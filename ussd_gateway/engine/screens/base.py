@@ -74,8 +74,8 @@ class ParseContext:
     languages: tuple[str, ...]
     catalogues: Mapping[str, Catalogue]
     navigation: NavigationKeys
-    messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    """The menu's overrides of built-in hints and navigation words."""
+    messages: Mapping[str, LocalizedText] = field(default_factory=dict)
+    """Hints and navigation words: the built-ins with the menu's checked overrides applied."""
     reserve: Mapping[str, int] = field(default_factory=dict)
     """Per language, room kept on every screen for the longest hint (plus its newline)."""
     problems: list[Problem] = field(default_factory=list)

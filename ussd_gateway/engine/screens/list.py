@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ussd_gateway.engine.definition import CatalogueItem
 from ussd_gateway.engine.gsm import fits_ussd
-from ussd_gateway.engine.messages import DEFAULT_MESSAGES
 from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Retry, Screen, Turn
 from ussd_gateway.engine.text import LocalizedText
 
@@ -17,14 +16,10 @@ if TYPE_CHECKING:
 
 
 def _footer(ctx: ParseContext, language: str, *, more: bool) -> str:
-    def word(key: str) -> str:
-        texts = DEFAULT_MESSAGES[key]
-        return ctx.messages.get(key, {}).get(language) or texts.get(language) or texts["en"]
-
-    nav = ctx.navigation
-    parts = [f"{nav.more}.{word('more')}"] if more else []
-    parts += [f"{nav.back}.{word('back')}", f"{nav.home}.{word('home')}"]
-    return " ".join(parts)
+    """The widest footer a page can show (not the start screen: back and home included)."""
+    return ctx.navigation.footer(
+        lambda key: ctx.messages[key].render(language, {}), more=more, back=True, home=True
+    )
 
 
 def paginate(

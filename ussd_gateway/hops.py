@@ -10,7 +10,7 @@ import logging
 import time
 
 from ussd_gateway.engine.definition import MenuDefinition
-from ussd_gateway.engine.runner import Engine, HopResult, Reply
+from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
 from ussd_gateway.engine.session import Session, SessionStatus
 from ussd_gateway.privacy import mask_phone
 from ussd_gateway.providers.base import UssdReply, UssdRequest
@@ -173,15 +173,14 @@ class HopService:
                 restored.resume_from = None
                 restored.language = session.language
                 restored.hops = session.hops + 1
-                restored.started_at = dropped.started_at
                 log.info("resumed %s from %s at %s", session.key, dropped.key, dropped.screen)
                 return self.engine.show(definition, restored)
         elif entry != RESTART:
             hint = definition.message("invalid_choice", session.language)
-            prompt = self.settings.text("resume", session.language)
+            prompt = compose(hint, self.settings.text("resume", session.language))
             session = session.copy()
             session.hops += 1
-            return HopResult(Reply(f"{hint}\n{prompt}", False), session)
+            return HopResult(Reply(prompt, False), session)
         await self.store.forget_resumable(definition.service, session.phone)
         fresh = session.copy()
         fresh.resume_from = None

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ussd_gateway.appkeys import DEFINITIONS, HOPS, SETTINGS, SUBMISSIONS
 from ussd_gateway.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.db.migrate import upgrade
-from ussd_gateway.engine.definition import Catalogue, MenuDefinition
+from ussd_gateway.engine.definition import Catalogue, DefinitionError, MenuDefinition, Problem
 from ussd_gateway.engine.loader import load_catalogue, load_menus
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.hops import HopService
@@ -29,15 +29,34 @@ class StartupError(RuntimeError):
     """The gateway cannot start; the message says which dependency and why, on one line."""
 
 
-def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
-    """Every menu file, validated; a broken one stops start-up with ``file: screen: problem``."""
+def load_catalogues(settings: Settings) -> tuple[dict[str, Catalogue], list[Problem]]:
+    """The configured catalogues, by configured and by declared name, and what is wrong."""
     catalogues: dict[str, Catalogue] = {}
+    problems: list[Problem] = []
     for name, path in settings.catalogues.items():
-        catalogue = load_catalogue(Path(path))
+        try:
+            catalogue = load_catalogue(Path(path))
+        except DefinitionError as exc:
+            problems += exc.problems
+            continue
+        except OSError as exc:
+            problems.append(Problem(str(path), "-", f"cannot read: {exc}"))
+            continue
         catalogues[name] = catalogue
         catalogues.setdefault(catalogue.name, catalogue)
-    paths = sorted(Path(settings.menus_dir).glob("*.yaml"))
-    return load_menus(paths, catalogues=catalogues, navigation=settings.navigation)
+    return catalogues, problems
+
+
+def menu_paths(settings: Settings) -> list[Path]:
+    return sorted(Path(settings.menus_dir).glob("*.yaml"))
+
+
+def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
+    """Every menu file, validated; a broken one stops start-up with ``file: screen: problem``."""
+    catalogues, problems = load_catalogues(settings)
+    if problems:
+        raise DefinitionError(problems)
+    return load_menus(menu_paths(settings), catalogues=catalogues, navigation=settings.navigation)
 
 
 def create_app(settings: Settings) -> web.Application:

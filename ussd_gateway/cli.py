@@ -78,26 +78,19 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ussd_gateway.app import load_definitions
-    from ussd_gateway.engine.loader import inspect_menu, load_catalogue
+    from ussd_gateway.app import load_catalogues, menu_paths
+    from ussd_gateway.engine.loader import inspect_menus
     from ussd_gateway.routing import ServiceRouter
 
     settings = load_settings(args.config)
-    problems: list[Problem] = []
-    catalogues = {}
-    for name, path in settings.catalogues.items():
-        try:
-            catalogues[name] = load_catalogue(Path(path))
-        except (DefinitionError, OSError) as exc:
-            problems.extend(getattr(exc, "problems", [Problem(str(path), "-", str(exc))]))
-    files = [Path(f) for f in args.files] or sorted(Path(settings.menus_dir).glob("*.yaml"))
-    for path in files:
-        _, found = inspect_menu(path, catalogues=catalogues, navigation=settings.navigation)
-        problems += found
+    catalogues, problems = load_catalogues(settings)
+    files = [Path(f) for f in args.files] or menu_paths(settings)
+    definitions, found = inspect_menus(files, catalogues=catalogues, navigation=settings.navigation)
+    problems += found
     if not args.files and not any(p.severity == "error" for p in problems):
         try:
-            ServiceRouter(settings.service_codes, load_definitions(settings))
-        except (ValueError, DefinitionError) as exc:
+            ServiceRouter(settings.service_codes, definitions)
+        except ValueError as exc:
             problems.append(Problem(str(args.config or "config/gateway.yaml"), "-", str(exc)))
     for problem in problems:
         print(problem)

@@ -310,6 +310,28 @@ def _septets(text: str) -> int:
     return ussd_length(text)[0]
 
 
+def inspect_menus(
+    paths: Iterable[Path],
+    *,
+    catalogues: Mapping[str, Catalogue] | None = None,
+    navigation: NavigationKeys | None = None,
+) -> tuple[dict[str, MenuDefinition], list[Problem]]:
+    """Every problem of several menu files, and the definitions of those without errors."""
+    definitions: dict[str, MenuDefinition] = {}
+    problems: list[Problem] = []
+    for path in paths:
+        definition, found = inspect_menu(path, catalogues=catalogues, navigation=navigation)
+        problems += found
+        if definition is None or any(p.severity == "error" for p in found):
+            continue
+        if definition.service in definitions:
+            problems.append(
+                Problem(str(path), "-", f"service '{definition.service}' defined twice")
+            )
+        definitions[definition.service] = definition
+    return definitions, problems
+
+
 def load_menus(
     paths: Iterable[Path],
     *,
@@ -317,19 +339,8 @@ def load_menus(
     navigation: NavigationKeys | None = None,
 ) -> dict[str, MenuDefinition]:
     """Load several menu files; any broken file fails the whole load with all problems."""
-    definitions: dict[str, MenuDefinition] = {}
-    problems: list[Problem] = []
-    for path in paths:
-        try:
-            definition = load_menu(path, catalogues=catalogues, navigation=navigation)
-        except DefinitionError as exc:
-            problems += exc.problems
-            continue
-        if definition.service in definitions:
-            problems.append(
-                Problem(str(path), "-", f"service '{definition.service}' defined twice")
-            )
-        definitions[definition.service] = definition
-    if problems:
-        raise DefinitionError(problems)
+    definitions, problems = inspect_menus(paths, catalogues=catalogues, navigation=navigation)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise DefinitionError(errors)
     return definitions

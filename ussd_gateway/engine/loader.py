@@ -152,10 +152,7 @@ def parse_menu(
     for key in overrides:
         if key not in DEFAULT_MESSAGES:
             top(f"unknown message '{key}'", overrides)
-    reserve = {
-        lang: 1 + max(_septets(messages[k].render(lang, {})) + 4 for k in HINT_KEYS)
-        for lang in languages_t
-    }
+    reserve = {lang: 1 + longest_hint(messages, lang) for lang in languages_t}
 
     ctx = ParseContext(
         file=file,
@@ -273,12 +270,7 @@ def check_lengths(definition: MenuDefinition, file: str) -> list[Problem]:
             session.screen = screen.id
             session.vars = dict(variables)
             hop = HopContext(definition, session)
-            hint = (
-                None
-                if screen.ends
-                else "x"
-                * max(len(definition.message(k, language, min=999, max=999)) for k in HINT_KEYS)
-            )
+            hint = None if screen.ends else "x" * longest_hint(definition.messages, language)
             own_hint = getattr(screen, "hint", None)
             for page in range(screen.pages(hop)):
                 session.page = page
@@ -306,8 +298,14 @@ def check_lengths(definition: MenuDefinition, file: str) -> list[Problem]:
     return problems
 
 
-def _septets(text: str) -> int:
-    return ussd_length(text)[0]
+def longest_hint(messages: Mapping[str, LocalizedText], language: str) -> int:
+    """Room the longest built-in hint can take above a screen: an upper bound.
+
+    Counted on the text as written, placeholders such as ``{min}`` unfilled, plus 4 spare: more
+    than any filled-in number needs. Lists are paged leaving this room and the validator
+    measures screens with it, so a page the loader packs is a page the validator accepts.
+    """
+    return 4 + max(ussd_length(messages[key].render(language, {}))[0] for key in HINT_KEYS)
 
 
 def inspect_menus(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import enum
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,6 +45,22 @@ class KeyBuilder:
 
     def language(self, phone: str) -> str:
         return f"{self.prefix}:lang:{self.phone_id(phone)}"
+
+
+class ResumeCopy(enum.Enum):
+    """What saving a session does to the resume copy kept for its (service, phone)."""
+
+    WRITE = "write"
+    DROP = "drop"
+    KEEP = "keep"
+
+    @classmethod
+    def on_save(cls, session: Session) -> ResumeCopy:
+        """A journey in progress is the copy; a finished or restarted one has none; a session
+        still offering a dropped journey back must leave that journey's copy alone."""
+        if session.in_journey:
+            return cls.WRITE
+        return cls.DROP if session.resume_from is None else cls.KEEP
 
 
 class Transaction:

@@ -10,7 +10,7 @@ import secrets
 import time
 
 from ussd_gateway.engine.session import Session
-from ussd_gateway.sessions.base import KeyBuilder, SessionBusy, SessionStore
+from ussd_gateway.sessions.base import KeyBuilder, ResumeCopy, SessionBusy, SessionStore
 
 LANGUAGE_TTL = 365 * 24 * 3600.0
 """How long a number's language choice is remembered: a year, refreshed on every choice."""
@@ -126,9 +126,10 @@ class MemorySessionStore(SessionStore):
         raw = session.dumps()
         self._set(self.keys.session(session.key), raw, self.ttl)
         resume_key = self.keys.resume(session.service, session.phone)
-        if session.in_journey:
+        action = ResumeCopy.on_save(session)
+        if action is ResumeCopy.WRITE:
             self._set(resume_key, raw, self.resume_window)
-        elif session.resume_from is None:
+        elif action is ResumeCopy.DROP:
             self._delete(resume_key)
 
     async def get(self, session_key: str) -> Session | None:

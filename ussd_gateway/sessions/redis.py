@@ -20,6 +20,7 @@ from redis.exceptions import NoScriptError, RedisError
 from ussd_gateway.engine.session import Session
 from ussd_gateway.sessions.base import (
     KeyBuilder,
+    ResumeCopy,
     SessionBusy,
     SessionStore,
     StoreUnavailable,
@@ -170,11 +171,11 @@ class RedisSessionStore(SessionStore):
     def _queue_save(self, pipe: Any, session: Session, raw: str) -> None:
         pipe.set(self.keys.session(session.key), raw, px=_ms(self.ttl))
         resume_key = self.keys.resume(session.service, session.phone)
-        if session.in_journey:
+        action = ResumeCopy.on_save(session)
+        if action is ResumeCopy.WRITE:
             pipe.set(resume_key, raw, px=_ms(self.resume_window))
-        elif session.resume_from is None:
+        elif action is ResumeCopy.DROP:
             pipe.delete(resume_key)
-        # else: a resumption offer is pending on this session; leave the dropped copy alone.
 
     # -- the SessionStore primitives -------------------------------------------------------------
 

@@ -33,7 +33,7 @@ async def readyz(request: web.Request) -> web.Response:
     ok = True
     for name, probe in (
         ("sessions", request.app[HOPS].store.ping),
-        ("database", lambda: request.app[SUBMISSIONS].ping()),
+        ("database", request.app[SUBMISSIONS].ping),
     ):
         started = time.perf_counter()
         try:

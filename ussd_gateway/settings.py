@@ -60,6 +60,19 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 8080
     log_level: str = "INFO"
+    config_path: Path | None = None
+    """The file read, for messages that name it; None when running on defaults."""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    """The whole parsed file: each component reads its own section with ``section``."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """The environment at load time: components read their overrides (``BACKEND_*``) from it."""
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """A top-level mapping of the configuration file (empty when absent)."""
+        value = self.raw.get(name) or {}
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{self.config_path or 'configuration'}: {name} must be a mapping")
+        return value
 
     def text(self, key: str, language: str | None = None) -> str:
         texts = self.texts.get(key) or DEFAULT_TEXTS[key]
@@ -139,6 +152,9 @@ def load_settings(
         host=str(raw.get("host", "0.0.0.0")),
         port=port,
         log_level=env.get("LOG_LEVEL", "INFO"),
+        config_path=path if path.exists() else None,
+        raw=dict(raw),
+        env=dict(env),
     )
 
 

@@ -1,0 +1,13 @@
+"""One module per ``ussd-gateway`` sub-command; each has ``register(commands)``.
+
+A command's handler takes the parsed arguments and returns the exit status. Adding a command is
+adding a module and naming it in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ussd_gateway.commands import emulate, serve, validate, worker
+
+COMMANDS: tuple[ModuleType, ...] = (serve, worker, validate, emulate)

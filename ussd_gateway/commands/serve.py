@@ -1,0 +1,56 @@
+"""``ussd-gateway serve``: the web server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from ussd_gateway.engine.definition import DefinitionError
+from ussd_gateway.logs import configure_logging
+from ussd_gateway.settings import load_settings
+
+
+def register(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default=None, help="listen address (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=None, help="listen port (default $PORT or 8080)")
+    serve.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from ussd_gateway.app import StartupError, create_app
+
+    settings = load_settings(args.config)
+    configure_logging(settings.log_level)
+    if not settings.service_codes:
+        logging.getLogger("ussd_gateway").warning(
+            "no service codes configured (is config/gateway.yaml in %s?): every dial will "
+            "get 'service does not exist'",
+            Path.cwd(),
+        )
+    try:
+        app = create_app(settings)
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("menus are invalid: not serving", file=sys.stderr)
+        return 1
+    port = args.port or settings.port
+    host = args.host or settings.host
+    ready = f"ussd-gateway listening on http://{host}:{port}  (POST /ussd/africastalking)"
+    try:
+        web.run_app(
+            app, host=host, port=port, print=lambda _: print(ready, flush=True), access_log=None
+        )
+    except StartupError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. the port is taken
+        print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0

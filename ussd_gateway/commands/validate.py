@@ -1,0 +1,43 @@
+"""``ussd-gateway validate``: check menu files before citizens meet them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ussd_gateway.engine.definition import Problem
+from ussd_gateway.settings import load_settings
+
+
+def register(commands: Any) -> None:
+    validate = commands.add_parser("validate", help="check menu files; exit 1 on any error")
+    validate.add_argument("files", nargs="*", help="menu files (default: every menu)")
+    validate.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ussd_gateway.app import load_catalogues, menu_paths
+    from ussd_gateway.engine.loader import inspect_menus
+    from ussd_gateway.routing import ServiceRouter
+
+    settings = load_settings(args.config)
+    catalogues, problems = load_catalogues(settings)
+    files = [Path(f) for f in args.files] or menu_paths(settings)
+    definitions, found = inspect_menus(files, catalogues=catalogues, navigation=settings.navigation)
+    problems += found
+    if not args.files and not any(p.severity == "error" for p in problems):
+        try:
+            ServiceRouter(settings.service_codes, definitions)
+        except ValueError as exc:
+            problems.append(Problem(str(args.config or "config/gateway.yaml"), "-", str(exc)))
+    for problem in problems:
+        print(problem)
+    sys.stdout.flush()
+    errors = sum(p.severity == "error" for p in problems)
+    print(
+        f"{len(files)} file(s): {errors} error(s), {len(problems) - errors} warning(s)",
+        file=sys.stderr,
+    )
+    return 1 if errors else 0

@@ -1,0 +1,1 @@
+"""Delivery of stored submissions to their backends: connectors, retry policy, worker."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -248,6 +249,18 @@ async def test_bus_status_codes(connector, bus, status, outcome):
     assert result.outcome is outcome
     assert result.status_code == status
     assert result.error == f"bus answered {status}"
+    assert result.retry_after == (7.0 if status in (429, 503) else None)
+
+
+async def test_a_payload_that_cannot_be_built_is_retried_not_raised(config, http, bus):
+    template = {"n": "Maoni: {{ data.missing() }}"}  # valid syntax, fails when rendered
+    connector = govesb.build(NAME, {**config, "payload": template}, {}, client=http)
+
+    result = await connector.deliver(delivery())
+
+    assert result.outcome is Outcome.RETRY
+    assert (result.error or "").startswith("cannot build the request")
+    assert bus.requests == 0
 
 
 async def test_a_slow_bus_is_a_timeout_to_retry(config, http, bus):
@@ -414,3 +427,17 @@ def test_any_curve_the_key_carries_is_accepted_unless_one_is_configured(config, 
         govesb.build(
             NAME, {**config, "private_key_file": str(p256), "curve": "secp256k1"}, {}, client=http
         )
+
+
+def test_the_commented_example_in_gateway_yaml_builds(config, http, files):
+    lines = (Path(__file__).parents[2] / "config" / "gateway.yaml").read_text().splitlines()
+    start = lines.index("#   some-institution:")
+    block = [line[2:] for line in lines[start:] if line.startswith("#   ")]
+    [(name, example)] = yaml.safe_load("\n".join(block)).items()
+    example.update(files)  # the example's paths point at secrets this machine does not have
+
+    connector = govesb.build(name, example, {}, client=http)
+
+    assert isinstance(connector, govesb.GovesbConnector)
+    assert connector.config.code_field == "pushCode"
+    assert connector.config.engine_url.endswith("/push-request")

@@ -165,7 +165,8 @@ class StandInBus:
         if not authorization.startswith("Bearer ") or self._tokens.get(token, 0) < time.monotonic():
             return web.json_response({"error": "invalid_token"}, status=401)
         if self.status is not None:
-            return web.json_response({"error": "bus trouble"}, status=self.status)
+            headers = {"Retry-After": "7"} if self.status in (429, 503) else None
+            return web.json_response({"error": "bus trouble"}, status=self.status, headers=headers)
         try:
             envelope = json.loads(await request.read())
             data, signature = envelope["data"], envelope["signature"]

@@ -427,7 +427,11 @@ class GovesbConnector(Connector):
         )
 
     async def _attempt(self, delivery: Delivery) -> AttemptResult:
-        body = self.envelope(delivery)
+        try:
+            body = self.envelope(delivery)
+        except Exception as exc:  # a payload template or value that cannot become JSON
+            error = _one_line(f"cannot build the request: {type(exc).__name__}: {exc}")
+            return AttemptResult(Outcome.RETRY, error=error)
         token = await self.tokens.get()
         reply = await self._post(body, token, delivery.reference)
         if reply.status == 401:
@@ -450,7 +454,7 @@ class GovesbConnector(Connector):
         async with self._client.post(
             self.config.engine_url, data=body, headers=headers
         ) as response:
-            return _Reply(response.status, dict(response.headers), await response.read())
+            return _Reply(response.status, response.headers, await response.read())
 
     def verified_data(self, body: bytes) -> tuple[dict[str, Any] | None, str | None]:
         """The reply's ``data`` when its signature verifies, else None and why not."""

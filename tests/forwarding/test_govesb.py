@@ -441,3 +441,11 @@ def test_the_commented_example_in_gateway_yaml_builds(config, http, files):
     assert isinstance(connector, govesb.GovesbConnector)
     assert connector.config.code_field == "pushCode"
     assert connector.config.engine_url.endswith("/push-request")
+
+
+def test_a_numeric_api_code_is_sent_as_the_string_the_bus_expects(config, http):
+    connector = govesb.build(NAME, {**config, "api_code": 20451}, {}, client=http)
+
+    data, _ = split_envelope(connector.envelope(delivery()))
+
+    assert json.loads(data)["pushCode"] == "20451"

@@ -182,6 +182,8 @@ class GovesbConfig:
 
         def text(key: str, value: Any = None) -> str:
             value = config.get(key) if value is None else value
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # a numeric API code or client id written without quotes
             if not isinstance(value, str) or not value.strip():
                 raise problem(key, "required (a non-empty string)")
             return value.strip()
@@ -211,11 +213,10 @@ class GovesbConfig:
 
         for inline in ("client_secret", "private_key"):
             if inline in config:
-                source = "_TOKEN" if inline == "client_secret" else "_SECRET"
+                variable = prefix + ("TOKEN" if inline == "client_secret" else "SECRET")
                 raise problem(
                     inline,
-                    f"secrets do not belong in the config file; use {inline}_file or "
-                    f"{prefix}{source.lstrip('_')}",
+                    f"secrets do not belong in the config file; use {inline}_file or {variable}",
                 )
 
         engine_url = url(

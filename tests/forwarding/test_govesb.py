@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.support.govesb_bus import ECDSA_SHA256, StandInBus, new_key, private_pem
-from ussd_gateway.forwarding import govesb
+from ussd_gateway.forwarding import govesb, govesb_crypto
 from ussd_gateway.forwarding.connector import Delivery, Outcome
 
 NAME = "institution-x"
@@ -214,6 +214,41 @@ async def test_an_unverifiable_reply_is_never_a_delivery(connector, bus, mode, w
     assert result.outcome is Outcome.RETRY
     assert why in (result.error or "")
     assert result.remote_id is None
+
+
+async def test_a_reply_signed_over_the_bytes_as_sent_is_verified(connector, bus):
+    bus.reply_signature = "as-sent"
+
+    result = await connector.deliver(delivery())
+
+    assert result.outcome is Outcome.DELIVERED, result.error
+    assert result.remote_id == "ESB-1"
+
+
+async def test_a_refusal_signed_over_the_bytes_as_sent_is_a_failure(connector, bus):
+    bus.reply_signature = "as-sent"
+    bus.success = False
+
+    result = await connector.deliver(delivery())
+
+    assert result.outcome is Outcome.FAILED
+    assert result.error == "bus refused: Rejected by the institution"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"data":{"a":1},"signature":"x"}', '{"a":1}'),
+        ('  {\n "signature" : "x" ,\n "data" :  {"a": [1, "}"]}  \n}', '{"a": [1, "}"]}'),
+        ('{"data":{"a":1},"data":{"a":2}}', '{"a":2}'),
+        ('{"other":{"data":1}}', None),
+        ('{"data":{"a":1}', None),
+        ('["data"]', None),
+        ("", None),
+    ],
+)
+def test_raw_member_cuts_out_the_value_as_sent(text, expected):
+    assert govesb_crypto.raw_member(text, "data") == expected
 
 
 async def test_a_tampered_refusal_is_not_taken_for_success(connector, bus):

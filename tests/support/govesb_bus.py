@@ -7,7 +7,8 @@ the caller's ECDSA-SHA256 signature over the compact JSON of ``data`` with the c
 and answer with ``data`` signed by the bus's own key (generated per instance; never a file).
 
 Switches let a test make it misbehave: ``revoke_tokens()`` (next request gets 401),
-``reply_signature`` (``valid``, ``forged``, ``tampered``, ``missing``), ``success`` and
+``reply_signature`` (``valid``; ``as-sent``: pretty-printed and signed over the bytes sent;
+``forged``, ``tampered``, ``missing``), ``success`` and
 ``failure_message``, ``status`` (e.g. 500), ``delay`` (seconds before answering).
 """
 
@@ -195,6 +196,8 @@ class StandInBus:
         )
 
     def _reply(self, data: dict[str, Any], status: int = 200) -> web.Response:
+        if self.reply_signature == "as-sent":
+            return self._reply_as_sent(data, status)
         signer = self.key if self.reply_signature != "forged" else new_key(self.key.curve)
         signature = base64.b64encode(signer.sign(compact(data), ECDSA_SHA256)).decode()
         if self.reply_signature == "tampered":
@@ -205,3 +208,10 @@ class StandInBus:
         return web.Response(
             body=compact(envelope), status=status, content_type="application/json", charset="utf-8"
         )
+
+    def _reply_as_sent(self, data: dict[str, Any], status: int) -> web.Response:
+        """Pretty-printed, ASCII-escaped ``data`` signed over exactly the bytes sent."""
+        text = json.dumps(data, indent=2)
+        signature = base64.b64encode(self.key.sign(text.encode(), ECDSA_SHA256)).decode()
+        body = '{\n  "data" : ' + text + ',\n  "signature" : ' + json.dumps(signature) + "\n}"
+        return web.Response(text=body, status=status, content_type="application/json")

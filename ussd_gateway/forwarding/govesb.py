@@ -43,7 +43,8 @@ Wire format, as found in the bus's public client libraries (no official spec was
   ``toString()``: compact, insertion order, non-ASCII unescaped, UTF-8. Replies are
   ``{"data": {"success": bool, "esbBody": ..., "message": (on failure), "requestId": (async
   success)}, "signature": sig}`` and are verified over the same compact re-serialisation of the
-  parsed ``data``, which is what we do.
+  parsed ``data``, which is what we do; a signature over the exact bytes of ``data`` as sent
+  is accepted too, in case the bus serialises differently (spacing, escapes) from its clients.
 - ``LarryMatrix/govesb`` ``govesb/services/esb_helper.py`` (Python) agrees on the field names but
   signs a different object than it sends and verifies with ``sort_keys``: we follow the JS/Java
   clients, which are self-consistent.
@@ -69,6 +70,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -83,6 +85,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ussd_gateway.engine.text import TEMPLATES, is_template
 from ussd_gateway.forwarding import govesb_crypto
 from ussd_gateway.forwarding.connector import AttemptResult, Connector, Delivery, Outcome
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_TOKEN_LIFETIME = 300.0
@@ -416,6 +420,9 @@ class GovesbConnector(Connector):
             result = AttemptResult(
                 Outcome.RETRY, error=_one_line(f"connection error: {type(exc).__name__} {exc}")
             )
+        except Exception as exc:  # a bug here must not stop the worker: log it, try again later
+            log.exception("govesb backend %s: unexpected error", self.name)
+            result = AttemptResult(Outcome.RETRY, error=f"unexpected error: {type(exc).__name__}")
         latency_ms = (time.perf_counter() - started) * 1000
         return AttemptResult(
             outcome=result.outcome,
@@ -467,11 +474,14 @@ class GovesbConnector(Connector):
             return None, "reply is not a GovESB envelope (no data object)"
         if "signature" not in reply:
             return None, "reply has no signature"
-        data = reply["data"]
-        message = govesb_crypto.canonical_json(data)
-        if not govesb_crypto.verify(self.config.bus_public_key, message, reply["signature"]):
-            return None, "reply signature does not verify with the bus's public key"
-        return data, None
+        data, signature, key = reply["data"], reply["signature"], self.config.bus_public_key
+        if govesb_crypto.verify(key, govesb_crypto.canonical_json(data), signature):
+            return data, None
+        # A bus that signs the bytes it sends (spacing, escapes of its own) verifies against them.
+        raw = govesb_crypto.raw_member(body.decode("utf-8"), "data")
+        if raw is not None and govesb_crypto.verify(key, raw.encode("utf-8"), signature):
+            return data, None
+        return None, "reply signature does not verify with the bus's public key"
 
     def judge(self, status: int, headers: Mapping[str, str], body: bytes) -> AttemptResult:
         """Turn the bus's answer into an outcome: only a verified success is a delivery."""

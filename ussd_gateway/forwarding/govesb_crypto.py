@@ -29,6 +29,51 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+_DECODER = json.JSONDecoder()
+_SPACE = " \t\n\r"
+
+
+def raw_member(text: str, name: str) -> str | None:
+    """The exact text of a top-level member's value, as sent (the last one, like ``json.loads``).
+
+    A signer that signs the bytes it sends rather than a compact re-serialisation can be
+    verified against this. None when ``text`` is not a JSON object or has no such member.
+    """
+    found = None
+    try:
+        index = len(text) - len(text.lstrip(_SPACE))
+        if text[index : index + 1] != "{":
+            return None
+        index += 1
+        while True:
+            while text[index] in _SPACE:
+                index += 1
+            if text[index] == "}":
+                return found
+            key, index = _DECODER.raw_decode(text, index)
+            while text[index] in _SPACE:
+                index += 1
+            if text[index] != ":":
+                return None
+            index += 1
+            while text[index] in _SPACE:
+                index += 1
+            _, end = _DECODER.raw_decode(text, index)
+            if key == name:
+                found = text[index:end]
+            index = end
+            while text[index] in _SPACE:
+                index += 1
+            if text[index] == ",":
+                index += 1
+            elif text[index] == "}":
+                return found
+            else:
+                return None
+    except (ValueError, IndexError):
+        return None
+
+
 def _der_or_pem(text: str | bytes, label: str) -> tuple[bytes, bool]:
     """Return (bytes, is_pem): PEM passes through; bare base64 DER is decoded."""
     raw = text.encode() if isinstance(text, str) else text

@@ -19,8 +19,9 @@ Configuration (a backend entry in ``config/gateway.yaml``'s ``backends:`` with `
 - ``public_key_file`` (or ``public_key`` inline: it is published, not secret): the bus's EC
   public key, PEM or the bare base64 X.509 DER the bus hands out.
 - ``curve``: optional curve name our private key must be on (e.g. ``secp256k1``, the curve of
-  the bus's demo key). Unset, whatever curve the keys carry is accepted: both the demo bus
-  (secp256k1) and P-256 keys are seen in the public client code.
+  the demo bus public key embedded in ``GovEsbHelper 1.java``, checked by loading it). Unset,
+  whatever curve the keys carry is accepted: secp256k1 and P-256 bus keys both appear in the
+  public client code.
 - ``timeout``: seconds for a whole attempt, token included (default 10).
 - ``token_margin``: seconds before a token's ``expires_in`` when it is renewed (default 30,
   at most a tenth of the token's life).
@@ -55,10 +56,12 @@ JavaScript writes ``1``): keep payload numbers integers or strings.
 Outcomes: verified ``success: true`` -> DELIVERED; verified ``success: false`` or a plain 4xx ->
 FAILED (the bus refuses this payload); 5xx, 408, 429, timeouts, connection errors, token trouble,
 a second 401 -> RETRY. A reply that is missing, unparseable or whose signature does not verify is
-RETRY, never DELIVERED: the bus may well have taken the request (it is idempotent on the
-``Idempotency-Key`` we send), and a bad signature says something is wrong on the path or with
-keys, which operators fix; giving the citizen's submission up at once would lose it, while
-retries end in ``dead`` after the give-up age for an operator to see.
+RETRY, never DELIVERED: a bad signature says something is wrong on the path or with keys,
+which operators fix; giving the citizen's submission up at once would lose it, while retries end
+in ``dead`` after the give-up age for an operator to see. The bus may have taken the request
+already, so a retry can duplicate it: we send ``Idempotency-Key: <reference>`` and the reference
+is in the default ``esbBody``, but whether the bus itself honours the header is not confirmed;
+the institution behind it should deduplicate on the reference.
 
 Signing and verifying run on the event loop: on secp256k1 each takes about 0.35 ms, on P-256
 under 0.1 ms (``benchmarks/govesb_signing.py``), far below what a thread hand-off is worth and

@@ -8,12 +8,14 @@ reaches a handler, so nothing reaches the engine or a store.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import ipaddress
 import logging
 from collections.abc import Iterable
 
-from aiohttp import BasicAuth, hdrs, web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from ussd_gateway.guard.config import GuardConfig, Network, ProviderAuth
@@ -47,6 +49,19 @@ def _address(value: str) -> Address | None:
 
 def _within(address: Address | None, networks: Iterable[Network]) -> bool:
     return address is not None and any(address in network for network in networks)
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """(login, password) from an ``Authorization: Basic …`` header; None if absent or garbled."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    login, colon, password = decoded.partition(":")
+    return (login, password) if colon else None
 
 
 def client_address(request: web.Request, auth: ProviderAuth) -> Address | None:
@@ -83,11 +98,8 @@ def refusal(request: web.Request, auth: ProviderAuth) -> web.Response | None:
         if not rest or not same(rest[0], auth.path_token):
             return web.Response(status=401)
     if auth.basic is not None:
-        try:
-            given = BasicAuth.decode(request.headers.get(hdrs.AUTHORIZATION, ""))
-        except ValueError:
-            given = None
-        login, password = (given.login, given.password) if given else ("", "")
+        given = basic_credentials(request.headers.get(hdrs.AUTHORIZATION, ""))
+        login, password = given or ("", "")
         # both comparisons always run: no timing hint about which one failed
         right = same(login, auth.basic.username) & same(password, auth.basic.password)
         if given is None or not right:

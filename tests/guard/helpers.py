@@ -35,6 +35,7 @@ async def start(
     env: Mapping[str, str] | None = None,
     source: str = "127.0.0.1",
     app_hook: Callable[[Any], None] | None = None,
+    **changes: Any,
 ) -> TestClient:
     """The real application with ``sections`` replacing parts of gateway.yaml."""
     base = project_settings()
@@ -43,6 +44,7 @@ async def start(
         env=dict(env or {}),
         database_url=database_url,
         redis_url=redis_url,
+        **changes,
     )
     app = create_app(settings)
     if app_hook is not None:

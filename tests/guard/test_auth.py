@@ -203,3 +203,23 @@ async def test_refusals_carry_the_request_id(aiohttp_client, sqlite_url) -> None
     assert refused.status == 401 and refused.headers["X-Request-Id"] == "abc-123"
     generated = await client.post(f"{URL}/{TOKEN}", data=form(), headers={"X-Request-Id": "a b"})
     assert generated.status == 200 and len(generated.headers["X-Request-Id"]) == 32
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ({"allow": ["10.0.0.300/8"]}, "providers.africastalking.allow"),
+        ({"allow": "10.0.0.0/8"}, "must be a list"),
+        ({"basic": {"password_env": "X"}}, "needs username"),
+    ],
+)
+def test_bad_provider_configuration_stops_start_up(sqlite_url, section, problem) -> None:
+    from tests.conftest import project_settings
+    from ussd_gateway.app import create_app
+
+    base = project_settings()
+    settings = project_settings(
+        raw={**base.raw, **providers(**section)}, env=ENV, database_url=sqlite_url
+    )
+    with pytest.raises(ConfigError, match=problem):
+        create_app(settings)

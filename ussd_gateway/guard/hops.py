@@ -20,12 +20,16 @@ import asyncio
 import dataclasses
 import json
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from ussd_gateway.guard.ratelimit import counters, exceeded
 from ussd_gateway.hops import HopService
 from ussd_gateway.privacy import mask_phone
 from ussd_gateway.providers.base import BadRequest, UssdReply, UssdRequest
+
+if TYPE_CHECKING:
+    from ussd_gateway.guard import Guard
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ LANGUAGE_WAIT = 0.1
 """Seconds we wait for a number's remembered language before a guard screen; else default."""
 
 
-def check_fields(request: UssdRequest, limits: dict[str, int] | Any) -> None:
+def check_fields(request: UssdRequest, limits: Mapping[str, int]) -> None:
     """A BadRequest (400) for a field longer than its configured limit, before any store."""
     for name, limit in limits.items():
         value = getattr(request, name, None)
@@ -59,7 +63,7 @@ def _decode(raw: str) -> UssdRequest | None:
 class GuardedHopService(HopService):
     """A HopService with the guard's limits in front; same constructor plus ``guard``."""
 
-    def __init__(self, *, guard: Any, **kwargs: Any) -> None:
+    def __init__(self, *, guard: Guard, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.guard = guard
 
@@ -68,6 +72,8 @@ class GuardedHopService(HopService):
         limits = guard.config.limits
         check_fields(request, limits.fields)
         found = counters(limits, request)
+        if not found and limits.hop_deadline <= 0:
+            return await super().handle(request)  # nothing to count or remember: no round trip
         memo_key = stall_key(request)
         counts, memo = await guard.state.admit([(c.key, c.window) for c in found], memo_key)
         over = exceeded(found, counts)

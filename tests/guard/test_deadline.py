@@ -89,3 +89,35 @@ async def test_slow_lookup_gets_still_working_then_its_answer(
     assert "namba ya kumbukumbu" in await phone.send("2")
     final = await phone.send(reference)
     assert final.startswith(f"END Kumbukumbu {reference}")
+
+
+async def test_slow_submission_is_stored_once_and_its_reference_shown(
+    aiohttp_client, postgresql_url, store_url
+) -> None:
+    client = await start(
+        aiohttp_client,
+        database_url=postgresql_url,
+        redis_url=store_url,
+        sections={"limits": {"hop_deadline": 0.3}},
+    )
+    phone = Phone(client)
+    await phone.dial()
+    assert "Andika ujumbe wako" in await phone.walk("1", "1", "2")
+    await phone.send("Risiti haikuja")
+    await phone.send("2")  # anonymous
+    locker = create_engine(postgresql_url)
+    try:
+        async with locker.connect() as connection:
+            transaction = await connection.begin()
+            await connection.execute(text("LOCK TABLE submissions IN ACCESS EXCLUSIVE MODE"))
+            assert await phone.send("1") == STILL_WORKING  # "send" waits on the database
+            await transaction.rollback()
+    finally:
+        await locker.dispose()
+    consumed = phone.text
+    await settled(client, f"africastalking:{phone.session_id}", consumed)
+    done = await phone.send("1")
+    assert done.startswith("END Asante!") and "Namba ya kumbukumbu: " in done
+    assert await client.app[SUBMISSIONS].count() == 1
+    assert await phone.post() == done  # the aggregator retrying gets the same screen
+    assert await client.app[SUBMISSIONS].count() == 1

@@ -223,3 +223,28 @@ def test_bad_provider_configuration_stops_start_up(sqlite_url, section, problem)
     )
     with pytest.raises(ConfigError, match=problem):
         create_app(settings)
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("203.0.113.5", [], "203.0.113.5"),
+        ("203.0.113.5", ["198.51.100.7"], "203.0.113.5"),  # untrusted peer: header ignored
+        ("10.0.0.1", ["198.51.100.7"], "198.51.100.7"),
+        ("10.0.0.1", ["1.2.3.4, 198.51.100.7, 10.9.9.9"], "198.51.100.7"),
+        ("10.0.0.1", ["1.2.3.4", "198.51.100.7"], "198.51.100.7"),  # repeated headers
+        ("10.0.0.1", ["10.0.0.2, 10.0.0.3"], "10.0.0.2"),  # only proxies: the farthest one
+        ("10.0.0.1", ["garbage"], None),
+        ("10.0.0.1", [], "10.0.0.1"),
+        ("::ffff:10.0.0.1", ["2001:db8::7"], "2001:db8::7"),  # dual-stack view of a proxy
+        ("2001:db8::1", ["[2001:db8::7]"], "2001:db8::1"),
+    ],
+)
+def test_resolve_client(peer: str, forwarded: list[str], client: str | None) -> None:
+    import ipaddress
+
+    from ussd_gateway.guard.auth import resolve_client
+
+    trusted = [ipaddress.ip_network("10.0.0.0/8")]
+    found = resolve_client(peer, forwarded, trusted)
+    assert found == (ipaddress.ip_address(client) if client else None)

@@ -42,9 +42,12 @@ def same(given: str, expected: str) -> bool:
 
 def _address(value: str) -> Address | None:
     try:
-        return ipaddress.ip_address(value.strip().strip("[]"))
+        address = ipaddress.ip_address(value.strip().strip("[]"))
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped  # a dual-stack socket's view of an IPv4 caller
+    return address
 
 
 def _within(address: Address | None, networks: Iterable[Network]) -> bool:
@@ -64,28 +67,31 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
     return (login, password) if colon else None
 
 
-def client_address(request: web.Request, auth: ProviderAuth) -> Address | None:
+def resolve_client(
+    peer: str, forwarded_for: Iterable[str], trusted_proxies: Iterable[Network]
+) -> Address | None:
     """The caller's address: the direct peer, unless it is a trusted proxy.
 
     Behind trusted proxies, ``X-Forwarded-For`` is read from the right (each proxy appends the
     address it saw) and the first address that is not itself a trusted proxy is the client; an
     untrusted peer's ``X-Forwarded-For`` is ignored, since anyone can write that header.
     """
-    peer = _address(request.remote or "")
-    if not _within(peer, auth.trusted_proxies):
-        return peer
-    chain = [
-        part.strip()
-        for header in request.headers.getall("X-Forwarded-For", [])
-        for part in header.split(",")
-        if part.strip()
-    ]
-    client = peer
-    for hop in reversed(chain):
+    trusted = tuple(trusted_proxies)
+    client = _address(peer)
+    if not _within(client, trusted):
+        return client
+    chain = [part.strip() for header in forwarded_for for part in header.split(",")]
+    for hop in reversed([part for part in chain if part]):
         client = _address(hop)
-        if not _within(client, auth.trusted_proxies):
+        if not _within(client, trusted):
             return client  # None when garbage: refused by any allowlist
     return client
+
+
+def client_address(request: web.Request, auth: ProviderAuth) -> Address | None:
+    return resolve_client(
+        request.remote or "", request.headers.getall("X-Forwarded-For", []), auth.trusted_proxies
+    )
 
 
 def refusal(request: web.Request, auth: ProviderAuth) -> web.Response | None:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_WAIT = 0.1
+LANGUAGE_WAIT = 0.3
 """Seconds we wait for a number's remembered language before a guard screen; else default."""
 
 

@@ -15,7 +15,9 @@ from ussd_gateway.db.migrate import upgrade
 from ussd_gateway.engine.definition import Catalogue, DefinitionError, MenuDefinition, Problem
 from ussd_gateway.engine.loader import load_catalogue, load_menus
 from ussd_gateway.engine.runner import Engine
-from ussd_gateway.hops import HopService
+from ussd_gateway.guard import Guard, GuardedHopService
+from ussd_gateway.logs import install_record_factory
+from ussd_gateway.request_id import request_ids
 from ussd_gateway.routes import setup_routes
 from ussd_gateway.routing import ServiceRouter
 from ussd_gateway.sessions import StoreUnavailable, create_store
@@ -63,6 +65,8 @@ def create_app(settings: Settings) -> web.Application:
     """Build the web application; menus are loaded now so a broken menu fails before serving."""
     definitions = load_definitions(settings)
     router = ServiceRouter(settings.service_codes, definitions)
+    guard = Guard.from_settings(settings)
+    install_record_factory()
     app = web.Application(client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[DEFINITIONS] = definitions
@@ -89,7 +93,8 @@ def create_app(settings: Settings) -> web.Application:
                 log.warning("session store not answering at start: %s", exc)
             submissions = SubmissionStore(sessionmaker=create_sessionmaker(engine))
             app[SUBMISSIONS] = submissions
-            app[HOPS] = HopService(
+            app[HOPS] = GuardedHopService(
+                guard=guard,
                 engine=Engine(
                     ports=submissions,
                     lookup_timeout=settings.lookup_timeout,
@@ -111,5 +116,7 @@ def create_app(settings: Settings) -> web.Application:
             await engine.dispose()
 
     app.cleanup_ctx.append(resources)
+    app.middlewares.append(request_ids)
+    guard.install(app)  # after resources: late hops finish before the stores close
     setup_routes(app)
     return app

@@ -48,6 +48,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_post("/ussd/africastalking", ussd_africastalking)
+    app.router.add_post("/ussd/africastalking/{token}", ussd_africastalking)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
 

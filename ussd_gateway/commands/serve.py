@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ussd_gateway.engine.definition import DefinitionError
-from ussd_gateway.logs import configure_logging
+from ussd_gateway.logs import configure_logging, log_format
 from ussd_gateway.settings import load_settings
 
 
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from ussd_gateway.app import StartupError, create_app
 
     settings = load_settings(args.config)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, log_format(settings.env, settings.section("logging")))
     if not settings.service_codes:
         logging.getLogger("ussd_gateway").warning(
             "no service codes configured (is config/gateway.yaml in %s?): every dial will "

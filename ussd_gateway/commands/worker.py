@@ -8,7 +8,7 @@ import logging
 import signal
 from typing import Any
 
-from ussd_gateway.logs import configure_logging
+from ussd_gateway.logs import configure_logging, log_format
 from ussd_gateway.settings import load_settings
 
 
@@ -20,7 +20,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Placeholder process for the Procfile: delivery to backends arrives with forwarding."""
     settings = load_settings(args.config)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, log_format(settings.env, settings.section("logging")))
     log = logging.getLogger("ussd_gateway.worker")
 
     async def idle() -> None:

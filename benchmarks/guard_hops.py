@@ -1,0 +1,83 @@
+"""What the guard costs a hop: dials through the real app with limits off and on.
+
+Usage: .venv/bin/python benchmarks/guard_hops.py [--hops 2000] [--redis redis://127.0.0.1:6379/0]
+Prints hops/s and latency percentiles for each configuration (same process, sequential hops,
+in-process HTTP through aiohttp's test server on 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from ussd_gateway.app import create_app
+from ussd_gateway.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    "guard off": {
+        "limits": {"phone": {"requests": 0}, "provider": {"requests": 0}, "hop_deadline": 0}
+    },
+    "limits + deadline": {
+        "limits": {
+            "phone": {"requests": 10**9, "window": 60},
+            "provider": {"requests": 10**9, "window": 1},
+            "hop_deadline": 2.5,
+        }
+    },
+}
+
+
+async def run(name: str, sections: dict[str, Any], hops: int, redis_url: str | None) -> None:
+    base = load_settings(ROOT / "config" / "gateway.yaml", env={})
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = dataclasses.replace(
+            base,
+            raw={**base.raw, **sections},
+            redis_url=redis_url,
+            database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
+        )
+        async with TestClient(TestServer(create_app(settings))) as client:
+            latencies = []
+            for i in range(hops):
+                form = {
+                    "sessionId": f"bench-{i}",
+                    "serviceCode": "*152*00#",
+                    "phoneNumber": f"+2557{i % 1000:08d}",
+                    "networkCode": "64004",
+                    "text": "",
+                }
+                started = time.perf_counter()
+                response = await client.post("/ussd/africastalking", data=form)
+                await response.read()
+                latencies.append((time.perf_counter() - started) * 1000)
+                assert response.status == 200
+    total = sum(latencies) / 1000
+    q = statistics.quantiles(latencies, n=100)
+    store = "redis" if redis_url else "memory"
+    print(f"{name:18} {store:6} {hops / total:7.0f} hops/s  p50 {q[49]:.2f} ms  p99 {q[98]:.2f} ms")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hops", type=int, default=2000)
+    parser.add_argument("--redis", default=None)
+    args = parser.parse_args()
+    for store in [None, args.redis] if args.redis else [None]:
+        await run("(warm-up)", CONFIGS["guard off"], args.hops // 4, store)
+        for _ in range(2):
+            for name, sections in CONFIGS.items():
+                await run(name, sections, args.hops, store)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,64 @@
+"""Admin endpoints (every ``/admin/…`` path) need ``Authorization: Bearer $ADMIN_TOKEN``.
+
+The middleware covers every admin route whoever registers it; ``require_admin`` is the same
+check as a decorator, for an admin handler mounted elsewhere. Without ``ADMIN_TOKEN`` admin
+endpoints are closed to everyone (403), never open.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
+
+from ussd_gateway.guard.auth import same
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/admin"
+
+
+def is_admin_path(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def admin_refusal(request: web.Request, token: str | None) -> web.Response | None:
+    """None when the bearer token is right; a bare 403 (admin disabled) or 401 otherwise."""
+    if not token:
+        return web.Response(status=403)
+    scheme, _, given = request.headers.get(hdrs.AUTHORIZATION, "").partition(" ")
+    if scheme.lower() != "bearer" or not same(given.strip(), token):
+        return web.Response(status=401, headers={hdrs.WWW_AUTHENTICATE: "Bearer"})
+    return None
+
+
+def admin_middleware(token: str | None) -> web.Middleware:
+    @web.middleware
+    async def guard_admin(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if is_admin_path(request.path):
+            refused = admin_refusal(request, token)
+            if refused is not None:
+                log.warning("refused admin request: %d", refused.status)
+                return refused
+        return await handler(request)
+
+    return guard_admin
+
+
+def require_admin(
+    token: str | None,
+) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
+    """Decorator form of the admin check for a handler outside ``/admin/``."""
+
+    def decorate(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        @functools.wraps(handler)
+        async def checked(request: web.Request) -> web.StreamResponse:
+            refused = admin_refusal(request, token)
+            return refused if refused is not None else await handler(request)
+
+        return checked
+
+    return decorate

@@ -1,0 +1,116 @@
+"""The hop service behind the guard: field limits, rate limits and a per-hop deadline.
+
+Sits between every provider adapter and ``HopService``, so each limit answers through the
+provider's own renderer: a limited citizen gets a polite ``END`` in their language, not an
+HTTP error the aggregator would show as a network failure.
+
+Deadline: when a hop (slow lookup, slow store) is not done within ``limits.hop_deadline``,
+the citizen gets ``CON`` "still working / 1. Continue" while the hop runs on, untouched, to
+its own end; its session is saved whole or not at all by the store's transaction. Whatever the
+citizen answers next, the stalled request is replayed in its place, which the hop service
+answers from the saved session (the late result: a lookup's answer, a submission's reference)
+or, if the late hop failed, processes again. We chose this over an ``END`` "unavailable"
+because an ``END`` makes the citizen dial again and walk back (or resume) and can hide a
+reference that was in fact committed; one keypress costs them less.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ussd_gateway.guard.ratelimit import counters, exceeded
+from ussd_gateway.hops import HopService
+from ussd_gateway.privacy import mask_phone
+from ussd_gateway.providers.base import BadRequest, UssdReply, UssdRequest
+
+if TYPE_CHECKING:
+    from ussd_gateway.guard import Guard
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_WAIT = 0.3
+"""Seconds we wait for a number's remembered language before a guard screen; else default."""
+
+
+def check_fields(request: UssdRequest, limits: Mapping[str, int]) -> None:
+    """A BadRequest (400) for a field longer than its configured limit, before any store."""
+    for name, limit in limits.items():
+        value = getattr(request, name, None)
+        if isinstance(value, str) and len(value) > limit:
+            raise BadRequest(f"{name} longer than {limit} characters")
+
+
+def stall_key(request: UssdRequest) -> str:
+    return f"ussd:{{{request.provider}:{request.session_id}}}:stalled"
+
+
+def _encode(request: UssdRequest) -> str:
+    return json.dumps(dataclasses.asdict(request))
+
+
+def _decode(raw: str) -> UssdRequest | None:
+    try:
+        return UssdRequest(**json.loads(raw))
+    except (TypeError, ValueError):
+        return None
+
+
+class GuardedHopService(HopService):
+    """A HopService with the guard's limits in front; same constructor plus ``guard``."""
+
+    def __init__(self, *, guard: Guard, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.guard = guard
+
+    async def handle(self, request: UssdRequest) -> UssdReply:
+        guard = self.guard
+        limits = guard.config.limits
+        check_fields(request, limits.fields)
+        found = counters(limits, request)
+        if not found and limits.hop_deadline <= 0:
+            return await super().handle(request)  # nothing to count or remember: no round trip
+        memo_key = stall_key(request)
+        counts, memo = await guard.state.admit([(c.key, c.window) for c in found], memo_key)
+        over = exceeded(found, counts)
+        if over:
+            log.warning(
+                "rate limited (%s) %s on %s",
+                ", ".join(over),
+                mask_phone(request.phone),
+                request.provider,
+            )
+            return UssdReply(await self._text("rate_limited", request), True)
+        stalled = _decode(memo) if memo else None
+        hop_request = stalled or request
+        task = asyncio.create_task(super().handle(hop_request))
+        done, _ = await asyncio.wait(
+            {task}, timeout=limits.hop_deadline if limits.hop_deadline > 0 else None
+        )
+        if task in done:
+            reply = task.result()
+            if memo:  # the citizen has now seen the stalled hop's own screen
+                await guard.state.forget(memo_key)
+            return reply
+        guard.keep(task)
+        await guard.state.remember(memo_key, _encode(hop_request), self.settings.sessions.ttl)
+        log.warning(
+            "hop %s:%s still running after %.1fs: asked the citizen to continue",
+            request.provider,
+            request.session_id,
+            limits.hop_deadline,
+        )
+        return UssdReply(await self._text("still_working", request), False)
+
+    async def _text(self, key: str, request: UssdRequest) -> str:
+        """A gateway text in the number's remembered language, else the default language."""
+        language = None
+        try:
+            language = await asyncio.wait_for(self.store.language(request.phone), LANGUAGE_WAIT)
+        except Exception as exc:  # a slow or dead store must not delay a polite answer
+            log.info("no remembered language for a guard screen: %s", type(exc).__name__)
+        return self.settings.text(key, language or self.settings.default_language)

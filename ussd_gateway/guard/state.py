@@ -1,0 +1,140 @@
+"""Where the guard counts requests and remembers stalled hops: Redis, or this process.
+
+One round trip per hop in Redis: the window counters (INCR + PEXPIRE) and the stalled-hop memo
+are read in one MULTI/EXEC pipeline. A Redis failure must never stop citizens: ``admit`` then
+fails open (no counts, no memo) and says so in the log, at most every ``QUIET`` seconds.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+QUIET = 30.0
+"""Seconds between two warnings about the same Redis outage."""
+
+
+class GuardState(abc.ABC):
+    @abc.abstractmethod
+    async def admit(
+        self, counters: Sequence[tuple[str, float]], memo_key: str
+    ) -> tuple[list[int], str | None]:
+        """Count one request in each (key, window seconds) counter; return the counts and memo."""
+
+    @abc.abstractmethod
+    async def remember(self, memo_key: str, value: str, ttl: float) -> None: ...
+
+    @abc.abstractmethod
+    async def forget(self, memo_key: str) -> None: ...
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+class MemoryGuardState(GuardState):
+    """Counters and memos in a dict with expiry, swept at most every ``sweep`` seconds."""
+
+    def __init__(self, *, sweep: float = 60.0) -> None:
+        self._data: dict[str, tuple[float, Any]] = {}
+        self._sweep = sweep
+        self._next_sweep = time.monotonic() + sweep
+
+    def _get(self, key: str, now: float) -> Any:
+        entry = self._data.get(key)
+        if entry is None or entry[0] <= now:
+            return None
+        return entry[1]
+
+    def _tidy(self, now: float) -> None:
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self._sweep
+        for key in [k for k, (expires, _) in self._data.items() if expires <= now]:
+            del self._data[key]
+
+    async def admit(
+        self, counters: Sequence[tuple[str, float]], memo_key: str
+    ) -> tuple[list[int], str | None]:
+        now = time.monotonic()
+        self._tidy(now)
+        counts = []
+        for key, window in counters:
+            count = (self._get(key, now) or 0) + 1
+            self._data[key] = (now + window, count)
+            counts.append(count)
+        return counts, self._get(memo_key, now)
+
+    async def remember(self, memo_key: str, value: str, ttl: float) -> None:
+        self._data[memo_key] = (time.monotonic() + ttl, value)
+
+    async def forget(self, memo_key: str) -> None:
+        self._data.pop(memo_key, None)
+
+
+class RedisGuardState(GuardState):
+    """Shared by every web process, so a limit holds however many processes serve."""
+
+    def __init__(self, client: aioredis.Redis, *, owns_client: bool = False) -> None:
+        self.client = client
+        self.owns_client = owns_client
+        self._quiet_until = 0.0
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisGuardState:
+        # short timeouts: a dead Redis must cost a hop as little as possible before failing open
+        client = aioredis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        return cls(client, owns_client=True)
+
+    def _warn(self, what: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now >= self._quiet_until:
+            self._quiet_until = now + QUIET
+            log.warning(
+                "guard: redis %s failed, not limiting: %s: %s", what, type(exc).__name__, exc
+            )
+
+    async def admit(
+        self, counters: Sequence[tuple[str, float]], memo_key: str
+    ) -> tuple[list[int], str | None]:
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            for key, window in counters:
+                pipe.incr(key)
+                pipe.pexpire(key, max(1, int(window * 1000)))
+            pipe.get(memo_key)
+            results = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._warn("admit", exc)
+            return [0] * len(counters), None
+        memo = results[-1]
+        if isinstance(memo, bytes):
+            memo = memo.decode("utf-8")
+        return [int(n) for n in results[0:-1:2]], memo
+
+    async def remember(self, memo_key: str, value: str, ttl: float) -> None:
+        try:
+            await self.client.set(memo_key, value, px=max(1, int(ttl * 1000)))
+        except (RedisError, OSError) as exc:
+            self._warn("remember", exc)
+
+    async def forget(self, memo_key: str) -> None:
+        try:
+            await self.client.delete(memo_key)
+        except (RedisError, OSError) as exc:
+            self._warn("forget", exc)
+
+    async def close(self) -> None:
+        if self.owns_client:
+            await self.client.aclose()
+
+
+def create_state(redis_url: str | None) -> GuardState:
+    return RedisGuardState.from_url(redis_url) if redis_url else MemoryGuardState()

@@ -1,4 +1,12 @@
-"""Africa's Talking USSD: form-encoded POST in, ``CON …``/``END …`` text/plain out."""
+"""Africa's Talking USSD: form-encoded POST in, ``CON …``/``END …`` text/plain out.
+
+The end-of-session notification (``POST /ussd/africastalking/events``) is a separate form post
+with ``sessionId, serviceCode, phoneNumber, networkCode, date, status, cost, durationInMillis,
+hopsCount, input, lastAppResponse, errorMessage``; ``status`` is ``Incomplete`` (dropped while the
+citizen still had to answer), ``Success`` (reached its end) or ``Failed`` (our answer was an error).
+The field list and the three statuses come from third-party client code (a TypeScript typing of
+the callback), not from a page of Africa's Talking's own documentation we could retrieve.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from ussd_gateway.providers.base import BadRequest, UssdReply, UssdRequest
+from ussd_gateway.providers.base import BadRequest, SessionEnd, UssdReply, UssdRequest
 
 NAME = "africastalking"
 MAX_BODY = 8 * 1024
@@ -29,25 +37,10 @@ async def read_request(request: web.Request) -> UssdRequest:
 
 
 def parse_form(body: bytes) -> UssdRequest:
-    try:
-        decoded = body.decode("utf-8")
-        form = parse_qs(decoded, keep_blank_values=True, encoding="utf-8", errors="strict")
-    except UnicodeDecodeError as exc:
-        raise BadRequest("body is not valid UTF-8") from exc
-    except ValueError as exc:
-        raise BadRequest(f"body is not a valid form: {exc}") from exc
+    form = decode_form(body)
 
     def field(name: str, *, required: bool) -> str:
-        values = form.get(name) or [""]
-        value = values[0].strip() if name != "text" else values[0]
-        if required and not value:
-            raise BadRequest(f"missing or empty {name}")
-        limit = FIELD_LIMITS.get(name)
-        if limit and len(value) > limit:
-            raise BadRequest(f"{name} longer than {limit} characters")
-        if any(ord(c) < 32 and c not in "\r\n\t" for c in value):
-            raise BadRequest(f"{name} contains control characters")
-        return value
+        return form_field(form, name, required=required)
 
     phone = field("phoneNumber", required=True)
     if not PHONE.fullmatch(phone.replace(" ", "")):
@@ -63,8 +56,62 @@ def parse_form(body: bytes) -> UssdRequest:
     )
 
 
-def render(reply: UssdReply) -> web.Response:
+def decode_form(body: bytes) -> dict[str, list[str]]:
+    try:
+        decoded = body.decode("utf-8")
+        form = parse_qs(decoded, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("body is not valid UTF-8") from exc
+    except ValueError as exc:
+        raise BadRequest(f"body is not a valid form: {exc}".splitlines()[0]) from exc
+    return form
+
+
+def form_field(form: dict[str, list[str]], name: str, *, required: bool) -> str:
+    values = form.get(name) or [""]
+    value = values[0].strip() if name != "text" else values[0]
+    if required and not value:
+        raise BadRequest(f"missing or empty {name}")
+    limit = FIELD_LIMITS.get(name)
+    if limit and len(value) > limit:
+        raise BadRequest(f"{name} longer than {limit} characters")
+    if any(ord(c) < 32 and c not in "\r\n\t" for c in value):
+        raise BadRequest(f"{name} contains control characters")
+    return value
+
+
+STATUSES = {"incomplete": True, "failed": True, "success": False}
+"""End-of-session status -> dropped (the journey stays resumable)."""
+
+
+async def read_notification(request: web.Request) -> SessionEnd:
+    """The end-of-session notification: which session ended and why."""
+    body = await request.content.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise BadRequest(f"body larger than {MAX_BODY} bytes")
+    form = decode_form(body)
+    status = form_field(form, "status", required=True)
+    if len(status) > 40:
+        raise BadRequest("status longer than 40 characters")
+    error = form_field(form, "errorMessage", required=False)[:200]
+    reason = status if not error else f"{status}: {error}"
+    return SessionEnd(
+        provider=NAME,
+        session_id=form_field(form, "sessionId", required=True),
+        reason=" ".join(reason.split()),
+        dropped=STATUSES.get(status.lower(), True),
+        phone=form_field(form, "phoneNumber", required=False).replace(" ", ""),
+        network=form_field(form, "networkCode", required=False),
+    )
+
+
+def render(reply: UssdReply, request: UssdRequest | None = None) -> web.Response:
     """``CON`` keeps the session open, ``END`` closes it; no leading spaces, never empty."""
     prefix = "END" if reply.end else "CON"
     text = reply.text.strip() or "..."
     return web.Response(text=f"{prefix} {text}", content_type="text/plain", charset="utf-8")
+
+
+def acknowledge(end: SessionEnd) -> web.Response:
+    """Notifications want a 200; the body is not read."""
+    return web.Response(text="", content_type="text/plain")

@@ -16,6 +16,7 @@ from ussd_gateway.engine.definition import Catalogue, DefinitionError, MenuDefin
 from ussd_gateway.engine.loader import load_catalogue, load_menus
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.hops import HopService
+from ussd_gateway.providers import check_settings as check_provider_settings
 from ussd_gateway.routes import setup_routes
 from ussd_gateway.routing import ServiceRouter
 from ussd_gateway.sessions import StoreUnavailable, create_store
@@ -62,6 +63,7 @@ def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
 def create_app(settings: Settings) -> web.Application:
     """Build the web application; menus are loaded now so a broken menu fails before serving."""
     definitions = load_definitions(settings)
+    check_provider_settings(settings)
     router = ServiceRouter(settings.service_codes, definitions)
     app = web.Application(client_max_size=64 * 1024)
     app[SETTINGS] = settings

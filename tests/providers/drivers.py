@@ -145,6 +145,12 @@ class Beem(Driver):
 
     name = "beem"
     request_id: int = 0
+    reply_id: int = 0
+
+    async def _hop(self, request: tuple[str, Any]) -> Screen:
+        screen = await super()._hop(request)
+        self.request_id = self.reply_id  # the hub echoes the id of the reply it acted on
+        return screen
 
     def body(self, command: str, response: str) -> dict[str, Any]:
         return {
@@ -167,7 +173,7 @@ class Beem(Driver):
         assert data["session_id"] == self.session_id
         assert data["msisdn"] == self.number.lstrip("+") and data["operator"] == "vodacom"
         assert data["command"] in ("continue", "terminate")
-        self.request_id = data["payload"]["request_id"]
+        self.reply_id = data["payload"]["request_id"]
         return Screen(data["payload"]["request"], data["command"] == "terminate")
 
     def hang_up(self, *, timeout: bool) -> tuple[str, Any]:

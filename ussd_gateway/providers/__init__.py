@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ussd_gateway.providers import africastalking, beem, generic, hubtel
 from ussd_gateway.providers.base import SessionEnd, UssdReply, UssdRequest
+from ussd_gateway.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,4 +35,10 @@ ADAPTERS: dict[str, Adapter] = {
     adapter.name: adapter for adapter in map(Adapter.of, (africastalking, beem, hubtel, generic))
 }
 
-__all__ = ["ADAPTERS", "Adapter"]
+
+def check_settings(settings: Settings) -> None:
+    """Fail at start-up, not on the first request, when a provider's section is malformed."""
+    beem.BeemSettings.from_settings(settings)
+
+
+__all__ = ["ADAPTERS", "Adapter", "check_settings"]

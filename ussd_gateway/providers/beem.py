@@ -48,7 +48,7 @@ class BeemSettings:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BeemSettings:
-        code = str(settings.section("beem").get("service_code") or "")
+        code = str(settings.section(NAME).get("service_code") or "").strip()
         if not code and settings.service_codes:
             code = next(iter(settings.service_codes))
         return cls(service_code=code)

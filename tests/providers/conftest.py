@@ -1,4 +1,6 @@
-"""A real gateway on a socket for the hypothesis fuzz tests of every adapter."""
+"""Adapter tests run on the in-process store, except those marked BOTH_STORES (sessions that
+end and resume, whole journeys), which run on Redis too; and a real gateway on a socket for the
+hypothesis fuzz tests."""
 
 from __future__ import annotations
 
@@ -7,6 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.providers.fuzzing import LiveGateway, live_gateway
+
+
+@pytest.fixture(params=["memory"])
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "memory":
+        return None
+    return str(request.getfixturevalue("redis_url"))
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -151,3 +152,7 @@ def live_gateway(directory: Path) -> Iterator[LiveGateway]:
         yield gateway
     finally:
         gateway.stop()
+
+
+BOTH_STORES = pytest.mark.parametrize("store_url", ["memory", "redis"], indirect=True)
+"""For tests whose outcome depends on the session store (ending, resuming, whole journeys)."""

@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.providers.drivers import Beem
-from tests.providers.fuzzing import FUZZ, PARSER_FUZZ, TYPED, WEIRD_TEXT, bodies, json_bodies
+from tests.providers.fuzzing import (
+    BOTH_STORES,
+    FUZZ,
+    PARSER_FUZZ,
+    TYPED,
+    WEIRD_TEXT,
+    bodies,
+    json_bodies,
+)
 from tests.test_journeys import MESSAGE, reference_in
 from ussd_gateway.appkeys import HOPS, SUBMISSIONS
 from ussd_gateway.providers import beem
@@ -39,6 +47,7 @@ async def post(client, body: Any) -> dict:
     return await response.json()
 
 
+@BOTH_STORES
 async def test_recorded_journey_start_continue_end(client) -> None:
     first = await post(client, recorded("initiate", 0, 0))
     assert first["command"] == "continue"
@@ -81,6 +90,7 @@ async def test_repeated_initiate_and_retries_do_not_derail_the_session(client) -
     assert "Chagua taasisi" in (await phone.send("1")).text  # same entry, new id: new hop
 
 
+@BOTH_STORES
 async def test_terminate_mid_journey_keeps_it_resumable(client) -> None:
     phone = Beem(client)
     await phone.dial()

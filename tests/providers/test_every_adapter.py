@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.providers.drivers import DRIVERS, Driver, Generic
+from tests.providers.fuzzing import BOTH_STORES
 from tests.test_journeys import MESSAGE, reference_in
 from ussd_gateway.appkeys import SUBMISSIONS
 from ussd_gateway.db.engine import create_engine
@@ -20,6 +21,7 @@ def driver_for(name: str, client) -> Driver:
     return DRIVERS[name](client)
 
 
+@BOTH_STORES
 @pytest.mark.parametrize("adapter", ADAPTERS)
 async def test_feedback_journey_through_every_adapter(
     client, sqlite_url: str, adapter: str

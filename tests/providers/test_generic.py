@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.providers.drivers import Generic
-from tests.providers.fuzzing import FUZZ, PARSER_FUZZ, TYPED, WEIRD_TEXT, bodies, json_bodies
+from tests.providers.fuzzing import (
+    BOTH_STORES,
+    FUZZ,
+    PARSER_FUZZ,
+    TYPED,
+    WEIRD_TEXT,
+    bodies,
+    json_bodies,
+)
 from tests.test_journeys import MESSAGE, reference_in
 from ussd_gateway.appkeys import HOPS, SUBMISSIONS
 from ussd_gateway.providers import generic
@@ -40,6 +48,7 @@ async def post(client, body: Any) -> dict:
     return await response.json()
 
 
+@BOTH_STORES
 async def test_recorded_journey_start_continue_end(client) -> None:
     first = await post(client, recorded("start", ""))
     assert first == {
@@ -88,6 +97,7 @@ async def test_extended_code(client) -> None:
     assert (await post(client, body))["text"].startswith("Aina ya mrejesho")
 
 
+@BOTH_STORES
 @pytest.mark.parametrize(("dropped", "resumed"), [(True, True), (False, False)])
 async def test_end_event_closes_and_records_why(client, dropped: bool, resumed: bool) -> None:
     phone = Generic(client)

@@ -11,7 +11,15 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from tests.providers.drivers import Hubtel
-from tests.providers.fuzzing import FUZZ, PARSER_FUZZ, TYPED, WEIRD_TEXT, bodies, json_bodies
+from tests.providers.fuzzing import (
+    BOTH_STORES,
+    FUZZ,
+    PARSER_FUZZ,
+    TYPED,
+    WEIRD_TEXT,
+    bodies,
+    json_bodies,
+)
 from tests.test_journeys import MESSAGE, reference_in
 from ussd_gateway.appkeys import HOPS, SUBMISSIONS
 from ussd_gateway.providers import hubtel
@@ -41,6 +49,7 @@ async def post(client, body: Any) -> dict:
     return await response.json()
 
 
+@BOTH_STORES
 async def test_recorded_journey_start_continue_end(client) -> None:
     first = await post(client, recorded("initiation", "*152*00#", 1))
     assert first["Type"] == "Response" and first["SessionId"] == "8d440a43a98b4614"
@@ -83,6 +92,7 @@ async def test_repeated_initiation_and_retries_do_not_derail_the_session(client)
     assert (await phone.post("json", body)).text.startswith("TRA - Mapato\nAndika ujumbe")
 
 
+@BOTH_STORES
 async def test_timeout_keeps_the_journey_resumable(client) -> None:
     phone = Hubtel(client)
     await phone.dial()
@@ -99,6 +109,7 @@ async def test_timeout_keeps_the_journey_resumable(client) -> None:
     assert await phone.send("1") == institutions
 
 
+@BOTH_STORES
 async def test_release_by_the_citizen_is_not_resumable(client) -> None:
     phone = Hubtel(client)
     await phone.dial()

@@ -108,7 +108,7 @@ def parse(data: Mapping[str, Any], settings: BeemSettings) -> UssdRequest | Sess
 
 
 def next_request_id(marker: str) -> int | str:
-    return int(marker) + 1 if marker.isdigit() else marker or 1
+    return int(marker) + 1 if marker.isascii() and marker.isdigit() else marker or 1
 
 
 def render(reply: UssdReply, request: UssdRequest | None = None) -> web.Response:

@@ -56,7 +56,9 @@ async def end_session(request: web.Request, end: SessionEnd) -> None:
 
 
 def setup_webhooks(app: web.Application) -> None:
-    """The events route first, so ``events`` is never taken for a token."""
-    app.router.add_post("/ussd/africastalking/events", africastalking_events)
+    """The events routes first, so ``events`` is never taken for a token; every route names
+    its provider in ``match_info["provider"]`` for the authentication middleware."""
+    app.router.add_post("/ussd/{provider:africastalking}/events", africastalking_events)
+    app.router.add_post("/ussd/{provider:africastalking}/{token}/events", africastalking_events)
     app.router.add_post("/ussd/{provider}", ussd_webhook)
     app.router.add_post("/ussd/{provider}/{token}", ussd_webhook)

@@ -124,6 +124,11 @@ async def test_token_segment_is_accepted_and_unknown_providers_are_not_found(cli
     assert response.status == 200 and (await response.text()).startswith("CON Karibu")
     response = await client.post("/ussd/nobody", data=phone.form())
     assert response.status == 404
+    events = "/ussd/africastalking/s3cr3t/events"
+    response = await client.post(events, data=notification("ATUid_token", "Incomplete"))
+    assert response.status == 200
+    session = await client.app[HOPS].store.get("africastalking:ATUid_token")
+    assert session is not None and session.end_reason == "Incomplete"
 
 
 @pytest.mark.parametrize(

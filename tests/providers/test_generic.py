@@ -198,3 +198,13 @@ def test_any_typed_session_gets_a_screen_on_every_hop(live, mode: str, typed: li
         assert reply["text"].strip() and reply["session_id"] == session
         assert not ended or reply["action"] == "end", "a session came back to life"
         ended = reply["action"] == "end"
+
+
+async def test_documented_examples_give_the_documented_answers(client) -> None:
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "providers.md").read_text().split("## generic", 1)[1]
+    blocks = [json.loads(b.split("```", 1)[0]) for b in doc.split("```json\n")[1:]]
+    assert len(blocks) == 6
+    for request, answer in zip(blocks[::2], blocks[1::2], strict=True):
+        assert await post(client, request) == answer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -208,3 +209,27 @@ async def test_documented_examples_give_the_documented_answers(client) -> None:
     assert len(blocks) == 6
     for request, answer in zip(blocks[::2], blocks[1::2], strict=True):
         assert await post(client, request) == answer
+
+
+async def test_a_body_arriving_in_pieces_is_read_whole(client) -> None:
+    body = json.dumps(recorded("start", "", session="pieces")).encode()
+
+    async def slowly():
+        for i in range(0, len(body), 16):
+            yield body[i : i + 16]
+            await asyncio.sleep(0.01)
+
+    response = await client.post(
+        "/ussd/generic", data=slowly(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 200, await response.text()
+    assert (await response.json())["text"].startswith("Karibu e-Mrejesho")
+    huge = json.dumps(recorded("start", "9" * 3000, session="big")).encode() * 3
+
+    async def too_much():
+        for i in range(0, len(huge), 1000):
+            yield huge[i : i + 1000]
+
+    response = await client.post("/ussd/generic", data=too_much())
+    assert response.status == 400
+    assert await response.text() == "bad request: body larger than 8192 bytes\n"

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from ussd_gateway.providers.base import BadRequest, SessionEnd, UssdReply, UssdRequest
+from ussd_gateway.providers.fields import read_body
 
 NAME = "africastalking"
 MAX_BODY = 8 * 1024
@@ -25,15 +26,10 @@ PHONE = re.compile(r"\+?[0-9]{6,15}")
 
 async def read_request(request: web.Request) -> UssdRequest:
     """Parse and validate the form; anything odd is a BadRequest with a one-line reason."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise BadRequest(f"body larger than {MAX_BODY} bytes")
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        raise BadRequest(f"body larger than {MAX_BODY} bytes")
     content_type = request.content_type
     if content_type not in ("application/x-www-form-urlencoded", "application/octet-stream", ""):
         raise BadRequest("expected a form-encoded body (application/x-www-form-urlencoded)")
-    return parse_form(body)
+    return parse_form(await read_body(request, MAX_BODY))
 
 
 def parse_form(body: bytes) -> UssdRequest:
@@ -86,10 +82,7 @@ STATUSES = {"incomplete": True, "failed": True, "success": False}
 
 async def read_notification(request: web.Request) -> SessionEnd:
     """The end-of-session notification: which session ended and why."""
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        raise BadRequest(f"body larger than {MAX_BODY} bytes")
-    form = decode_form(body)
+    form = decode_form(await read_body(request, MAX_BODY))
     status = form_field(form, "status", required=True)
     if len(status) > 40:
         raise BadRequest("status longer than 40 characters")

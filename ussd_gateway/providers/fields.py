@@ -29,10 +29,15 @@ async def read_body(request: web.Request, max_body: int = MAX_BODY) -> bytes:
     """The raw body, refusing anything larger than ``max_body`` before reading it all."""
     if request.content_length is not None and request.content_length > max_body:
         raise BadRequest(f"body larger than {max_body} bytes")
-    body = await request.content.read(max_body + 1)
-    if len(body) > max_body:
-        raise BadRequest(f"body larger than {max_body} bytes")
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(max_body + 1 - size):
+        # read() returns what has arrived so far: a body split over packets needs several
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_body:
+            raise BadRequest(f"body larger than {max_body} bytes")
+    return b"".join(chunks)
 
 
 async def read_json(request: web.Request, max_body: int = MAX_BODY) -> Mapping[str, Any]:

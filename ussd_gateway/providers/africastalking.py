@@ -1,11 +1,18 @@
 """Africa's Talking USSD: form-encoded POST in, ``CON …``/``END …`` text/plain out.
 
+Form fields ``sessionId, serviceCode, phoneNumber, networkCode, text`` (cumulative, ``*``-joined,
+empty on the first hop); a 4xx or a reply without ``CON``/``END`` ends the session. Africa's
+Talking's own documentation page could not be retrieved here; the format is the one the project's
+design notes took from it and is corroborated by third-party write-ups of it (e.g. the AT-USSD.md
+notes in github.com/DanNduati/at-ussd).
+
 The end-of-session notification (``POST /ussd/africastalking/events``) is a separate form post
 with ``sessionId, serviceCode, phoneNumber, networkCode, date, status, cost, durationInMillis,
 hopsCount, input, lastAppResponse, errorMessage``; ``status`` is ``Incomplete`` (dropped while the
 citizen still had to answer), ``Success`` (reached its end) or ``Failed`` (our answer was an error).
-The field list and the three statuses come from third-party client code (a TypeScript typing of
-the callback), not from a page of Africa's Talking's own documentation we could retrieve.
+Not confirmed from Africa's Talking's own pages: the field list and the three statuses come from
+third-party code (a TypeScript typing of the callback) and a third-party API write-up; unknown
+statuses are treated as dropped (the journey stays resumable).
 """
 
 from __future__ import annotations

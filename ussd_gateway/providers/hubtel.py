@@ -15,8 +15,9 @@ Not confirmed from published docs (third-party client code and the older USSD AP
 - ``Type`` ``Timeout`` (the older API and public clients list Initiation/Response/Release/
   Timeout; the current page lists no timeout); both spellings are matched case-insensitively;
 - the reply shape: we answer ``{SessionId, Type: Response|Release, Message, Label, ClientState,
-  DataType: "input", FieldType: "text"}``, the union of the older ``{Type, Message, ClientState}``
-  and the Programmable Services fields; the exact casing Hubtel requires for ``Type`` in replies;
+  DataType: input|display, FieldType: "text"}``, the union of the older
+  ``{Type, Message, ClientState}`` and the Programmable Services fields; the exact casing Hubtel
+  requires for ``Type`` in replies;
 - that ``Sequence`` increases per hop and is repeated on a retry (we use it to recognise retries;
   without it a retry is processed as a new entry);
 - what Hubtel expects in answer to a release/timeout notice (we send a ``Release`` with no text).

@@ -53,6 +53,8 @@ def test_cumulative_requests_are_left_alone() -> None:
         (session("1*1"), request("1*1"), True),  # whole input again, nothing new
         (session("1"), request("1"), False),  # without a hop id, "1" after "1" is a new entry
         (session("1*1", marker="4"), request("1*1", cumulative=True, marker="4"), False),
+        (session("1*1"), request("", cumulative=True), True),  # the first hop again
+        (session(""), request("", cumulative=True), False),  # left to the replay of hops.py
     ],
 )
 def test_repeats(stored: Session, incoming: UssdRequest, repeat: bool) -> None:

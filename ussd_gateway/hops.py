@@ -54,14 +54,15 @@ def as_cumulative(consumed: str, request: UssdRequest) -> UssdRequest:
 
 
 def is_repeat(session: Session, request: UssdRequest) -> bool:
-    """A hop the session already answered: a repeated session start, a newest-entry retry
-    (same hop marker) or the whole input sent again with nothing new."""
+    """A hop the session already answered: a repeated session start (for cumulative text, the
+    empty first hop again), a newest-entry retry (same hop marker) or the whole input sent again
+    with nothing new."""
     if not session.hops:
         return False
     if request.start:
         return True
     if request.cumulative:
-        return False
+        return not request.text and bool(session.consumed)
     if request.marker and request.marker == session.marker:
         return True
     return "*" in session.consumed and request.text == session.consumed

@@ -107,6 +107,15 @@ async def test_notification_for_an_unknown_session_is_acknowledged(client) -> No
     assert response.status == 200
 
 
+async def test_repeated_first_hop_gets_the_current_screen(client) -> None:
+    phone = AfricasTalking(client)
+    await phone.dial()
+    first = phone.last
+    kind = await phone.send("1")
+    assert await phone.post(*first) == kind  # not "wrong choice": nothing was typed
+    assert "Chagua taasisi" in (await phone.send("1")).text
+
+
 async def test_telco_sending_only_the_newest_entry_still_advances(client) -> None:
     phone = AfricasTalking(client)
     await phone.dial()

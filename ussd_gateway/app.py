@@ -17,6 +17,7 @@ from ussd_gateway.engine.loader import load_catalogue, load_menus
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.guard import Guard, GuardedHopService
 from ussd_gateway.logs import install_record_factory
+from ussd_gateway.providers import check_settings as check_provider_settings
 from ussd_gateway.request_id import request_ids
 from ussd_gateway.routes import setup_routes
 from ussd_gateway.routing import ServiceRouter
@@ -64,6 +65,7 @@ def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
 def create_app(settings: Settings) -> web.Application:
     """Build the web application; menus are loaded now so a broken menu fails before serving."""
     definitions = load_definitions(settings)
+    check_provider_settings(settings)
     router = ServiceRouter(settings.service_codes, definitions)
     guard = Guard.from_settings(settings)
     install_record_factory()

@@ -6,6 +6,7 @@ engine below stays a pure state machine and the providers above stay format adap
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -36,6 +37,35 @@ def newest_entry(consumed: str, text: str) -> str:
         return text[len(consumed) + 1 :]
     # the telco rewrote the history: the newest entry is the best we can do
     return text.rsplit("*", 1)[-1]
+
+
+def as_cumulative(consumed: str, request: UssdRequest) -> UssdRequest:
+    """A newest-entry request as if the aggregator had sent every entry joined with ``*``.
+
+    A telco that sends the whole input again instead of only the newest entry is recognised by
+    the input so far followed by ``*``.
+    """
+    if request.cumulative:
+        return request
+    text = request.text
+    if consumed and not text.startswith(consumed + "*"):
+        text = f"{consumed}*{text}"
+    return dataclasses.replace(request, text=text, cumulative=True)
+
+
+def is_repeat(session: Session, request: UssdRequest) -> bool:
+    """A hop the session already answered: a repeated session start (for cumulative text, the
+    empty first hop again), a newest-entry retry (same hop marker) or the whole input sent again
+    with nothing new."""
+    if not session.hops:
+        return False
+    if request.start:
+        return True
+    if request.cumulative:
+        return not request.text and bool(session.consumed)
+    if request.marker and request.marker == session.marker:
+        return True
+    return "*" in session.consumed and request.text == session.consumed
 
 
 class HopService:
@@ -78,6 +108,35 @@ class HopService:
         )
         return reply
 
+    async def close(self, provider: str, session_id: str, reason: str, *, dropped: bool) -> bool:
+        """The aggregator says the session is over: record why, and end it.
+
+        A dropped session (timeout, lost call) stays resumable within the resume window; one
+        the citizen ended is cancelled. False when there is no such session (or no store).
+        """
+        key = f"{provider}:{session_id}"
+        try:
+            async with self.store.transaction(key) as tx:
+                if tx.session is None:
+                    return False
+                closed = tx.session.copy()
+                closed.end_reason = reason or "ended"
+                if not dropped and closed.status is SessionStatus.ACTIVE:
+                    closed.status = SessionStatus.CANCELLED
+                tx.session = closed
+        except StoreUnavailable as exc:
+            log.error("session store unavailable closing %s: %s", key, exc)
+            return False
+        log.info(
+            "session %s ended by %s: %s (%s) at %s",
+            key,
+            provider,
+            closed.end_reason,
+            "resumable" if dropped and closed.in_journey else "not resumable",
+            closed.screen,
+        )
+        return True
+
     def _bilingual(self, key: str) -> str:
         first = self.settings.text(key, self.settings.default_language)
         other = self.settings.text(key, "en")
@@ -94,12 +153,16 @@ class HopService:
             session = tx.session
             if session is not None and session.service != definition.service:
                 session = None  # an aggregator reused a session id for another code
+            if session is not None and is_repeat(session, request):
+                return UssdReply(session.last_reply, session.last_end or bool(session.end_reason))
+            if session is not None:
+                request = as_cumulative(session.consumed, request)
             if session is None:
                 result = await self._first(key, request, definition, entries)
             elif request.text == session.consumed and session.hops:
                 # the aggregator retried a hop we already answered: same screen, no change
                 return UssdReply(session.last_reply, session.last_end)
-            elif session.status is not SessionStatus.ACTIVE:
+            elif session.status is not SessionStatus.ACTIVE or session.end_reason:
                 return UssdReply(session.last_reply, True)
             else:
                 entry = newest_entry(session.consumed, request.text)
@@ -109,6 +172,7 @@ class HopService:
                     result = await self.engine.hop(definition, session, entry)
             new = result.session
             new.consumed = request.text
+            new.marker = request.marker
             new.last_reply = result.reply.text
             new.last_end = result.reply.end
             new.updated_at = time.time()
@@ -171,6 +235,7 @@ class HopService:
                 restored = dropped.copy()
                 restored.key = session.key
                 restored.resume_from = None
+                restored.end_reason = ""
                 restored.language = session.language
                 restored.hops = session.hops + 1
                 log.info("resumed %s from %s at %s", session.key, dropped.key, dropped.screen)

@@ -8,19 +8,9 @@ import time
 from aiohttp import web
 
 from ussd_gateway.appkeys import HOPS, SUBMISSIONS
-from ussd_gateway.providers import africastalking
-from ussd_gateway.providers.base import BadRequest
+from ussd_gateway.webhooks import setup_webhooks
 
 log = logging.getLogger(__name__)
-
-
-async def ussd_africastalking(request: web.Request) -> web.Response:
-    try:
-        ussd_request = await africastalking.read_request(request)
-    except BadRequest as exc:
-        return web.Response(status=400, text=f"bad request: {exc}\n", content_type="text/plain")
-    reply = await request.app[HOPS].handle(ussd_request)
-    return africastalking.render(reply)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -47,8 +37,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
-    app.router.add_post("/ussd/africastalking", ussd_africastalking)
-    app.router.add_post("/ussd/africastalking/{token}", ussd_africastalking)
+    setup_webhooks(app)  # POST /ussd/{provider}[/{token}], /ussd/africastalking/events
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
 

@@ -47,6 +47,10 @@ class Session:
     """Content hash of the menu definition this session started on."""
     submissions: int = 0
     """Submissions made in this session: each gets its own idempotency key."""
+    marker: str = ""
+    """The aggregator's id of the last hop, for providers that send only the newest entry."""
+    end_reason: str = ""
+    """Why the aggregator said the session ended (``timeout``, ``release``, ``Incomplete``…)."""
 
     @property
     def in_journey(self) -> bool:

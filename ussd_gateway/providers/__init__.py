@@ -1,1 +1,44 @@
-"""Aggregator adapters: each turns its webhook into a UssdRequest and a reply into its format."""
+"""Aggregator adapters: each turns its webhook into a UssdRequest and a reply into its format.
+
+``ADAPTERS`` maps the provider name in ``POST /ussd/{provider}`` to its adapter, so one route
+handler serves every aggregator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+from aiohttp import web
+
+from ussd_gateway.providers import africastalking, beem, generic, hubtel
+from ussd_gateway.providers.base import SessionEnd, UssdReply, UssdRequest
+from ussd_gateway.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Adapter:
+    name: str
+    read_request: Callable[[web.Request], Awaitable[UssdRequest | SessionEnd]]
+    """Parse the webhook; raise BadRequest (-> 400) with a one-line reason."""
+    render: Callable[[UssdReply, UssdRequest], web.Response]
+    acknowledge: Callable[[SessionEnd], web.Response]
+    """The answer to an end-of-session notice."""
+
+    @classmethod
+    def of(cls, module: ModuleType) -> Adapter:
+        return cls(module.NAME, module.read_request, module.render, module.acknowledge)
+
+
+ADAPTERS: dict[str, Adapter] = {
+    adapter.name: adapter for adapter in map(Adapter.of, (africastalking, beem, hubtel, generic))
+}
+
+
+def check_settings(settings: Settings) -> None:
+    """Fail at start-up, not on the first request, when a provider's section is malformed."""
+    beem.BeemSettings.from_settings(settings)
+
+
+__all__ = ["ADAPTERS", "Adapter", "check_settings"]

@@ -1,4 +1,19 @@
-"""Africa's Talking USSD: form-encoded POST in, ``CON …``/``END …`` text/plain out."""
+"""Africa's Talking USSD: form-encoded POST in, ``CON …``/``END …`` text/plain out.
+
+Form fields ``sessionId, serviceCode, phoneNumber, networkCode, text`` (cumulative, ``*``-joined,
+empty on the first hop); a 4xx or a reply without ``CON``/``END`` ends the session. Africa's
+Talking's own documentation page could not be retrieved here; the format is the one the project's
+design notes took from it and is corroborated by third-party write-ups of it (e.g. the AT-USSD.md
+notes in github.com/DanNduati/at-ussd).
+
+The end-of-session notification (``POST /ussd/africastalking/events``) is a separate form post
+with ``sessionId, serviceCode, phoneNumber, networkCode, date, status, cost, durationInMillis,
+hopsCount, input, lastAppResponse, errorMessage``; ``status`` is ``Incomplete`` (dropped while the
+citizen still had to answer), ``Success`` (reached its end) or ``Failed`` (our answer was an error).
+Not confirmed from Africa's Talking's own pages: the field list and the three statuses come from
+third-party code (a TypeScript typing of the callback) and a third-party API write-up; unknown
+statuses are treated as dropped (the journey stays resumable).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +22,8 @@ from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from ussd_gateway.providers.base import BadRequest, UssdReply, UssdRequest
+from ussd_gateway.providers.base import BadRequest, SessionEnd, UssdReply, UssdRequest
+from ussd_gateway.providers.fields import read_body
 
 NAME = "africastalking"
 MAX_BODY = 8 * 1024
@@ -17,37 +33,17 @@ PHONE = re.compile(r"\+?[0-9]{6,15}")
 
 async def read_request(request: web.Request) -> UssdRequest:
     """Parse and validate the form; anything odd is a BadRequest with a one-line reason."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise BadRequest(f"body larger than {MAX_BODY} bytes")
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        raise BadRequest(f"body larger than {MAX_BODY} bytes")
     content_type = request.content_type
     if content_type not in ("application/x-www-form-urlencoded", "application/octet-stream", ""):
         raise BadRequest("expected a form-encoded body (application/x-www-form-urlencoded)")
-    return parse_form(body)
+    return parse_form(await read_body(request, MAX_BODY))
 
 
 def parse_form(body: bytes) -> UssdRequest:
-    try:
-        decoded = body.decode("utf-8")
-        form = parse_qs(decoded, keep_blank_values=True, encoding="utf-8", errors="strict")
-    except UnicodeDecodeError as exc:
-        raise BadRequest("body is not valid UTF-8") from exc
-    except ValueError as exc:
-        raise BadRequest(f"body is not a valid form: {exc}") from exc
+    form = decode_form(body)
 
     def field(name: str, *, required: bool) -> str:
-        values = form.get(name) or [""]
-        value = values[0].strip() if name != "text" else values[0]
-        if required and not value:
-            raise BadRequest(f"missing or empty {name}")
-        limit = FIELD_LIMITS.get(name)
-        if limit and len(value) > limit:
-            raise BadRequest(f"{name} longer than {limit} characters")
-        if any(ord(c) < 32 and c not in "\r\n\t" for c in value):
-            raise BadRequest(f"{name} contains control characters")
-        return value
+        return form_field(form, name, required=required)
 
     phone = field("phoneNumber", required=True)
     if not PHONE.fullmatch(phone.replace(" ", "")):
@@ -63,8 +59,59 @@ def parse_form(body: bytes) -> UssdRequest:
     )
 
 
-def render(reply: UssdReply) -> web.Response:
+def decode_form(body: bytes) -> dict[str, list[str]]:
+    try:
+        decoded = body.decode("utf-8")
+        form = parse_qs(decoded, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("body is not valid UTF-8") from exc
+    except ValueError as exc:
+        raise BadRequest(f"body is not a valid form: {exc}".splitlines()[0]) from exc
+    return form
+
+
+def form_field(form: dict[str, list[str]], name: str, *, required: bool) -> str:
+    values = form.get(name) or [""]
+    value = values[0].strip() if name != "text" else values[0]
+    if required and not value:
+        raise BadRequest(f"missing or empty {name}")
+    limit = FIELD_LIMITS.get(name)
+    if limit and len(value) > limit:
+        raise BadRequest(f"{name} longer than {limit} characters")
+    if any(ord(c) < 32 and c not in "\r\n\t" for c in value):
+        raise BadRequest(f"{name} contains control characters")
+    return value
+
+
+STATUSES = {"incomplete": True, "failed": True, "success": False}
+"""End-of-session status -> dropped (the journey stays resumable)."""
+
+
+async def read_notification(request: web.Request) -> SessionEnd:
+    """The end-of-session notification: which session ended and why."""
+    form = decode_form(await read_body(request, MAX_BODY))
+    status = form_field(form, "status", required=True)
+    if len(status) > 40:
+        raise BadRequest("status longer than 40 characters")
+    error = form_field(form, "errorMessage", required=False)[:200]
+    reason = status if not error else f"{status}: {error}"
+    return SessionEnd(
+        provider=NAME,
+        session_id=form_field(form, "sessionId", required=True),
+        reason=" ".join(reason.split()),
+        dropped=STATUSES.get(status.lower(), True),
+        phone=form_field(form, "phoneNumber", required=False).replace(" ", ""),
+        network=form_field(form, "networkCode", required=False),
+    )
+
+
+def render(reply: UssdReply, request: UssdRequest | None = None) -> web.Response:
     """``CON`` keeps the session open, ``END`` closes it; no leading spaces, never empty."""
     prefix = "END" if reply.end else "CON"
     text = reply.text.strip() or "..."
     return web.Response(text=f"{prefix} {text}", content_type="text/plain", charset="utf-8")
+
+
+def acknowledge(end: SessionEnd) -> web.Response:
+    """Notifications want a 200; the body is not read."""
+    return web.Response(text="", content_type="text/plain")

@@ -19,9 +19,29 @@ class UssdRequest:
     text: str
     cumulative: bool = True
     """True when ``text`` is every entry of the session joined with ``*`` (Africa's Talking)."""
+    start: bool = False
+    """The aggregator says this request opens the session (Hubtel Initiation, Beem initiate)."""
+    marker: str = ""
+    """The aggregator's id of this hop (Hubtel Sequence, Beem request_id, generic sequence): a
+    newest-entry request carrying the marker of the last one is a retry, not a new entry."""
 
 
 @dataclass(frozen=True, slots=True)
 class UssdReply:
     text: str
     end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnd:
+    """An aggregator's notice that a session is over (released, timed out, dropped)."""
+
+    provider: str
+    session_id: str
+    reason: str
+    """Why, in the aggregator's words where it gives any (``timeout``, ``Incomplete``, …)."""
+    dropped: bool
+    """True when the citizen did not choose to stop: the journey stays resumable."""
+    phone: str = ""
+    network: str = ""
+    marker: str = ""

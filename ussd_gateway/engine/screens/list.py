@@ -139,7 +139,7 @@ institution:
         page = min(hop.session.page, len(pages) - 1) if pages else 0
         if entry == hop.definition.navigation.more:
             return Turn(1) if page < len(pages) - 1 else Retry("no_more")
-        if pages and entry.isdigit() and 1 <= int(entry) <= len(pages[page]):
+        if pages and entry.isascii() and entry.isdigit() and 1 <= int(entry) <= len(pages[page]):
             item = self.items[pages[page][int(entry) - 1]]
             return Go(
                 self.next,

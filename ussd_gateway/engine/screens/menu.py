@@ -104,7 +104,7 @@ home:
         return "\n".join(lines)
 
     def handle(self, hop: HopContext, entry: str) -> Outcome:
-        if entry.isdigit() and 1 <= int(entry) <= len(self.options):
+        if entry.isascii() and entry.isdigit() and 1 <= int(entry) <= len(self.options):
             option = self.options[int(entry) - 1]
             return Go(option.next, option.set, option.language)
         return Retry("invalid_choice")

@@ -15,6 +15,7 @@ from ussd_gateway.db.migrate import upgrade
 from ussd_gateway.engine.definition import Catalogue, DefinitionError, MenuDefinition, Problem
 from ussd_gateway.engine.loader import load_catalogue, load_menus
 from ussd_gateway.engine.runner import Engine
+from ussd_gateway.forwarding.hook import setup_forwarding
 from ussd_gateway.hops import HopService
 from ussd_gateway.routes import setup_routes
 from ussd_gateway.routing import ServiceRouter
@@ -59,8 +60,11 @@ def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
     return load_menus(menu_paths(settings), catalogues=catalogues, navigation=settings.navigation)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the web application; menus are loaded now so a broken menu fails before serving."""
+def create_app(settings: Settings, *, worker: bool | None = None) -> web.Application:
+    """Build the web application; menus are loaded now so a broken menu fails before serving.
+
+    ``worker``: run a delivery worker in-process (None: only on SQLite).
+    """
     definitions = load_definitions(settings)
     router = ServiceRouter(settings.service_codes, definitions)
     app = web.Application(client_max_size=64 * 1024)
@@ -111,5 +115,6 @@ def create_app(settings: Settings) -> web.Application:
             await engine.dispose()
 
     app.cleanup_ctx.append(resources)
+    setup_forwarding(app, settings, worker=worker)
     setup_routes(app)
     return app

@@ -8,6 +8,20 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ussd_gateway.commands import emulate, serve, validate, worker
+from ussd_gateway.commands import (
+    demo_backend,
+    emulate,
+    serve,
+    submissions,
+    validate,
+    worker,
+)
 
-COMMANDS: tuple[ModuleType, ...] = (serve, worker, validate, emulate)
+COMMANDS: tuple[ModuleType, ...] = (
+    serve,
+    worker,
+    validate,
+    emulate,
+    submissions,
+    demo_backend,
+)

@@ -140,7 +140,7 @@ class ForwardingConfig:
     def lease(self) -> float:
         """The lease, never shorter than the slowest backend's timeout plus a margin."""
         longest = max((b.timeout for b in self.backends.values()), default=0.0)
-        return max(self.delivery.lease, longest + 5.0)
+        return max(self.delivery.lease, longest + min(5.0, longest))
 
 
 def parse_backend(name: str, raw: Any, env: Mapping[str, str]) -> BackendConfig:

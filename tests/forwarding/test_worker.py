@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.forwarding.conftest import (
     Reply,
@@ -17,7 +18,7 @@ from tests.forwarding.conftest import (
 )
 from tests.support.databases import Database
 from ussd_gateway.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.db.models import DeliveryAttempt
+from ussd_gateway.db.models import DeliveryAttempt, Submission, utcnow
 from ussd_gateway.forwarding.ledger import DeliveryLedger
 from ussd_gateway.forwarding.worker import DeliveryWorker
 
@@ -184,3 +185,20 @@ async def test_anonymous_submission_reaches_the_backend_without_a_number(
     await run_until(worker, until(db, delivered=1))
     body = stand_in.received[0].json
     assert body["phone"] is None and body["anonymous"] is True
+
+
+async def test_a_backend_coming_back_brings_the_waiting_ones_forward(
+    db: Database, stand_in: StandIn
+):
+    stand_in.script.append(Reply(503))
+    (first,) = await submit(db)
+    (waiting,) = await submit(db)
+    async with db.sessionmaker() as session, session.begin():  # as if deep into its backoff
+        await session.execute(
+            update(Submission)
+            .where(Submission.reference == waiting)
+            .values(next_attempt_at=utcnow() + dt.timedelta(hours=1), attempts=9)
+        )
+    config = forwarding_config(stand_in.url, retry={"base_delay": 0.5, "jitter": 0})
+    await run_until(DeliveryWorker(config, db.sessionmaker, {}), until(db, delivered=2), within=8)
+    assert stand_in.keys() == [first, first, waiting]

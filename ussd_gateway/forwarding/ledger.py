@@ -194,6 +194,23 @@ class DeliveryLedger:
                 )
         return Recorded(status, next_at, lease_lost)
 
+    async def hurry(self, backend: str) -> int:
+        """Make every waiting submission for ``backend`` due now (it has just come back)."""
+        now = utcnow()
+        query = (
+            update(Submission)
+            .where(
+                Submission.backend == backend,
+                Submission.status == PENDING,
+                Submission.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessionmaker() as session, session.begin():
+            result = await session.execute(query)
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def release(self, worker: str, ids: Sequence[int]) -> None:
         """Give back leases (graceful shutdown): the rows are due again at once."""
         if not ids:

@@ -67,6 +67,7 @@ class DeliveryWorker:
         self._tasks: dict[asyncio.Task[None], Claim] = {}
         self._client: aiohttp.ClientSession | None = None
         self._connectors: dict[str, Connector] = {}
+        self._hurried: dict[str, float] = {}
 
     def stop(self) -> None:
         """Stop claiming; ``run`` then finishes or releases what it holds and returns."""
@@ -173,6 +174,8 @@ class DeliveryWorker:
         except Exception as exc:  # cannot write: the lease runs out and it is retried
             log.warning("worker %s cannot record %s: %s", self.name, claim.delivery.reference, exc)
             return
+        if result.outcome is Outcome.DELIVERED and claim.attempt > 1:
+            await self._backend_is_back(backend.name)
         counter = {"delivered": "delivered", "failed": "failed", "dead": "dead"}.get(
             recorded.status, "retried"
         )
@@ -187,6 +190,23 @@ class DeliveryWorker:
             f" [{result.status_code}]" if result.status_code else "",
             f": {result.error}" if result.error else "",
         )
+
+    async def _backend_is_back(self, backend: str) -> None:
+        """A retried delivery went through: the rest waiting for that backend need not wait
+        out their backoff (at most once a second per backend, so a flapping one is not hammered).
+        """
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._hurried.get(backend, -1e9) < 1.0:
+            return
+        self._hurried[backend] = loop.time()
+        try:
+            hurried = await self.ledger.hurry(backend)
+        except Exception as exc:
+            log.warning("worker %s cannot reschedule %s: %s", self.name, backend, _one_line(exc))
+            return
+        if hurried:
+            log.info("%s is back: %d waiting submission(s) due now", backend, hurried)
+            self.wake()
 
     async def _shutdown(self) -> None:
         """Let deliveries in flight finish within the grace period, then release the rest."""

@@ -283,6 +283,15 @@ class DeliveryLedger:
         async with self._sessionmaker() as session:
             return {status: n for status, n in (await session.execute(query)).all()}
 
+    async def pending_by_backend(self) -> dict[str, int]:
+        query = (
+            select(Submission.backend, func.count())
+            .where(Submission.status == PENDING)
+            .group_by(Submission.backend)
+        )
+        async with self._sessionmaker() as session:
+            return {backend: n for backend, n in (await session.execute(query)).all()}
+
     async def set_backend_status(
         self,
         *,

@@ -99,6 +99,7 @@ class DeliveryWorker:
             self.config.delivery.concurrency,
             self.config.lease,
         )
+        await self._warn_about_unknown_backends()
         try:
             await self._loop(self._connectors)
         finally:
@@ -117,6 +118,21 @@ class DeliveryWorker:
             self.stats.failed,
             self.stats.dead,
         )
+
+    async def _warn_about_unknown_backends(self) -> None:
+        """Submissions naming a backend missing from the configuration would wait forever."""
+        try:
+            waiting = await self.ledger.pending_by_backend()
+        except Exception:
+            return
+        for backend, count in sorted(waiting.items()):
+            if backend not in self._connectors:
+                log.warning(
+                    "%d pending submission(s) for backend %r, which is not configured: "
+                    "add it under backends: in the configuration",
+                    count,
+                    backend,
+                )
 
     async def _loop(self, connectors: Mapping[str, Connector]) -> None:
         settings = self.config.delivery

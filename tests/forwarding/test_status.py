@@ -113,3 +113,12 @@ async def test_unknown_reference_or_backend_is_not_found(client: TestClient):
     assert status == 404
     response = await client.post("/backends/nosuch/status", data=b"{}")
     assert response.status == 404
+
+
+def test_note_falls_back_to_the_services_default_language():
+    from ussd_gateway.engine.screens.lookup import note_in
+
+    assert note_in({"sw": "Imekamilika"}, "en", ("sw", "en")) == "Imekamilika"
+    assert note_in({"fr": "Fini"}, "en", ("sw", "en")) == "Fini"
+    assert note_in("Plain", "en", ("sw", "en")) == "Plain"
+    assert note_in(None, "en", ("sw", "en")) == ""

@@ -140,7 +140,7 @@ def _print_json(value: Any) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     rows = _with_ledger(
-        args, lambda ledger: ledger.list(status=args.status, service=args.service, limit=args.limit)
+        args, lambda ledger: ledger.find(status=args.status, service=args.service, limit=args.limit)
     )
     if args.json:
         _print_json([summary(s) for s in rows])

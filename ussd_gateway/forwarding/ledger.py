@@ -225,7 +225,7 @@ class DeliveryLedger:
 
     # --- operators -------------------------------------------------------------------------
 
-    async def list(
+    async def find(
         self, *, status: str | None = None, service: str | None = None, limit: int = 100
     ) -> list[Submission]:
         query = select(Submission).order_by(Submission.id.desc()).limit(limit)

@@ -117,7 +117,7 @@ class SubmissionStore:
         query = (
             update(Submission)
             .where(Submission.reference == reference)
-            .values(status=status, status_note=note, updated_at=utcnow())
+            .values(status=status, status_note=note, status_notes=None, updated_at=utcnow())
         )
         with _unavailable_on_failure():
             async with self._sessionmaker() as session, session.begin():

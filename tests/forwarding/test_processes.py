@@ -140,4 +140,5 @@ async def test_sigterm_releases_what_it_holds_and_exits_cleanly(
     assert await asyncio.wait_for(worker.wait(), 10) == 0, log.read_text()
     released = await row(db, reference)
     assert released.status == "pending" and released.locked_by is None
+    assert released.attempts == 0
     assert "released 1 lease(s)" in log.read_text()

@@ -145,6 +145,7 @@ async def test_sigterm_style_stop_releases_held_leases(db: Database, stand_in: S
     await asyncio.wait_for(task, 5)
     released = await row(db, reference)
     assert released.status == "pending" and released.locked_by is None
+    assert released.attempts == 0
 
     stand_in.default = Reply(201)
     await run_until(DeliveryWorker(config, db.sessionmaker, {}), until(db, delivered=1))

@@ -212,14 +212,19 @@ class DeliveryLedger:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def release(self, worker: str, ids: Sequence[int]) -> None:
-        """Give back leases (graceful shutdown): the rows are due again at once."""
+        """Give back leases (graceful shutdown): the rows are due again at once, and the
+        interrupted attempt does not count against ``max_attempts``."""
         if not ids:
             return
         async with self._sessionmaker() as session, session.begin():
             await session.execute(
                 update(Submission)
                 .where(Submission.id.in_(list(ids)), Submission.locked_by == worker)
-                .values(locked_by=None, locked_until=None)
+                .values(
+                    locked_by=None,
+                    locked_until=None,
+                    attempts=case((Submission.attempts > 0, Submission.attempts - 1), else_=0),
+                )
                 .execution_options(synchronize_session=False)
             )
 

@@ -14,7 +14,7 @@ import random
 import socket
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -41,7 +41,6 @@ class WorkerStats:
     retried: int = 0
     dead: int = 0
     claimed: int = 0
-    in_flight: set[int] = field(default_factory=set)
 
 
 class DeliveryWorker:
@@ -188,7 +187,8 @@ class DeliveryWorker:
                 rng=self._rng,
             )
         except Exception as exc:  # cannot write: the lease runs out and it is retried
-            log.warning("worker %s cannot record %s: %s", self.name, claim.delivery.reference, exc)
+            reference = claim.delivery.reference
+            log.warning("worker %s cannot record %s: %s", self.name, reference, _one_line(exc))
             return
         if result.outcome is Outcome.DELIVERED and claim.attempt > 1:
             await self._backend_is_back(backend.name)

@@ -15,6 +15,7 @@ from ussd_gateway.db.migrate import upgrade
 from ussd_gateway.engine.definition import Catalogue, DefinitionError, MenuDefinition, Problem
 from ussd_gateway.engine.loader import load_catalogue, load_menus
 from ussd_gateway.engine.runner import Engine
+from ussd_gateway.forwarding.hook import setup_forwarding
 from ussd_gateway.guard import Guard, GuardedHopService
 from ussd_gateway.logs import install_record_factory
 from ussd_gateway.providers import check_settings as check_provider_settings
@@ -62,8 +63,11 @@ def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
     return load_menus(menu_paths(settings), catalogues=catalogues, navigation=settings.navigation)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the web application; menus are loaded now so a broken menu fails before serving."""
+def create_app(settings: Settings, *, worker: bool | None = None) -> web.Application:
+    """Build the web application; menus are loaded now so a broken menu fails before serving.
+
+    ``worker``: run a delivery worker in-process (None: only on SQLite).
+    """
     definitions = load_definitions(settings)
     check_provider_settings(settings)
     router = ServiceRouter(settings.service_codes, definitions)
@@ -118,6 +122,7 @@ def create_app(settings: Settings) -> web.Application:
             await engine.dispose()
 
     app.cleanup_ctx.append(resources)
+    setup_forwarding(app, settings, worker=worker)
     app.middlewares.append(request_ids)
     guard.install(app)  # after resources: late hops finish before the stores close
     setup_routes(app)

@@ -8,6 +8,22 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ussd_gateway.commands import emulate, purge, serve, validate, worker
+from ussd_gateway.commands import (
+    demo_backend,
+    emulate,
+    purge,
+    serve,
+    submissions,
+    validate,
+    worker,
+)
 
-COMMANDS: tuple[ModuleType, ...] = (serve, worker, validate, emulate, purge)
+COMMANDS: tuple[ModuleType, ...] = (
+    serve,
+    worker,
+    validate,
+    emulate,
+    submissions,
+    demo_backend,
+    purge,
+)

@@ -17,6 +17,21 @@ def register(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default=None, help="listen address (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=None, help="listen port (default $PORT or 8080)")
+    workers = serve.add_mutually_exclusive_group()
+    workers.add_argument(
+        "--no-worker",
+        dest="worker",
+        action="store_false",
+        default=None,
+        help="do not deliver submissions from this process (default on SQLite: deliver)",
+    )
+    workers.add_argument(
+        "--with-worker",
+        dest="worker",
+        action="store_true",
+        default=None,
+        help="also deliver submissions from this process on PostgreSQL",
+    )
     serve.set_defaults(func=run)
 
 
@@ -34,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             Path.cwd(),
         )
     try:
-        app = create_app(settings)
+        app = create_app(settings, worker=args.worker)
     except DefinitionError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

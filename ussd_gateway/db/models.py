@@ -15,6 +15,8 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -39,6 +41,13 @@ CHANNELS: tuple[str, ...] = ("ussd", "sms")
 
 PENDING = "pending"
 """Status of a submission not yet delivered to its backend."""
+DELIVERED = "delivered"
+FAILED = "failed"
+"""The backend refused it (a 4xx): retrying will not help; an operator may retry it."""
+DEAD = "dead"
+"""Retried until the give-up age or attempt limit: a dead letter for an operator."""
+BACKEND_STATUSES: tuple[str, ...] = ("received", "in_progress", "resolved", "rejected")
+"""Statuses a backend reports back about a submission it holds."""
 
 
 def utcnow() -> dt.datetime:
@@ -115,6 +124,41 @@ class Submission(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=text("CURRENT_TIMESTAMP")
     )
+    # Delivery (migration 0002): the worker's lease and what the backend answered.
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    """The worker holding this submission, until ``locked_until``."""
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    requeued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """When an operator last retried it: the give-up age counts from here instead."""
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    remote_id: Mapped[str | None] = mapped_column(String(100))
+    """The backend's own case number."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    status_notes: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    """The backend's public note per language ({sw, en}); ``status_note`` holds a plain one."""
 
     def __repr__(self) -> str:  # never print the phone or the data
         return f"<Submission {self.reference} {self.service} {self.status}>"
+
+
+class DeliveryAttempt(Base):
+    """One attempt to deliver a submission: what operators read in ``submissions show``."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (Index(None, "submission_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    submission_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("submissions.id", ondelete="CASCADE"),
+    )
+    reference: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    worker: Mapped[str] = mapped_column(String(64))

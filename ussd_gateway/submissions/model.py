@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,8 @@ class SubmissionView:
     reference: str
     service: str
     status: str
-    status_note: str | None
+    status_note: str | Mapping[str, str] | None
+    """The backend's public note: plain, or per language ({sw, en}) for the citizen's own."""
     created_at: dt.datetime
     updated_at: dt.datetime
     kind: str | None = None

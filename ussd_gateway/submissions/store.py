@@ -85,6 +85,7 @@ class SubmissionStore:
             Submission.service,
             Submission.status,
             Submission.status_note,
+            Submission.status_notes,
             Submission.created_at,
             Submission.updated_at,
             Submission.kind,
@@ -98,7 +99,7 @@ class SubmissionStore:
             reference=row.reference,
             service=row.service,
             status=row.status,
-            status_note=row.status_note,
+            status_note=row.status_notes or row.status_note,
             created_at=row.created_at,
             updated_at=row.updated_at,
             kind=row.kind,
@@ -116,7 +117,7 @@ class SubmissionStore:
         query = (
             update(Submission)
             .where(Submission.reference == reference)
-            .values(status=status, status_note=note, updated_at=utcnow())
+            .values(status=status, status_note=note, status_notes=None, updated_at=utcnow())
         )
         with _unavailable_on_failure():
             async with self._sessionmaker() as session, session.begin():

@@ -100,9 +100,21 @@ track_find:
                     "reference": found.reference,
                     "status": found.status,
                     "label": label.render(hop.language, {}) if label else found.status,
-                    "note": found.status_note or "",
+                    "note": note_in(found.status_note, hop.language, hop.definition.languages),
                     "date": found.created_at.strftime("%d/%m/%Y"),
                     "updated": found.updated_at.strftime("%d/%m/%Y"),
                 }
             },
         )
+
+
+def note_in(note: str | Mapping[str, str] | None, language: str, languages: tuple[str, ...]) -> str:
+    """A backend's note in the citizen's language, else the service's default, else any."""
+    if not note:
+        return ""
+    if isinstance(note, str):
+        return note
+    for candidate in (language, *languages):
+        if note.get(candidate):
+            return str(note[candidate])
+    return next((str(text) for text in note.values() if text), "")

@@ -1,0 +1,314 @@
+"""``type: http``: one JSON request per attempt to a backend's URL, with its auth and template.
+
+Configuration (``backends.<name>``)::
+
+    url: http://127.0.0.1:8090/feedback      # BACKEND_<NAME>_URL overrides
+    method: POST
+    timeout: 10                              # seconds for the whole request
+    headers: {X-Source: ussd}
+    auth: bearer | basic | hmac | none       # default: hmac if a secret is set, else bearer if a
+                                             # token is set, else none
+    token: ...                               # BACKEND_<NAME>_TOKEN (bearer)
+    secret: ...                              # BACKEND_<NAME>_SECRET (hmac key, basic password)
+    username: ...                            # basic
+    signature_header: X-Signature            # hmac: header carrying "<prefix><hex digest>"
+    signature_prefix: "sha256="
+    payload:                                 # optional; default Delivery.as_payload()
+      ref: "{{ reference }}"
+      text: "{{ data.body }}"
+      fields: "{{ data }}"                   # a lone expression keeps its type (a mapping here)
+    case_field: case_number                  # reply JSON key holding the backend's case number
+
+Every request carries ``Idempotency-Key: <reference>``; the HMAC covers the exact body bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import email.utils
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from jinja2 import TemplateError
+
+from ussd_gateway.engine.text import TEMPLATES
+from ussd_gateway.forwarding.config import env_prefix
+from ussd_gateway.forwarding.connector import AttemptResult, Connector, Delivery, Outcome
+from ussd_gateway.settings import ConfigError
+
+AUTH_TYPES = ("none", "bearer", "basic", "hmac")
+CASE_FIELDS = ("case_number", "case", "case_id", "remote_id", "id")
+"""Reply keys read for the backend's own case number, first found wins."""
+RETRYABLE_4XX = frozenset({408, 425, 429})
+MAX_ERROR = 200
+
+_LONE_EXPRESSION = re.compile(
+    r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}$"
+)
+
+
+def sign(secret: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 of ``body`` with ``secret`` (what the receiver recomputes)."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class PayloadTemplate:
+    """A JSON-shaped mapping whose strings may be sandboxed templates over a delivery's fields."""
+
+    def __init__(self, where: str, shape: Any) -> None:
+        self._shape = self._compile(where, shape)
+
+    def _compile(self, where: str, node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return {str(k): self._compile(f"{where}.{k}", v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self._compile(f"{where}[{i}]", v) for i, v in enumerate(node)]
+        if isinstance(node, str) and ("{{" in node or "{%" in node):
+            lone = _LONE_EXPRESSION.match(node.strip())
+            if lone:
+                return _Path(tuple(lone.group(1).split(".")))
+            try:
+                return TEMPLATES.from_string(node)
+            except TemplateError as exc:
+                raise ConfigError(f"{where}: bad template: {exc}") from exc
+        return node
+
+    def render(self, variables: Mapping[str, Any]) -> Any:
+        return self._render(self._shape, variables)
+
+    def _render(self, node: Any, variables: Mapping[str, Any]) -> Any:
+        if isinstance(node, dict):
+            return {k: self._render(v, variables) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self._render(v, variables) for v in node]
+        if isinstance(node, _Path):
+            return node.resolve(variables)
+        if hasattr(node, "render"):
+            return str(node.render(variables))
+        return node
+
+
+@dataclass(frozen=True)
+class _Path:
+    parts: tuple[str, ...]
+
+    def resolve(self, variables: Mapping[str, Any]) -> Any:
+        value: Any = variables
+        for part in self.parts:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(part)
+        return value
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    url: str
+    method: str = "POST"
+    timeout: float = 10.0
+    headers: Mapping[str, str] = field(default_factory=dict)
+    auth: str = "none"
+    token: str | None = None
+    secret: str | None = None
+    username: str | None = None
+    signature_header: str = "X-Signature"
+    signature_prefix: str = "sha256="
+    case_field: str | None = None
+
+    @classmethod
+    def parse(cls, name: str, raw: Mapping[str, Any]) -> HttpConfig:
+        where = f"backends.{name}"
+        url = raw.get("url")
+        if not isinstance(url, str) or not re.match(r"^https?://", url):
+            raise ConfigError(f"{where}: url must be an http(s) URL (or set {_env(name)}URL)")
+        token = _str_or_none(raw.get("token"))
+        secret = _str_or_none(raw.get("secret"))
+        auth = str(raw.get("auth") or ("hmac" if secret else "bearer" if token else "none"))
+        if auth not in AUTH_TYPES:
+            raise ConfigError(f"{where}: auth must be one of {', '.join(AUTH_TYPES)}")
+        if auth == "hmac" and not secret:
+            raise ConfigError(f"{where}: auth hmac needs a secret ({_env(name)}SECRET)")
+        if auth == "basic" and not raw.get("username"):
+            raise ConfigError(f"{where}: auth basic needs a username")
+        headers = raw.get("headers") or {}
+        if not isinstance(headers, Mapping):
+            raise ConfigError(f"{where}.headers must be a mapping")
+        try:
+            return cls(
+                url=url,
+                method=str(raw.get("method", "POST")).upper(),
+                timeout=float(raw.get("timeout", 10.0)),
+                headers={str(k): str(v) for k, v in headers.items()},
+                auth=auth,
+                token=token,
+                secret=secret,
+                username=_str_or_none(raw.get("username")),
+                signature_header=str(raw.get("signature_header", "X-Signature")),
+                signature_prefix=str(raw.get("signature_prefix", "sha256=")),
+                case_field=_str_or_none(raw.get("case_field")),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+
+
+class HttpConnector(Connector):
+    def __init__(
+        self,
+        name: str,
+        config: HttpConfig,
+        payload: PayloadTemplate | None,
+        *,
+        client: aiohttp.ClientSession,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self._payload = payload
+        self._client = client
+
+    def body(self, delivery: Delivery) -> bytes:
+        default = delivery.as_payload()
+        if self._payload is None:
+            document: Any = default
+        else:
+            variables = {**default, "backend": delivery.backend, "attempt": delivery.attempt}
+            document = self._payload.render(variables)
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def headers(self, delivery: Delivery, body: bytes) -> dict[str, str]:
+        config = self.config
+        headers = {
+            **config.headers,
+            "Content-Type": "application/json",
+            "Idempotency-Key": delivery.reference,
+        }
+        if config.auth == "bearer" and config.token:
+            headers["Authorization"] = f"Bearer {config.token}"
+        elif config.auth == "basic":
+            pair = f"{config.username}:{config.secret or ''}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        elif config.auth == "hmac" and config.secret:
+            headers[config.signature_header] = config.signature_prefix + sign(config.secret, body)
+        return headers
+
+    async def deliver(self, delivery: Delivery) -> AttemptResult:
+        body = self.body(delivery)
+        started = time.perf_counter()
+
+        def elapsed() -> float:
+            return round((time.perf_counter() - started) * 1000, 1)
+
+        try:
+            async with self._client.request(
+                self.config.method,
+                self.config.url,
+                data=body,
+                headers=self.headers(delivery, body),
+                timeout=aiohttp.ClientTimeout(total=self.config.timeout),
+                allow_redirects=False,
+            ) as response:
+                text = await response.text(errors="replace")
+                return self._classify(response, text, elapsed())
+        except TimeoutError:
+            return AttemptResult(
+                Outcome.RETRY, error=f"timeout after {self.config.timeout:g}s", latency_ms=elapsed()
+            )
+        except aiohttp.ClientError as exc:
+            return AttemptResult(
+                Outcome.RETRY, error=_one_line(f"{type(exc).__name__}: {exc}"), latency_ms=elapsed()
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a connector reports trouble, it never raises it
+            return AttemptResult(
+                Outcome.RETRY, error=_one_line(f"{type(exc).__name__}: {exc}"), latency_ms=elapsed()
+            )
+
+    def _classify(
+        self, response: aiohttp.ClientResponse, text: str, latency: float
+    ) -> AttemptResult:
+        status = response.status
+        if 200 <= status < 300:
+            return AttemptResult(
+                Outcome.DELIVERED,
+                status_code=status,
+                latency_ms=latency,
+                remote_id=self._case_number(text),
+            )
+        error = _one_line(f"HTTP {status}: {text}") if text.strip() else f"HTTP {status}"
+        if status >= 500 or status in RETRYABLE_4XX:
+            return AttemptResult(
+                Outcome.RETRY,
+                status_code=status,
+                error=error,
+                latency_ms=latency,
+                retry_after=retry_after(response.headers.get("Retry-After")),
+            )
+        return AttemptResult(Outcome.FAILED, status_code=status, error=error, latency_ms=latency)
+
+    def _case_number(self, text: str) -> str | None:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(document, Mapping):
+            return None
+        for key in (self.config.case_field,) if self.config.case_field else CASE_FIELDS:
+            value = document.get(key)
+            if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value):
+                return str(value)[:100]
+        return None
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def build(
+    name: str, config: Mapping[str, Any], env: Mapping[str, str], *, client: aiohttp.ClientSession
+) -> HttpConnector:
+    """The connector for backend ``name`` (``env`` overrides are already in ``config``)."""
+    merged = dict(config)
+    prefix = _env(name)
+    for suffix, key in (("URL", "url"), ("TOKEN", "token"), ("SECRET", "secret")):
+        if env.get(prefix + suffix):
+            merged[key] = env[prefix + suffix]
+    http_config = HttpConfig.parse(name, merged)
+    payload = merged.get("payload")
+    if payload is not None and not isinstance(payload, Mapping | list):
+        raise ConfigError(f"backends.{name}.payload must be a mapping")
+    template = PayloadTemplate(f"backends.{name}.payload", payload) if payload else None
+    return HttpConnector(name, http_config, template, client=client)
+
+
+def _env(name: str) -> str:
+    return env_prefix(name)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_ERROR else line[: MAX_ERROR - 1] + "…"

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
 
 class LineDict(dict[str, Any]):
-    """A mapping from a menu file that knows the line it started on."""
+    """A mapping from a menu file that knows the line it started on and the line of each key.
+
+    A key written twice keeps its last value, as YAML loaders do, but is remembered in
+    ``duplicates`` so the validator can say so: a screen pasted twice must not vanish silently.
+    """
 
     line: int | None = None
+    key_lines: dict[Any, int]
+    duplicates: list[tuple[Any, int]]
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -19,8 +26,19 @@ class _LineLoader(yaml.SafeLoader):
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     loader.flatten_mapping(node)
-    result = LineDict(loader.construct_pairs(node, deep=True))
+    pairs = loader.construct_pairs(node, deep=True)
+    result = LineDict(pairs)
     result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    result.duplicates = []
+    for (key, _), (key_node, _) in zip(pairs, node.value, strict=True):
+        line = key_node.start_mark.line + 1
+        try:
+            if key in result.key_lines:
+                result.duplicates.append((key, line))
+            result.key_lines[key] = line
+        except TypeError:  # an unhashable key (a list): the loader already refused it
+            continue
     return result
 
 
@@ -33,3 +51,22 @@ def load_yaml(text: str) -> Any:
 
 def line_of(value: Any) -> int | None:
     return getattr(value, "line", None)
+
+
+def key_line(mapping: Any, key: Any) -> int | None:
+    """The line ``key`` is written on in ``mapping``, else the mapping's own line."""
+    lines = getattr(mapping, "key_lines", None)
+    if lines and key in lines:
+        return lines[key]
+    return line_of(mapping)
+
+
+def duplicate_keys(value: Any) -> Iterator[tuple[Any, int]]:
+    """Every key written twice in the same mapping, anywhere in a loaded document."""
+    if isinstance(value, LineDict):
+        yield from value.duplicates
+        for item in value.values():
+            yield from duplicate_keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from duplicate_keys(item)

@@ -104,8 +104,10 @@ institution:
         return (Edge(self.next),) if self.next else ()
 
     def sets(self) -> Mapping[str, str]:
-        if not self.save_as or not self.items:
+        if not self.save_as:
             return {}
+        if not self.items:
+            return {self.save_as: "", f"{self.save_as}_name": "", f"{self.save_as}_label": ""}
         longest_name = max(
             (name for item in self.items for name in item.name.values()), key=len, default=""
         )

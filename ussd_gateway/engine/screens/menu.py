@@ -88,6 +88,14 @@ home:
                     longest[name] = str(value)
         return longest
 
+    def samples(self) -> Mapping[str, tuple[Any, ...]]:
+        values: dict[str, list[Any]] = {}
+        for option in self.options:
+            for name, value in option.set.items():
+                if value not in values.setdefault(name, []):
+                    values[name].append(value)
+        return {name: tuple(found) for name, found in values.items()}
+
     def texts(self) -> tuple[LocalizedText, ...]:
         return (self.text, *(o.label for o in self.options))
 

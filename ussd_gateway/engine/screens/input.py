@@ -160,7 +160,7 @@ body:
         )
 
     def targets(self) -> tuple[Edge, ...]:
-        return (Edge(self.next),) if self.next else ()
+        return (Edge(self.next, "valid entry"),) if self.next else ()
 
     def sets(self) -> Mapping[str, str]:
         return {self.save_as: "W" * self.validation.longest} if self.save_as else {}

@@ -101,7 +101,7 @@ institution:
         return len(self._pages(hop.language))
 
     def targets(self) -> tuple[Edge, ...]:
-        return (Edge(self.next),) if self.next else ()
+        return (Edge(self.next, "chosen item"),) if self.next else ()
 
     def sets(self) -> Mapping[str, str]:
         if not self.save_as:

@@ -77,7 +77,9 @@ home:
 
     def targets(self) -> tuple[Edge, ...]:
         return tuple(
-            Edge(o.next, o.label.render(o.label.default, {})) for o in self.options if o.next
+            Edge(o.next, f"{n}. {o.label.sources().get(o.label.default, '')}")
+            for n, o in enumerate(self.options, start=1)
+            if o.next
         )
 
     def sets(self) -> Mapping[str, str]:

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ussd_gateway.commands import emulate, graph, serve, validate, worker
+from ussd_gateway.commands import emulate, graph, journey_tests, serve, validate, worker
 
-COMMANDS: tuple[ModuleType, ...] = (serve, worker, validate, emulate, graph)
+COMMANDS: tuple[ModuleType, ...] = (serve, worker, validate, emulate, graph, journey_tests)

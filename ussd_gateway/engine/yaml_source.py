@@ -24,8 +24,9 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader (never ``yaml.load``): menu files are data, not code."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
+def _construct_mapping(loader: yaml.BaseLoader, node: yaml.MappingNode) -> LineDict:
+    if isinstance(loader, yaml.SafeLoader):  # merge keys (<<) are a SafeLoader feature
+        loader.flatten_mapping(node)
     pairs = loader.construct_pairs(node, deep=True)
     result = LineDict(pairs)
     result.line = node.start_mark.line + 1
@@ -45,8 +46,23 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+class _TextLineLoader(yaml.BaseLoader):
+    """Every scalar stays the text written: ``send: 00`` is the entry "00", not the number 0."""
+
+
+_TextLineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
 def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_LineLoader)
+
+
+def load_yaml_text(text: str) -> Any:
+    """Like ``load_yaml`` but with every scalar a string (for files of typed entries)."""
+    return yaml.load(text, Loader=_TextLineLoader)
 
 
 def line_of(value: Any) -> int | None:

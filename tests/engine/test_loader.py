@@ -88,7 +88,7 @@ CASES = {
     "next to a missing screen": (
         BASE.replace("next: done}", "next: finish}"),
         "confirm",
-        'type: menu\n    text: {sw: "Tuma',
+        "next: finish}",
         "leads to unknown screen 'finish'",
     ),
     "text missing a language": (

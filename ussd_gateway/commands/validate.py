@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
             ServiceRouter(settings.service_codes, definitions)
         except ValueError as exc:
             problems.append(Problem(str(args.config or "config/gateway.yaml"), "-", str(exc)))
+    order = {str(f): n for n, f in enumerate(files)}
+    problems.sort(key=lambda p: (order.get(p.file, len(order)), p.line or 0))
     for problem in problems:
         print(problem)
     sys.stdout.flush()

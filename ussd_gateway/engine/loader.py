@@ -215,8 +215,7 @@ def parse_menu(
     )
     problems += check_graph(definition, file)
     problems += check_variables(definition, raw_screens, file)
-    if not any(p.severity == "error" for p in problems):
-        problems += check_lengths(definition, file)
+    problems += check_lengths(definition, file)  # also beside other errors: show them all at once
     return definition, problems
 
 
@@ -230,7 +229,10 @@ def check_graph(definition: MenuDefinition, file: str) -> list[Problem]:
             if edge.target not in screens:
                 problems.append(
                     Problem(
-                        file, screen.id, f"leads to unknown screen '{edge.target}'", screen.line
+                        file,
+                        screen.id,
+                        f"leads to unknown screen '{edge.target}'",
+                        edge.line or screen.line,
                     )
                 )
         if not targets and not screen.ends:
@@ -281,7 +283,10 @@ def check_lengths(definition: MenuDefinition, file: str) -> list[Problem]:
         if not screen.interactive:
             continue
         for language in definition.languages:
-            worst = _worst_render(definition, screen, language, samples)
+            try:
+                worst = _worst_render(definition, screen, language, samples)
+            except Exception:  # a screen broken in another way, reported as such
+                continue
             if worst is None:
                 continue
             used, limit, encoding, page, how, variables = worst
@@ -358,10 +363,14 @@ def inspect_menus(
 ) -> tuple[dict[str, MenuDefinition], list[Problem]]:
     """Every problem of several menu files, and the definitions of those without errors."""
     definitions: dict[str, MenuDefinition] = {}
+    parsed: dict[str, MenuDefinition] = {}
+    """Every file read, errors or not: a clash of short codes is worth knowing either way."""
     problems: list[Problem] = []
     for path in paths:
         definition, found = inspect_menu(path, catalogues=catalogues, navigation=navigation)
         problems += found
+        if definition is not None:
+            parsed[str(path)] = definition
         if definition is None or any(p.severity == "error" for p in found):
             continue
         if definition.service in definitions:
@@ -369,7 +378,7 @@ def inspect_menus(
                 Problem(str(path), "-", f"service '{definition.service}' defined twice")
             )
         definitions[definition.service] = definition
-    problems += check_codes(definitions, {})
+    problems += check_codes(parsed, {})
     return definitions, problems
 
 

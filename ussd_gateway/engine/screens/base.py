@@ -61,6 +61,8 @@ class Edge:
 
     target: str
     label: str = ""
+    line: int | None = None
+    """Where the way out is written, when not on the screen's first line (e.g. an option)."""
 
 
 # ---- parsing ---------------------------------------------------------------------------------

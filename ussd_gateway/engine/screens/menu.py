@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Retry, Screen
 from ussd_gateway.engine.text import LocalizedText
+from ussd_gateway.engine.yaml_source import line_of
 
 if TYPE_CHECKING:
     from ussd_gateway.engine.runner import HopContext
@@ -21,6 +22,7 @@ class Option:
     next: str
     set: Mapping[str, Any]
     language: str | None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ home:
                     next=ctx.screen_ref(item, "next"),
                     set=dict(values),
                     language=language,
+                    line=line_of(item),
                 )
             )
         if len(options) > 9:
@@ -77,7 +80,7 @@ home:
 
     def targets(self) -> tuple[Edge, ...]:
         return tuple(
-            Edge(o.next, f"{n}. {o.label.sources().get(o.label.default, '')}")
+            Edge(o.next, f"{n}. {o.label.sources().get(o.label.default, '')}", o.line)
             for n, o in enumerate(self.options, start=1)
             if o.next
         )

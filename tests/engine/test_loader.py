@@ -108,7 +108,7 @@ CASES = {
             '{sw: "Karibu", en: "Welcome"}', '{sw: "Karibu\\n' + "K" * 180 + '", en: "Hi"}'
         ),
         "home",
-        "type: menu",
+        "K" * 180,
         SCREEN_OVER % "sw",
     ),
     "long input shown unbounded later": (
@@ -116,7 +116,7 @@ CASES = {
             'en: "Send {{ body }}?"', 'en: "Send:\\n{{ body }}?"'
         ),
         "confirm",
-        'type: menu\n    text: {sw: "Tuma',
+        'en: "Send:\\n{{ body }}?"',
         SCREEN_OVER % "en",
     ),
     "no way forward": (

@@ -212,11 +212,26 @@ def parse_menu(
         title=dict(raw.get("title") or {}),
         owner=dict(raw.get("owner") or {}),
         key_lines=MappingProxyType(dict(getattr(raw, "key_lines", {}))),
+        text_lines=MappingProxyType(_text_lines(raw_screens, languages_t)),
     )
     problems += check_graph(definition, file)
     problems += check_variables(definition, raw_screens, file)
     problems += check_lengths(definition, file)  # also beside other errors: show them all at once
     return definition, problems
+
+
+def _text_lines(
+    raw_screens: Mapping[str, Any], languages: tuple[str, ...]
+) -> dict[str, dict[str, int]]:
+    lines: dict[str, dict[str, int]] = {}
+    for screen_id, raw_screen in raw_screens.items():
+        if not isinstance(raw_screen, Mapping) or "text" not in raw_screen:
+            continue
+        text = raw_screen["text"]
+        at = key_line(raw_screen, "text")
+        found = {lang: key_line(text, lang) or at for lang in languages}
+        lines[str(screen_id)] = {k: v for k, v in found.items() if v is not None}
+    return lines
 
 
 def check_graph(definition: MenuDefinition, file: str) -> list[Problem]:
@@ -299,7 +314,7 @@ def check_lengths(definition: MenuDefinition, file: str) -> list[Problem]:
                     screen.id,
                     f"{language}{where}: screen{how} can reach {used} characters "
                     f"({encoding}), over the {limit} a phone shows{when}",
-                    screen.line,
+                    definition.text_lines.get(screen.id, {}).get(language) or screen.line,
                 )
             )
     return problems

@@ -167,9 +167,7 @@ def _step(reader: _Reader, raw: Any) -> Step | None:
     if ("dial" in raw) == ("send" in raw):
         reader.problem("a step needs exactly one of 'dial' or 'send'", raw)
         return None
-    dial = reader.text(raw, "dial") if "dial" in raw else None
-    if "dial" in raw and raw["dial"] == "":
-        dial = ""
+    dial = reader.text(raw, "dial")
     if "dial" in raw and dial is None:
         return None
     send = reader.text(raw, "send")

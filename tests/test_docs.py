@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from tests.conftest import ROOT
+from ussd_gateway.engine.lint import RULES
 from ussd_gateway.engine.messages import DEFAULT_MESSAGES
 from ussd_gateway.engine.screens import SCREEN_TYPES
+from ussd_gateway.graph import FORMATS
+from ussd_gateway.journeys import (
+    DOWN_PARTS,
+    FILE_KEYS,
+    JOURNEY_KEYS,
+    STEP_KEYS,
+    SUBMISSION_KEYS,
+)
 
 DOC = (ROOT / "docs" / "menus.md").read_text()
 
@@ -21,3 +30,33 @@ def test_every_builtin_message_is_documented() -> None:
     for key, texts in DEFAULT_MESSAGES.items():
         assert f"`{key}`" in DOC
         assert texts["sw"] in DOC or key in {"more", "back", "home"}
+
+
+def section(title: str) -> str:
+    assert f"\n## {title}\n" in DOC, f"section '{title}' missing"
+    return DOC.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_every_validation_rule_is_documented_with_its_severity() -> None:
+    rules = section("Validation rules")
+    for name, rule in RULES.items():
+        row = next((r for r in rules.splitlines() if r.startswith(f"| `{name}` |")), None)
+        assert row is not None, f"validation rule {name} is undocumented"
+        assert f"| {rule.severity} |" in row, f"rule {name} is documented as the wrong severity"
+
+
+def test_every_journey_test_key_is_documented() -> None:
+    journeys = section("Journey tests")
+    keys = FILE_KEYS | JOURNEY_KEYS | STEP_KEYS
+    for key in sorted(keys):
+        assert f"| `{key}` |" in journeys, f"journey-test key {key} is undocumented"
+    for key in sorted(SUBMISSION_KEYS | DOWN_PARTS):
+        assert f"`{key}`" in journeys, f"journey-test value {key} is undocumented"
+    assert "ussd-gateway test" in journeys
+
+
+def test_graph_command_and_formats_are_documented() -> None:
+    graph = section("Drawing the flow")
+    assert "ussd-gateway graph" in graph
+    for fmt in FORMATS:
+        assert f"`{fmt}`" in graph, f"graph format {fmt} is undocumented"

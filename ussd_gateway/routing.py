@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ussd_gateway.engine.definition import MenuDefinition
+from ussd_gateway.engine.definition import DefinitionError, MenuDefinition
+from ussd_gateway.engine.lint import check_codes
 from ussd_gateway.settings import normalise_code
 
 
@@ -21,6 +22,9 @@ class ServiceRouter:
 
     def __init__(self, codes: Mapping[str, str], definitions: Mapping[str, MenuDefinition]) -> None:
         self.definitions = dict(definitions)
+        clashes = check_codes(definitions, codes)
+        if clashes:  # the validator's rule, enforced at start too
+            raise DefinitionError(clashes)
         table: dict[str, str] = {}
         for definition in definitions.values():
             for code in definition.codes:

@@ -82,13 +82,13 @@ CASES = {
     "unknown key": (
         BASE.replace("    save_as: body\n", "    save_as: body\n    colour: red\n"),
         "body",
-        "type: input",
-        "unknown key 'colour' for a input screen",
+        "colour: red",
+        "unknown key 'colour' for an input screen",
     ),
     "next to a missing screen": (
         BASE.replace("next: done}", "next: finish}"),
         "confirm",
-        'type: menu\n    text: {sw: "Tuma',
+        "next: finish}",
         "leads to unknown screen 'finish'",
     ),
     "text missing a language": (
@@ -108,7 +108,7 @@ CASES = {
             '{sw: "Karibu", en: "Welcome"}', '{sw: "Karibu\\n' + "K" * 180 + '", en: "Hi"}'
         ),
         "home",
-        "type: menu",
+        "K" * 180,
         SCREEN_OVER % "sw",
     ),
     "long input shown unbounded later": (
@@ -116,7 +116,7 @@ CASES = {
             'en: "Send {{ body }}?"', 'en: "Send:\\n{{ body }}?"'
         ),
         "confirm",
-        'type: menu\n    text: {sw: "Tuma',
+        'en: "Send:\\n{{ body }}?"',
         SCREEN_OVER % "en",
     ),
     "no way forward": (
@@ -220,7 +220,7 @@ def test_load_menu_raises_with_every_error_and_no_warnings(tmp_path: Path) -> No
     assert {p.severity for p in problems} == {"error"}
     assert sorted((p.screen, p.message.split(" (")[0]) for p in problems) == [
         ("body", "'text' has no text in en"),
-        ("body", "unknown key 'colour' for a input screen"),
+        ("body", "unknown key 'colour' for an input screen"),
         ("confirm", "leads to unknown screen 'done'"),
         ("done", "unknown screen type 'farewell'"),
     ]

@@ -59,7 +59,7 @@ async def test_sandbox_escape_in_a_menu_text_shows_no_internals(tmp_path: Path) 
             type: menu
             text: "Habari {{ ''.__class__.__mro__[1].__subclasses__() }}"
             options:
-              - {label: "{{ name.__class__ }}", next: done}
+              - {label: "{{ language.__class__ }}", set: {name: Amina}, next: done}
           done: {type: end, text: "{{ name.__init__.__globals__ }}"}
         """,
     )

@@ -11,6 +11,8 @@ from types import ModuleType
 from ussd_gateway.commands import (
     demo_backend,
     emulate,
+    graph,
+    journey_tests,
     purge,
     serve,
     submissions,
@@ -23,6 +25,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     worker,
     validate,
     emulate,
+    graph,
+    journey_tests,
     submissions,
     demo_backend,
     purge,

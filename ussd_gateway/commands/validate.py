@@ -19,6 +19,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ussd_gateway.app import load_catalogues, menu_paths
+    from ussd_gateway.engine.lint import check_codes
     from ussd_gateway.engine.loader import inspect_menus
     from ussd_gateway.routing import ServiceRouter
 
@@ -27,11 +28,16 @@ def run(args: argparse.Namespace) -> int:
     files = [Path(f) for f in args.files] or menu_paths(settings)
     definitions, found = inspect_menus(files, catalogues=catalogues, navigation=settings.navigation)
     problems += found
+    for clash in check_codes(definitions, settings.service_codes, settings.config_path):
+        if clash not in problems:
+            problems.append(clash)
     if not args.files and not any(p.severity == "error" for p in problems):
         try:
             ServiceRouter(settings.service_codes, definitions)
         except ValueError as exc:
             problems.append(Problem(str(args.config or "config/gateway.yaml"), "-", str(exc)))
+    order = {str(f): n for n, f in enumerate(files)}
+    problems.sort(key=lambda p: (order.get(p.file, len(order)), p.line or 0))
     for problem in problems:
         print(problem)
     sys.stdout.flush()

@@ -100,6 +100,10 @@ class MenuDefinition:
     codes: tuple[str, ...] = ()
     title: Mapping[str, str] = field(default_factory=dict)
     owner: Mapping[str, Any] = field(default_factory=dict)
+    key_lines: Mapping[str, int] = field(default_factory=dict)
+    """Line of each top-level key of the file (e.g. ``codes``), for problems found later."""
+    text_lines: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """Per screen, the line of its ``text`` in each language: where an over-long screen is fixed."""
 
     @property
     def default_language(self) -> str:

@@ -18,6 +18,13 @@ from ussd_gateway.engine.definition import (
     Problem,
 )
 from ussd_gateway.engine.gsm import ussd_length
+from ussd_gateway.engine.lint import (
+    article,
+    check_codes,
+    check_duplicate_keys,
+    check_variables,
+    variable_sets,
+)
 from ussd_gateway.engine.messages import DEFAULT_MESSAGES, HINT_KEYS
 from ussd_gateway.engine.runner import HopContext, compose
 from ussd_gateway.engine.screens import SCREEN_TYPES
@@ -25,7 +32,7 @@ from ussd_gateway.engine.screens.base import ParseContext, Screen
 from ussd_gateway.engine.screens.list import parse_catalogue_item
 from ussd_gateway.engine.session import Session
 from ussd_gateway.engine.text import LocalizedText
-from ussd_gateway.engine.yaml_source import line_of, load_yaml
+from ussd_gateway.engine.yaml_source import key_line, line_of, load_yaml
 
 TOP_KEYS = frozenset(
     {"service", "languages", "start", "screens", "messages", "codes", "title", "owner"}
@@ -102,15 +109,17 @@ def parse_menu(
         return None, [Problem(file, "-", "a menu file must be a mapping (service, screens...)")]
     problems: list[Problem] = []
 
-    def top(message: str, value: Any = None) -> None:
-        problems.append(Problem(file, "-", message, line_of(value) or line_of(raw)))
+    def top(message: str, value: Any = None, *, key: str | None = None) -> None:
+        line = key_line(raw, key) if key is not None else line_of(value) or line_of(raw)
+        problems.append(Problem(file, "-", message, line))
 
+    problems += check_duplicate_keys(raw, file)
     for key in raw:
         if key not in TOP_KEYS:
-            top(f"unknown key '{key}'")
+            top(f"unknown key '{key}'", key=key)
     service = raw.get("service")
     if not isinstance(service, str) or not service.isidentifier():
-        top("'service' must be a name (letters, digits, _)")
+        top("'service' must be a name (letters, digits, _)", key="service")
         service = Path(file).stem
     languages = raw.get("languages")
     if (
@@ -118,17 +127,17 @@ def parse_menu(
         or not languages
         or not all(isinstance(x, str) for x in languages)
     ):
-        top("'languages' must be a non-empty list such as [sw, en]")
+        top("'languages' must be a non-empty list such as [sw, en]", key="languages")
         languages = ["sw"]
     languages_t = tuple(languages)
     codes = raw.get("codes") or []
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-        top("'codes' must be a list of short codes")
+        top("'codes' must be a list of short codes", key="codes")
         codes = []
 
     overrides = raw.get("messages") or {}
     if not isinstance(overrides, Mapping):
-        top("'messages' must be a mapping of message name to texts")
+        top("'messages' must be a mapping of message name to texts", key="messages")
         overrides = {}
     messages: dict[str, LocalizedText] = {}
     for key, defaults in DEFAULT_MESSAGES.items():
@@ -151,7 +160,8 @@ def parse_menu(
         messages[key] = LocalizedText.compile(texts, languages_t[0])
     for key in overrides:
         if key not in DEFAULT_MESSAGES:
-            top(f"unknown message '{key}'", overrides)
+            line = key_line(overrides, key) or line_of(raw)
+            problems.append(Problem(file, "-", f"unknown message '{key}'", line))
     reserve = {lang: 1 + longest_hint(messages, lang) for lang in languages_t}
 
     ctx = ParseContext(
@@ -166,7 +176,7 @@ def parse_menu(
     screens: dict[str, Screen] = {}
     raw_screens = raw.get("screens")
     if not isinstance(raw_screens, Mapping) or not raw_screens:
-        top("'screens' must be a mapping of screen id to screen")
+        top("'screens' must be a mapping of screen id to screen", key="screens")
         raw_screens = {}
     for screen_id, raw_screen in raw_screens.items():
         ctx.screen = str(screen_id)
@@ -178,16 +188,16 @@ def parse_menu(
         cls = SCREEN_TYPES.get(str(kind))
         if cls is None:
             known = ", ".join(sorted(SCREEN_TYPES))
-            ctx.problem(f"unknown screen type '{kind}' (known: {known})")
+            ctx.problem(f"unknown screen type '{kind}' (known: {known})", raw_screen, key="type")
             continue
         for key in raw_screen:
             if key != "type" and key not in cls.keys:
-                ctx.problem(f"unknown key '{key}' for a {kind} screen")
+                ctx.problem(f"unknown key '{key}' for {article(kind)} screen", raw_screen, key=key)
         screens[str(screen_id)] = cls.parse(str(screen_id), raw_screen, ctx)
 
     start = raw.get("start")
     if not isinstance(start, str) or start not in screens:
-        top(f"'start' must name a screen (got {start!r})")
+        top(f"'start' must name a screen (got {start!r})", key="start")
         start = next(iter(screens), "")
     definition = MenuDefinition(
         service=service,
@@ -201,11 +211,27 @@ def parse_menu(
         codes=tuple(codes),
         title=dict(raw.get("title") or {}),
         owner=dict(raw.get("owner") or {}),
+        key_lines=MappingProxyType(dict(getattr(raw, "key_lines", {}))),
+        text_lines=MappingProxyType(_text_lines(raw_screens, languages_t)),
     )
     problems += check_graph(definition, file)
-    if not any(p.severity == "error" for p in problems):
-        problems += check_lengths(definition, file)
+    problems += check_variables(definition, raw_screens, file)
+    problems += check_lengths(definition, file)  # also beside other errors: show them all at once
     return definition, problems
+
+
+def _text_lines(
+    raw_screens: Mapping[str, Any], languages: tuple[str, ...]
+) -> dict[str, dict[str, int]]:
+    lines: dict[str, dict[str, int]] = {}
+    for screen_id, raw_screen in raw_screens.items():
+        if not isinstance(raw_screen, Mapping) or "text" not in raw_screen:
+            continue
+        text = raw_screen["text"]
+        at = key_line(raw_screen, "text")
+        found = {lang: key_line(text, lang) or at for lang in languages}
+        lines[str(screen_id)] = {k: v for k, v in found.items() if v is not None}
+    return lines
 
 
 def check_graph(definition: MenuDefinition, file: str) -> list[Problem]:
@@ -218,7 +244,10 @@ def check_graph(definition: MenuDefinition, file: str) -> list[Problem]:
             if edge.target not in screens:
                 problems.append(
                     Problem(
-                        file, screen.id, f"leads to unknown screen '{edge.target}'", screen.line
+                        file,
+                        screen.id,
+                        f"leads to unknown screen '{edge.target}'",
+                        edge.line or screen.line,
                     )
                 )
         if not targets and not screen.ends:
@@ -257,45 +286,78 @@ def worst_case_variables(definition: MenuDefinition) -> dict[str, Any]:
 
 
 def check_lengths(definition: MenuDefinition, file: str) -> list[Problem]:
-    """Every page of every screen, in every language, with the longest values and a hint."""
+    """Every page of every screen, in every language, with the longest values and a hint.
+
+    Screens are rendered once per set of sample values (see ``lint.variable_sets``), so a text
+    shown only when a variable is false or short is measured too; the worst case is reported.
+    """
     problems: list[Problem] = []
-    variables = worst_case_variables(definition)
+    samples = variable_sets(definition)
+    longest = samples[0]
     for screen in definition.screens.values():
         if not screen.interactive:
             continue
         for language in definition.languages:
-            session = Session(
-                key="inspect", service=definition.service, phone="", language=language
+            try:
+                worst = _worst_render(definition, screen, language, samples)
+            except Exception:  # a screen broken in another way, reported as such
+                continue
+            if worst is None:
+                continue
+            used, limit, encoding, page, how, variables = worst
+            where = f" page {page + 1}" if page else ""
+            changed = [f"{k}={v!r}" for k, v in variables.items() if longest.get(k) != v]
+            when = f" when {', '.join(changed)}" if changed else ""
+            problems.append(
+                Problem(
+                    file,
+                    screen.id,
+                    f"{language}{where}: screen{how} can reach {used} characters "
+                    f"({encoding}), over the {limit} a phone shows{when}",
+                    definition.text_lines.get(screen.id, {}).get(language) or screen.line,
+                )
             )
-            session.screen = screen.id
-            session.vars = dict(variables)
-            hop = HopContext(definition, session)
-            hint = None if screen.ends else "x" * longest_hint(definition.messages, language)
-            own_hint = getattr(screen, "hint", None)
-            for page in range(screen.pages(hop)):
-                session.page = page
-                plain = screen.render(hop)
-                shown = [("", plain)]
-                if hint is not None:
-                    shown.append((" with a hint", compose(hint, plain)))
-                if isinstance(own_hint, LocalizedText):
-                    own = own_hint.render(language, variables)
-                    shown.append((" with its hint", compose(own, plain)))
-                for how, text in shown:
-                    used, limit, encoding = ussd_length(text)
-                    if used > limit:
-                        where = f" page {page + 1}" if page else ""
-                        problems.append(
-                            Problem(
-                                file,
-                                screen.id,
-                                f"{language}{where}: screen{how} can reach {used} characters "
-                                f"({encoding}), over the {limit} a phone shows",
-                                screen.line,
-                            )
-                        )
-                        break
     return problems
+
+
+def _worst_render(
+    definition: MenuDefinition,
+    screen: Screen,
+    language: str,
+    samples: list[dict[str, Any]],
+) -> tuple[int, int, str, int, str, dict[str, Any]] | None:
+    """The worst over-limit rendering of a screen in one language, if any.
+
+    A screen too long on its own is reported as such (the fix is in its text); only when it fits
+    alone is the longest rendering with a hint above it reported.
+    """
+    worst: tuple[int, int, str, int, str, dict[str, Any]] | None = None
+    worst_rank = (len(_HOWS), 0)
+    hint = None if screen.ends else "x" * longest_hint(definition.messages, language)
+    own_hint = getattr(screen, "hint", None)
+    for variables in samples:
+        session = Session(key="inspect", service=definition.service, phone="", language=language)
+        session.screen = screen.id
+        session.vars = dict(variables)
+        hop = HopContext(definition, session)
+        for page in range(screen.pages(hop)):
+            session.page = page
+            plain = screen.render(hop)
+            shown = [("", plain)]
+            if hint is not None:
+                shown.append((" with a hint", compose(hint, plain)))
+            if isinstance(own_hint, LocalizedText):
+                own = own_hint.render(language, variables)
+                shown.append((" with its hint", compose(own, plain)))
+            for how, text in shown:
+                used, limit, encoding = ussd_length(text)
+                rank = (_HOWS.index(how), -used)
+                if used > limit and rank < worst_rank:
+                    worst, worst_rank = (used, limit, encoding, page, how, variables), rank
+    return worst
+
+
+_HOWS = ("", " with a hint", " with its hint")
 
 
 def longest_hint(messages: Mapping[str, LocalizedText], language: str) -> int:
@@ -316,10 +378,14 @@ def inspect_menus(
 ) -> tuple[dict[str, MenuDefinition], list[Problem]]:
     """Every problem of several menu files, and the definitions of those without errors."""
     definitions: dict[str, MenuDefinition] = {}
+    parsed: dict[str, MenuDefinition] = {}
+    """Every file read, errors or not: a clash of short codes is worth knowing either way."""
     problems: list[Problem] = []
     for path in paths:
         definition, found = inspect_menu(path, catalogues=catalogues, navigation=navigation)
         problems += found
+        if definition is not None:
+            parsed[str(path)] = definition
         if definition is None or any(p.severity == "error" for p in found):
             continue
         if definition.service in definitions:
@@ -327,6 +393,7 @@ def inspect_menus(
                 Problem(str(path), "-", f"service '{definition.service}' defined twice")
             )
         definitions[definition.service] = definition
+    problems += check_codes(parsed, {})
     return definitions, problems
 
 

@@ -123,8 +123,12 @@ def test_invalid_route_condition_is_an_error_on_its_line() -> None:
     text = """
     service: r
     languages: [sw]
-    start: r
+    start: m
     screens:
+      m:
+        type: menu
+        text: Aina
+        options: [{label: X, set: {kind: x}, next: r}]
       r:
         type: router
         routes:

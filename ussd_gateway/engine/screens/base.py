@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ussd_gateway.engine.definition import Catalogue, NavigationKeys, Problem
 from ussd_gateway.engine.text import LocalizedText, Template
-from ussd_gateway.engine.yaml_source import line_of
+from ussd_gateway.engine.yaml_source import key_line, line_of
 
 if TYPE_CHECKING:
     from ussd_gateway.engine.runner import HopContext
@@ -61,6 +61,8 @@ class Edge:
 
     target: str
     label: str = ""
+    line: int | None = None
+    """Where the way out is written, when not on the screen's first line (e.g. an option)."""
 
 
 # ---- parsing ---------------------------------------------------------------------------------
@@ -86,8 +88,11 @@ class ParseContext:
     def default_language(self) -> str:
         return self.languages[0]
 
-    def problem(self, message: str, value: Any = None, severity: str = "error") -> None:
-        line = line_of(value) or self.line
+    def problem(
+        self, message: str, value: Any = None, severity: str = "error", *, key: str | None = None
+    ) -> None:
+        """Record a problem at ``value``'s line, or at the line of ``key`` within it."""
+        line = (key_line(value, key) if key is not None else line_of(value)) or self.line
         self.problems.append(Problem(self.file, self.screen, message, line, severity))
 
     def text(self, raw: Mapping[str, Any], key: str, *, required: bool = True) -> LocalizedText:
@@ -100,7 +105,7 @@ class ParseContext:
         if isinstance(value, str):
             return LocalizedText.plain(value, self.default_language)
         if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-            self.problem(f"'{key}' must be a text or a mapping of language to text", raw)
+            self.problem(f"'{key}' must be a text or a mapping of language to text", raw, key=key)
             return LocalizedText.plain("", self.default_language)
         missing = [lang for lang in self.languages if lang not in value]
         if missing:
@@ -131,14 +136,14 @@ class ParseContext:
                 self.problem(f"missing '{key}'", raw)
             return ""
         if not isinstance(value, str):
-            self.problem(f"'{key}' must name a screen", raw)
+            self.problem(f"'{key}' must name a screen", raw, key=key)
             return ""
         return value
 
     def mapping(self, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
         value = raw.get(key) or {}
         if not isinstance(value, Mapping):
-            self.problem(f"'{key}' must be a mapping", raw)
+            self.problem(f"'{key}' must be a mapping", raw, key=key)
             return {}
         return value
 
@@ -149,7 +154,7 @@ class ParseContext:
                 self.problem(f"missing '{key}'", raw)
             return ""
         if not isinstance(value, str) or not value.isidentifier() or value.startswith("_"):
-            self.problem(f"'{key}' must be a variable name (letters, digits, _)", raw)
+            self.problem(f"'{key}' must be a variable name (letters, digits, _)", raw, key=key)
             return ""
         return value
 
@@ -182,6 +187,14 @@ class Screen:
     def sets(self) -> Mapping[str, Any]:
         """Variables this screen sets, with a worst-case (longest) sample value each."""
         return {}
+
+    def samples(self) -> Mapping[str, tuple[Any, ...]]:
+        """Every value worth sizing a screen with, per variable this screen sets.
+
+        Beyond the longest value: falsy ones (``false``, an empty entry) and each distinct
+        choice, so both branches of ``{% if x %}`` / ``{% if not x %}`` get measured.
+        """
+        return {name: (value,) for name, value in self.sets().items()}
 
     def texts(self) -> tuple[LocalizedText, ...]:
         return ()

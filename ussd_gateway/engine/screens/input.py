@@ -160,10 +160,17 @@ body:
         )
 
     def targets(self) -> tuple[Edge, ...]:
-        return (Edge(self.next),) if self.next else ()
+        return (Edge(self.next, "valid entry"),) if self.next else ()
 
     def sets(self) -> Mapping[str, str]:
         return {self.save_as: "W" * self.validation.longest} if self.save_as else {}
+
+    def samples(self) -> Mapping[str, tuple[Any, ...]]:
+        if not self.save_as:
+            return {}
+        v = self.validation
+        can_be_empty = v.min_length == 0 and not (v.phone or v.reference or v.choices)
+        return {self.save_as: ("W" * v.longest, "") if can_be_empty else ("W" * v.longest,)}
 
     def texts(self) -> tuple[LocalizedText, ...]:
         return (self.text,) if self.hint is None else (self.text, self.hint)

@@ -101,11 +101,13 @@ institution:
         return len(self._pages(hop.language))
 
     def targets(self) -> tuple[Edge, ...]:
-        return (Edge(self.next),) if self.next else ()
+        return (Edge(self.next, "chosen item"),) if self.next else ()
 
     def sets(self) -> Mapping[str, str]:
-        if not self.save_as or not self.items:
+        if not self.save_as:
             return {}
+        if not self.items:
+            return {self.save_as: "", f"{self.save_as}_name": "", f"{self.save_as}_label": ""}
         longest_name = max(
             (name for item in self.items for name in item.name.values()), key=len, default=""
         )

@@ -78,6 +78,10 @@ track_find:
             }
         }
 
+    def samples(self) -> Mapping[str, tuple[Any, ...]]:
+        found = dict(self.sets()[self.save_as])
+        return {self.save_as: (found, {**found, "note": ""})}
+
     def texts(self) -> tuple[LocalizedText, ...]:
         return tuple(self.statuses.values())
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Retry, Screen
 from ussd_gateway.engine.text import LocalizedText
+from ussd_gateway.engine.yaml_source import line_of
 
 if TYPE_CHECKING:
     from ussd_gateway.engine.runner import HopContext
@@ -21,6 +22,7 @@ class Option:
     next: str
     set: Mapping[str, Any]
     language: str | None
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ home:
                     next=ctx.screen_ref(item, "next"),
                     set=dict(values),
                     language=language,
+                    line=line_of(item),
                 )
             )
         if len(options) > 9:
@@ -77,7 +80,9 @@ home:
 
     def targets(self) -> tuple[Edge, ...]:
         return tuple(
-            Edge(o.next, o.label.render(o.label.default, {})) for o in self.options if o.next
+            Edge(o.next, f"{n}. {o.label.sources().get(o.label.default, '')}", o.line)
+            for n, o in enumerate(self.options, start=1)
+            if o.next
         )
 
     def sets(self) -> Mapping[str, str]:
@@ -87,6 +92,14 @@ home:
                 if len(str(value)) >= len(longest.get(name, "")):
                     longest[name] = str(value)
         return longest
+
+    def samples(self) -> Mapping[str, tuple[Any, ...]]:
+        values: dict[str, list[Any]] = {}
+        for option in self.options:
+            for name, value in option.set.items():
+                if value not in values.setdefault(name, []):
+                    values[name].append(value)
+        return {name: tuple(found) for name, found in values.items()}
 
     def texts(self) -> tuple[LocalizedText, ...]:
         return (self.text, *(o.label for o in self.options))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Screen
 from ussd_gateway.engine.text import TEMPLATES
+from ussd_gateway.engine.yaml_source import line_of
 
 if TYPE_CHECKING:
     from ussd_gateway.engine.runner import HopContext
@@ -18,6 +19,7 @@ class Route:
     when: str
     condition: Any
     next: str
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,13 @@ who:
             except Exception as exc:
                 ctx.problem(f"route condition '{item['when']}' is invalid: {exc}", item)
                 continue
-            routes.append(Route(item["when"], condition, ctx.screen_ref(item, "next")))
+            routes.append(
+                Route(item["when"], condition, ctx.screen_ref(item, "next"), line_of(item))
+            )
         return cls(screen_id, ctx.line, tuple(routes), ctx.screen_ref(raw, "default"))
 
     def targets(self) -> tuple[Edge, ...]:
-        edges = [Edge(r.next, r.when) for r in self.routes if r.next]
+        edges = [Edge(r.next, r.when, r.line) for r in self.routes if r.next]
         if self.default:
             edges.append(Edge(self.default, "default"))
         return tuple(edges)

@@ -69,7 +69,7 @@ send:
         )
 
     def targets(self) -> tuple[Edge, ...]:
-        return (Edge(self.next),) if self.next else ()
+        return (Edge(self.next, "stored"),) if self.next else ()
 
     def sets(self) -> Mapping[str, str]:
         return {self.save_as: "W" * 8}

@@ -1,0 +1,71 @@
+"""``ussd-gateway graph``: draw a service's flow (Mermaid, DOT, or SVG/PNG through Graphviz)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ussd_gateway.settings import load_settings
+
+
+def register(commands: Any) -> None:
+    graph = commands.add_parser("graph", help="draw a menu file's flow (mermaid, dot, svg, png)")
+    graph.add_argument("file", help="menu file, e.g. menus/mrejesho.yaml")
+    graph.add_argument(
+        "--format",
+        choices=("mermaid", "dot", "svg", "png"),
+        default=None,
+        help="default: from the output file's extension (.mmd/.md, .dot/.gv, .svg, .png), "
+        "else mermaid",
+    )
+    graph.add_argument("-o", "--output", default=None, help="write here instead of stdout")
+    graph.set_defaults(func=run)
+
+
+SUFFIXES = {".mmd": "mermaid", ".md": "mermaid", ".dot": "dot", ".gv": "dot"}
+
+
+def run(args: argparse.Namespace) -> int:
+    from ussd_gateway.app import load_catalogues
+    from ussd_gateway.engine.loader import inspect_menu
+    from ussd_gateway.graph import GraphvizMissing, render
+
+    fmt = args.format
+    if fmt is None and args.output:
+        suffix = Path(args.output).suffix.lower()
+        fmt = SUFFIXES.get(suffix) or suffix.lstrip(".")
+        if fmt not in {"mermaid", "dot", "svg", "png"}:
+            print(f"cannot tell the format from {args.output}: use --format", file=sys.stderr)
+            return 2
+    fmt = fmt or "mermaid"
+    settings = load_settings(args.config)
+    catalogues, _ = load_catalogues(settings)
+    definition, problems = inspect_menu(
+        args.file, catalogues=catalogues, navigation=settings.navigation
+    )
+    errors = [p for p in problems if p.severity == "error"]
+    if definition is None or not definition.screens:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1
+    if errors:
+        print(f"{len(errors)} error(s) in the menu; drawing it anyway:", file=sys.stderr)
+        for problem in errors:
+            print(f"  {problem}", file=sys.stderr)
+    try:
+        picture = render(definition, fmt)
+    except GraphvizMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except (RuntimeError, OSError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if args.output:
+        Path(args.output).write_bytes(picture)
+        print(f"wrote {args.output} ({fmt})", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(picture)
+        sys.stdout.flush()
+    return 0

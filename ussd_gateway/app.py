@@ -16,10 +16,12 @@ from ussd_gateway.engine.definition import Catalogue, DefinitionError, MenuDefin
 from ussd_gateway.engine.loader import load_catalogue, load_menus
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.hops import HopService
+from ussd_gateway.observe.setup import setup_observability
 from ussd_gateway.routes import setup_routes
 from ussd_gateway.routing import ServiceRouter
 from ussd_gateway.sessions import StoreUnavailable, create_store
 from ussd_gateway.settings import Settings
+from ussd_gateway.simulator import setup_simulator
 from ussd_gateway.submissions.store import SubmissionStore, SubmissionUnavailable
 
 log = logging.getLogger(__name__)
@@ -111,5 +113,7 @@ def create_app(settings: Settings) -> web.Application:
             await engine.dispose()
 
     app.cleanup_ctx.append(resources)
+    setup_observability(app, settings)
+    setup_simulator(app, settings)
     setup_routes(app)
     return app

@@ -51,8 +51,8 @@ def describe(connection: Connection) -> dict[str, Any]:
     }
 
 
-async def test_head_is_the_first_migration():
-    assert head_revision() == "0001"
+async def test_head_is_the_session_events_migration():
+    assert head_revision() == "0003"
     assert migrate.MIGRATIONS_DIR.is_dir()
     assert migrate.MIGRATIONS_DIR.is_relative_to(Path(migrate.__file__).parent)
 
@@ -73,7 +73,7 @@ async def test_upgrade_creates_the_schema_of_the_models(database_url: str):
     assert [(name, nullable) for name, _, nullable in schema["columns"]] == [
         (c.name, c.nullable) for c in table.columns
     ]
-    assert schema["tables"] == ["alembic_version", "submissions"]
+    assert schema["tables"] == ["alembic_version", "session_events", "submissions"]
     assert ("ix_submissions_status_next_attempt_at", ("status", "next_attempt_at")) in schema[
         "indexes"
     ]
@@ -89,9 +89,9 @@ async def test_upgrade_creates_the_schema_of_the_models(database_url: str):
 async def test_schema_comparison_would_notice_a_difference(db: Database):
     """Guards the test above against passing vacuously."""
     changed = MetaData()
-    Base.metadata.tables["submissions"].to_metadata(changed).append_column(
-        Column("forgotten", String(10))
-    )
+    for table in Base.metadata.tables.values():
+        table.to_metadata(changed)
+    changed.tables["submissions"].append_column(Column("forgotten", String(10)))
     async with db.engine.connect() as connection:
         diff = await connection.run_sync(schema_diff, changed)
     assert [entry[0] for entry in diff] == ["add_column"]

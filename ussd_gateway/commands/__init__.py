@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ussd_gateway.commands import emulate, serve, validate, worker
+from ussd_gateway.commands import emulate, report, serve, validate, worker
 
-COMMANDS: tuple[ModuleType, ...] = (serve, worker, validate, emulate)
+COMMANDS: tuple[ModuleType, ...] = (serve, worker, validate, emulate, report)

@@ -1,0 +1,123 @@
+"""Session events: written by real journeys, in batches, off the hop's path."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import select
+
+from tests.observe.helpers import delta, scrape, uncached
+from tests.support.databases import Database
+from tests.support.phone import Phone
+from tests.test_journeys import give_feedback
+from ussd_gateway.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.db.models import SessionEvent
+from ussd_gateway.observe.events import EventRecorder, EventSettings, opaque_session_id
+from ussd_gateway.observe.setup import EVENTS
+
+
+async def events_of(db: Database) -> list[SessionEvent]:
+    async with db.sessionmaker() as session:
+        rows = await session.execute(select(SessionEvent).order_by(SessionEvent.id))
+        return list(rows.scalars())
+
+
+async def test_real_journeys_land_in_sql(gateway, database_url: str, db: Database) -> None:
+    client = await gateway(database_url=database_url)
+    phone = Phone(client, number="+255713000222")
+    await give_feedback(phone)
+    completed = phone.session_id
+    await phone.dial()
+    await phone.walk("1", "5", "3")  # kind -> opinion -> 3rd institution -> message
+    await phone.send("0")  # back to the institution list, then the call drops
+    left = phone.session_id
+
+    await client.app[EVENTS].flush()
+    rows = await events_of(db)
+    by_session: dict[str, list[tuple[str, str | None, str | None]]] = {}
+    for row in rows:
+        by_session.setdefault(row.session_id, []).append((row.kind, row.screen, row.reason))
+        assert row.service == "mrejesho" and row.provider == "africastalking"
+        assert row.at.tzinfo is not None and abs(row.at - dt.datetime.now(dt.UTC)).seconds < 60
+    assert by_session[opaque_session_id("africastalking", completed)] == [
+        ("start", None, None),
+        ("screen", "home", None),
+        ("screen", "kind", None),
+        ("screen", "institution", None),
+        ("screen", "body", None),
+        ("screen", "identify", None),
+        ("screen", "name", None),
+        ("screen", "confirm", None),
+        ("screen", "done", None),
+        ("end", "done", "completed"),
+    ]
+    assert by_session[opaque_session_id("africastalking", left)] == [
+        ("start", None, None),
+        ("screen", "home", None),
+        ("screen", "kind", None),
+        ("screen", "institution", None),
+        ("screen", "body", None),
+        ("screen", "institution", None),
+    ]
+    assert len(by_session) == 2
+    for row in rows:  # opaque: neither the number nor the aggregator's id
+        assert row.session_id not in (completed, left) and "255713" not in row.session_id
+
+
+async def test_events_are_written_within_the_flush_interval(gateway, sqlite_url: str) -> None:
+    client = await gateway(raw=uncached(session_events={"flush_interval": 0.2}))
+    phone = Phone(client)
+    await phone.dial()
+    recorder = client.app[EVENTS]
+    assert recorder.pending == 2  # start + home: queued, not yet written by the hop
+    for _ in range(50):
+        if recorder.written == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert recorder.written == 2 and recorder.pending == 0
+
+
+async def test_events_left_in_the_buffer_are_written_at_shutdown(
+    aiohttp_client, database_url: str, db: Database
+) -> None:
+    from tests.conftest import project_settings
+    from ussd_gateway.app import create_app
+
+    settings = project_settings(database_url=database_url, raw=uncached(
+        session_events={"flush_interval": 3600, "batch_size": 1000}
+    ))  # fmt: skip
+    client = await aiohttp_client(create_app(settings))
+    await Phone(client).dial()
+    assert client.app[EVENTS].pending == 2
+    await client.close()
+    assert [row.kind for row in await events_of(db)] == ["start", "screen"]
+
+
+async def test_a_full_buffer_drops_and_counts(gateway, db: Database) -> None:
+    client = await gateway(raw=uncached())
+    before, _ = await scrape(client)
+    recorder = EventRecorder(db.sessionmaker, EventSettings(queue_size=3, batch_size=2))
+    for n in range(5):
+        recorder.record(session_id=f"s{n}", service="mrejesho", provider="x", kind="start")
+    await recorder.flush()
+    after, _ = await scrape(client)
+    assert delta(before, after, "ussd_session_events_dropped_total", cause="queue_full") == 2
+    assert [row.session_id for row in await events_of(db)] == ["s0", "s1", "s2"]
+    assert recorder.written == 3
+
+
+async def test_a_refusing_database_loses_events_not_hops(gateway, tmp_path) -> None:
+    client = await gateway(raw=uncached())
+    before, _ = await scrape(client)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'unmigrated.db'}")  # no tables
+    try:
+        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder.record(session_id="s", service="mrejesho", provider="x", kind="start")
+        await recorder.flush()
+    finally:
+        await engine.dispose()
+    after, _ = await scrape(client)
+    assert delta(before, after, "ussd_session_events_dropped_total", cause="database") == 1
+    assert delta(before, after, "ussd_dependency_errors_total", dependency="database") == 1
+    assert recorder.pending == 0 and recorder.written == 0

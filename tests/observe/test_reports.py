@@ -154,6 +154,7 @@ async def test_summary_is_exact(db: Database, monkeypatch: pytest.MonkeyPatch) -
     ]  # fmt: skip
 
     status, out = await report(monkeypatch, db, "summary")
+    assert status == 0
     lines = out.splitlines()
     assert lines[1].split() == [
         "day", "sessions", "completed", "rate", "timed", "out", "median", "s", "submitted",
@@ -174,4 +175,5 @@ async def test_summary_counts_deliveries_once_recorded(
             text("UPDATE submissions SET delivered_at = created_at WHERE reference = 'ABCDEF00'")
         )
     status, out = await report(monkeypatch, db, "summary", "--json")
+    assert status == 0
     assert [(d["submissions"], d["delivered"]) for d in json.loads(out)["days"]] == [(2, 1), (1, 0)]

@@ -61,7 +61,7 @@ async def citizen(
         form = {
             "sessionId": session_id,
             "serviceCode": "*152*00#",
-            "phoneNumber": f"+2557{number:08d}",
+            "phoneNumber": f"+2557{number:08d}",  # one number per citizen: no resume offers
             "networkCode": "64004",
             "text": "*".join(entries),
         }
@@ -82,7 +82,9 @@ async def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     latencies: list[float] = []
-    queue = list(range(min(args.citizens, 100_000)))
+    # numbers differ from run to run, so no citizen is offered a previous run's dropped journey
+    first = args.seed * 100_000
+    queue = list(range(first, first + min(args.citizens, 100_000)))
     started = time.perf_counter()
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:

@@ -216,15 +216,14 @@ def funnel_png(report: Funnel, path: str) -> None:
             if row.left:
                 axes.barh(y, row.left, left=(widest + row.reached) / 2 - row.left, color="#d9534f")
             axes.text(
-                widest / 2,
+                (widest + row.reached) / 2 + widest * 0.01,
                 y,
                 f"{row.reached}" + (f"  (left {row.left})" if row.left else ""),
-                ha="center",
                 va="center",
-                color="white",
+                color="#222222",
                 fontsize=9,
-                fontweight="bold",
             )
+        axes.set_xlim(0, widest * 1.2)
         axes.set_yticks(positions, [r.screen for r in rows])
         axes.set_xticks([])
         for side in ("top", "right", "bottom", "left"):

@@ -11,6 +11,7 @@ from tests.observe.helpers import delta, scrape, uncached
 from tests.support.databases import Database
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
+from ussd_gateway.appkeys import HOPS
 from ussd_gateway.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.db.models import SessionEvent
 from ussd_gateway.observe.events import EventRecorder, EventSettings, opaque_session_id
@@ -66,11 +67,11 @@ async def test_real_journeys_land_in_sql(gateway, database_url: str, db: Databas
 
 
 async def test_events_are_written_within_the_flush_interval(gateway, sqlite_url: str) -> None:
-    client = await gateway(raw=uncached(session_events={"flush_interval": 0.2}))
+    client = await gateway(raw=uncached(session_events={"flush_interval": 0.3}))
     phone = Phone(client)
     await phone.dial()
     recorder = client.app[EVENTS]
-    assert recorder.pending == 2  # start + home: queued, not yet written by the hop
+    assert recorder.pending + recorder.written == 2  # start + home
     for _ in range(50):
         if recorder.written == 2:
             break
@@ -121,3 +122,19 @@ async def test_a_refusing_database_loses_events_not_hops(gateway, tmp_path) -> N
     assert delta(before, after, "ussd_session_events_dropped_total", cause="database") == 1
     assert delta(before, after, "ussd_dependency_errors_total", dependency="database") == 1
     assert recorder.pending == 0 and recorder.written == 0
+
+
+async def test_the_aggregators_end_notice_is_recorded(gateway, database_url: str, db: Database):
+    """What the providers' end-of-session callback calls when a citizen hangs up."""
+    client = await gateway(database_url=database_url, raw=uncached())
+    before, _ = await scrape(client)
+    phone = Phone(client)
+    await phone.dial()
+    client.app[HOPS].observer.session_ended(
+        "africastalking", phone.session_id, "mrejesho", "cancelled"
+    )
+    await client.app[EVENTS].flush()
+    after, _ = await scrape(client)
+    assert [(r.kind, r.reason) for r in await events_of(db)][-1] == ("end", "cancelled")
+    labels = {"service": "mrejesho", "provider": "africastalking", "reason": "cancelled"}
+    assert delta(before, after, "ussd_sessions_ended_total", **labels) == 1

@@ -23,3 +23,7 @@ class HopObserver:
 
     def failed(self, request: UssdRequest, service: str, dependency: str) -> None:
         """A hop ended politely because ``dependency`` did not answer."""
+
+    def session_ended(self, provider: str, session_id: str, service: str, reason: str) -> None:
+        """The aggregator says a session is over (its end-of-session notice): e.g. ``cancelled``
+        when the citizen or the network hung up before an end screen."""

@@ -13,8 +13,14 @@ from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
 from ussd_gateway.appkeys import HOPS
 from ussd_gateway.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.db.migrate import upgrade
 from ussd_gateway.db.models import SessionEvent
-from ussd_gateway.observe.events import EventRecorder, EventSettings, opaque_session_id
+from ussd_gateway.observe.events import (
+    EventRecorder,
+    EventSettings,
+    opaque_session_id,
+    yield_to_writers,
+)
 from ussd_gateway.observe.setup import EVENTS
 
 
@@ -138,3 +144,32 @@ async def test_the_aggregators_end_notice_is_recorded(gateway, database_url: str
     assert [(r.kind, r.reason) for r in await events_of(db)][-1] == ("end", "cancelled")
     labels = {"service": "mrejesho", "provider": "africastalking", "reason": "cancelled"}
     assert delta(before, after, "ussd_sessions_ended_total", **labels) == 1
+
+
+async def test_sqlite_busy_puts_events_off_instead_of_competing(gateway, tmp_path) -> None:
+    """A submission holding SQLite's write lock goes first; the events wait for the next flush."""
+    client = await gateway(raw=uncached())
+    before, _ = await scrape(client)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}"
+    engine = create_engine(url)
+    holder = create_engine(url)
+    try:
+        await upgrade(engine)
+        yield_to_writers(engine)
+        await engine.dispose()  # reconnect with the short busy timeout
+        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder.record(session_id="s", service="mrejesho", provider="x", kind="start")
+        async with holder.connect() as connection:
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")  # another writer holds the lock
+            started = asyncio.get_running_loop().time()
+            assert await recorder.flush() is False
+            assert asyncio.get_running_loop().time() - started < 2  # did not queue 5 s for it
+            assert recorder.pending == 1 and recorder.written == 0
+            await connection.rollback()
+        assert await recorder.flush() is True
+        assert recorder.pending == 0 and recorder.written == 1
+    finally:
+        await engine.dispose()
+        await holder.dispose()
+    after, _ = await scrape(client)
+    assert delta(before, after, "ussd_session_events_dropped_total", cause="database") == 0

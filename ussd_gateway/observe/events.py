@@ -17,13 +17,18 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ussd_gateway.db.models import SessionEvent
 from ussd_gateway.metrics import DEPENDENCY_ERRORS, EVENTS_DROPPED
 
 log = logging.getLogger(__name__)
+
+EVENTS_BUSY_TIMEOUT_MS = 100
+"""How long the event writer waits for SQLite's write lock before trying at the next flush."""
+MAX_BUSY_RETRIES = 30
+"""Flushes put off in a row before a batch is dropped: the buffer must not grow without end."""
 
 
 def opaque_session_id(provider: str, session_id: str) -> str:
@@ -56,6 +61,8 @@ class EventRecorder:
         self._batch_ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.written = 0
+        self.retried = 0
+        """Consecutive flushes put off because SQLite was busy."""
 
     def record(
         self,
@@ -101,29 +108,44 @@ class EventRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        for _ in range(MAX_BUSY_RETRIES + 1):  # a batch busy too often is dropped
+            if await self.flush():
+                return
+            await asyncio.sleep(0.05)
 
     async def _run(self) -> None:
         while True:
             await self._arrived.wait()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._batch_ready.wait(), self.settings.flush_interval)
-            await self.flush()
+            if not await self.flush():
+                await asyncio.sleep(self.settings.flush_interval)  # SQLite busy: let it be
 
-    async def flush(self) -> None:
-        """Write every buffered event now, in batches of ``batch_size``."""
+    async def flush(self) -> bool:
+        """Write every buffered event now, in batches of ``batch_size``; False if put off.
+
+        When SQLite's single write lock is taken (a citizen's submission is committing), the
+        batch goes back to the buffer and waits for the next flush: submissions come first.
+        """
         while self._pending:
             size = min(self.settings.batch_size, len(self._pending))
             batch = [self._pending.popleft() for _ in range(size)]
-            await self._write(batch)
+            if not await self._write(batch):
+                self._pending.extendleft(reversed(batch))
+                return False
         self._arrived.clear()
         self._batch_ready.clear()
+        return True
 
-    async def _write(self, batch: list[dict[str, Any]]) -> None:
+    async def _write(self, batch: list[dict[str, Any]]) -> bool:
+        """Insert ``batch``; False when the database is busy and the batch should wait."""
         try:
             async with self._sessionmaker() as session, session.begin():
                 await session.execute(insert(SessionEvent), batch)
         except Exception as exc:
+            if _busy(exc) and self.retried < MAX_BUSY_RETRIES:
+                self.retried += 1
+                return False
             # Reports lose these events; hops go on. The cause's type only: no row data.
             DEPENDENCY_ERRORS.labels("database").inc()
             EVENTS_DROPPED.labels("database").inc(len(batch))
@@ -132,5 +154,33 @@ class EventRecorder:
                 len(batch),
                 type(exc).__name__,
             )
-            return
+            self.retried = 0
+            return True
         self.written += len(batch)
+        self.retried = 0
+        return True
+
+
+def _busy(error: BaseException) -> bool:
+    """SQLite's write lock is held by another connection (SQLITE_BUSY or SQLITE_LOCKED)."""
+    code = getattr(getattr(error, "orig", None), "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (5, 6)
+
+
+def yield_to_writers(engine: AsyncEngine) -> None:
+    """On SQLite, give up the write lock quickly instead of queueing for it behind submissions.
+
+    A hop's submission waits up to the engine's busy timeout for SQLite's single write lock;
+    events waiting as long would compete with it. Events wait for the next flush instead.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    def short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {EVENTS_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    event.listen(engine.sync_engine, "connect", short_busy_timeout)

@@ -13,7 +13,7 @@ from ussd_gateway.appkeys import DEFINITIONS, HOPS, SETTINGS
 from ussd_gateway.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.metrics import CONTENT_TYPE, exposition
 from ussd_gateway.observe.database import DatabaseFigures
-from ussd_gateway.observe.events import EventRecorder, EventSettings
+from ussd_gateway.observe.events import EventRecorder, EventSettings, yield_to_writers
 from ussd_gateway.observe.observer import GatewayObserver
 from ussd_gateway.settings import ConfigError, Settings
 
@@ -71,6 +71,7 @@ def setup_observability(app: web.Application, settings: Settings) -> None:
 
     async def observe(app: web.Application) -> AsyncIterator[None]:
         engine = create_engine(app[SETTINGS].database_url)
+        yield_to_writers(engine)
         recorder: EventRecorder | None = None
         if config.events.enabled:
             recorder = EventRecorder(create_sessionmaker(engine), config.events)

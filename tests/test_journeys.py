@@ -329,4 +329,4 @@ async def test_health_and_readiness(client: TestClient) -> None:
     ready = await client.get("/readyz")
     assert ready.status == 200
     body = await ready.json()
-    assert body["ready"] is True and set(body["checks"]) == {"sessions", "database"}
+    assert body["ready"] is True and set(body["checks"]) == {"sessions", "database", "menus"}

@@ -18,12 +18,14 @@ from ussd_gateway.engine.runner import Engine
 from ussd_gateway.forwarding.hook import setup_forwarding
 from ussd_gateway.guard import Guard, GuardedHopService
 from ussd_gateway.logs import install_record_factory
+from ussd_gateway.observe.setup import setup_observability
 from ussd_gateway.providers import check_settings as check_provider_settings
 from ussd_gateway.request_id import request_ids
 from ussd_gateway.routes import setup_routes
 from ussd_gateway.routing import ServiceRouter
 from ussd_gateway.sessions import StoreUnavailable, create_store
 from ussd_gateway.settings import Settings
+from ussd_gateway.simulator import setup_simulator
 from ussd_gateway.submissions.store import SubmissionStore, SubmissionUnavailable
 
 log = logging.getLogger(__name__)
@@ -125,5 +127,7 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
     setup_forwarding(app, settings, worker=worker)
     app.middlewares.append(request_ids)
     guard.install(app)  # after resources: late hops finish before the stores close
+    setup_observability(app, settings)
+    setup_simulator(app, settings)
     setup_routes(app)
     return app

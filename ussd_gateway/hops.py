@@ -13,6 +13,7 @@ import time
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
 from ussd_gateway.engine.session import Session, SessionStatus
+from ussd_gateway.observe.hooks import HopObserver
 from ussd_gateway.privacy import mask_phone
 from ussd_gateway.providers.base import UssdReply, UssdRequest
 from ussd_gateway.routing import ServiceRouter
@@ -83,6 +84,8 @@ class HopService:
         self.store = store
         self.router = router
         self.settings = settings
+        self.observer = HopObserver()
+        """Told about every hop (metrics, session events); replaced at start-up."""
 
     async def handle(self, request: UssdRequest) -> UssdReply:
         started = time.perf_counter()
@@ -91,12 +94,15 @@ class HopService:
             log.info(
                 "unknown service code %s from %s", request.service_code, mask_phone(request.phone)
             )
-            return UssdReply(self._bilingual("unknown_code"), True)
+            unknown = UssdReply(self._bilingual("unknown_code"), True)
+            self.observer.answered(request, None, unknown, time.perf_counter() - started)
+            return unknown
         key = f"{request.provider}:{request.session_id}"
         try:
             reply = await self._hop(key, request, route.definition, route.entries)
         except StoreUnavailable as exc:
             log.error("session store unavailable for %s: %s", key, exc)
+            self.observer.failed(request, route.definition.service, "sessions")
             return UssdReply(self._bilingual("unavailable"), True)
         log.info(
             "hop %s %s %s end=%s %.1fms",
@@ -105,6 +111,9 @@ class HopService:
             mask_phone(request.phone),
             reply.end,
             (time.perf_counter() - started) * 1000,
+        )
+        self.observer.answered(
+            request, route.definition.service, reply, time.perf_counter() - started
         )
         return reply
 
@@ -177,6 +186,7 @@ class HopService:
             new.last_end = result.reply.end
             new.updated_at = time.time()
             tx.session = new
+            self.observer.advanced(request, session, new)
             if result.language_changed:
                 await self.store.remember_language(request.phone, result.language_changed)
             return UssdReply(result.reply.text, result.reply.end)

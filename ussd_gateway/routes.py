@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from aiohttp import web
 
 from ussd_gateway.appkeys import HOPS, SUBMISSIONS
+from ussd_gateway.observe.setup import menus_loaded
 from ussd_gateway.webhooks import setup_webhooks
 
 log = logging.getLogger(__name__)
@@ -18,12 +20,13 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """200 only when the session store and the database both answer."""
+    """200 only when the session store and the database answer and menus are loaded."""
     checks: dict[str, dict[str, object]] = {}
     ok = True
     for name, probe in (
         ("sessions", request.app[HOPS].store.ping),
         ("database", request.app[SUBMISSIONS].ping),
+        ("menus", partial(menus_loaded, request.app)),
     ):
         started = time.perf_counter()
         try:

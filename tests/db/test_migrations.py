@@ -51,8 +51,8 @@ def describe(connection: Connection) -> dict[str, Any]:
     }
 
 
-async def test_head_is_the_first_migration():
-    assert head_revision() == "0002"
+async def test_head_is_the_session_events_migration():
+    assert head_revision() == "0003"
     assert migrate.MIGRATIONS_DIR.is_dir()
     assert migrate.MIGRATIONS_DIR.is_relative_to(Path(migrate.__file__).parent)
 
@@ -73,7 +73,12 @@ async def test_upgrade_creates_the_schema_of_the_models(database_url: str):
     assert [(name, nullable) for name, _, nullable in schema["columns"]] == [
         (c.name, c.nullable) for c in table.columns
     ]
-    assert schema["tables"] == ["alembic_version", "delivery_attempts", "submissions"]
+    assert schema["tables"] == [
+        "alembic_version",
+        "delivery_attempts",
+        "session_events",
+        "submissions",
+    ]
     assert ("ix_submissions_status_next_attempt_at", ("status", "next_attempt_at")) in schema[
         "indexes"
     ]

@@ -14,6 +14,7 @@ from ussd_gateway.commands import (
     graph,
     journey_tests,
     purge,
+    report,
     serve,
     submissions,
     validate,
@@ -30,4 +31,5 @@ COMMANDS: tuple[ModuleType, ...] = (
     submissions,
     demo_backend,
     purge,
+    report,
 )

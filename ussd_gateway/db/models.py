@@ -162,3 +162,35 @@ class DeliveryAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     latency_ms: Mapped[float] = mapped_column(Float)
     worker: Mapped[str] = mapped_column(String(64))
+
+
+SESSION_EVENT_KINDS: tuple[str, ...] = ("start", "screen", "end")
+
+
+class SessionEvent(Base):
+    """One step of a citizen's journey, for the drop-off funnel and the daily summary.
+
+    ``session_id`` is an opaque hash of the aggregator's session id: no phone number, nothing
+    that leads back to the citizen. Written in batches, off the hop's path.
+    """
+
+    __tablename__ = "session_events"
+    __table_args__ = (
+        CheckConstraint("kind IN ('start', 'screen', 'end')", name="kind"),
+        Index(None, "service", "at"),
+        Index(None, "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    session_id: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))
+    screen: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<SessionEvent {self.service} {self.kind} {self.screen or self.reason or ''}>"

@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ussd_gateway.db.models import CHANNELS, Submission, utcnow
+from ussd_gateway.metrics import DEPENDENCY_ERRORS
 from ussd_gateway.submissions.model import SubmissionDraft, SubmissionView
 from ussd_gateway.submissions.references import is_valid, new_reference, normalise
 
@@ -192,6 +193,7 @@ def _unavailable_on_failure() -> Iterator[None]:
             raise
         # The driver's message only: SQLAlchemy's own would list the statement's parameters,
         # which hold the citizen's number and answers.
+        DEPENDENCY_ERRORS.labels("database").inc()
         reason = error.orig if isinstance(error, sa_exc.DBAPIError) else error
         message = f"submissions database unavailable: {type(reason).__name__}: {reason}"
         log.warning("%s", message)

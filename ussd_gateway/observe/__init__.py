@@ -1,0 +1,1 @@
+"""What citizens experience, seen from the gateway: metrics, session events, reports."""

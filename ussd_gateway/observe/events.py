@@ -1,0 +1,186 @@
+"""Session events written to SQL in batches, by a background task, never during a hop.
+
+A hop only appends to an in-process buffer (no await). The task writes the buffer every
+``flush_interval`` seconds, or sooner once ``batch_size`` events wait. The buffer is bounded: when
+the database cannot keep up, new events are dropped and counted rather than eating memory or
+slowing hops. Events are for reports, not for citizens' data: losing a few is acceptable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from ussd_gateway.db.models import SessionEvent
+from ussd_gateway.metrics import DEPENDENCY_ERRORS, EVENTS_DROPPED
+
+log = logging.getLogger(__name__)
+
+EVENTS_BUSY_TIMEOUT_MS = 100
+"""How long the event writer waits for SQLite's write lock before trying at the next flush."""
+MAX_BUSY_RETRIES = 30
+"""Flushes put off in a row before a batch is dropped: the buffer must not grow without end."""
+
+
+def opaque_session_id(provider: str, session_id: str) -> str:
+    """A stable id for a session that leads back to neither the aggregator's id nor the phone."""
+    return hashlib.sha256(f"{provider}:{session_id}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class EventSettings:
+    """``observability.session_events`` … in config/gateway.yaml."""
+
+    enabled: bool = True
+    flush_interval: float = 1.0
+    batch_size: int = 200
+    queue_size: int = 10_000
+
+
+class EventRecorder:
+    """Buffers session events and writes them in batches from its own task."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: EventSettings | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self.settings = settings or EventSettings()
+        self._pending: deque[dict[str, Any]] = deque()
+        self._arrived = asyncio.Event()
+        self._batch_ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.written = 0
+        self.retried = 0
+        """Consecutive flushes put off because SQLite was busy."""
+
+    def record(
+        self,
+        *,
+        session_id: str,
+        service: str,
+        provider: str,
+        kind: str,
+        screen: str | None = None,
+        reason: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Queue one event; never waits. Dropped (and counted) when the buffer is full."""
+        if len(self._pending) >= self.settings.queue_size:
+            EVENTS_DROPPED.labels("queue_full").inc()
+            return
+        self._pending.append(
+            {
+                "session_id": session_id,
+                "service": service,
+                "provider": provider,
+                "kind": kind,
+                "screen": screen,
+                "reason": reason,
+                "at": at or dt.datetime.now(dt.UTC),
+            }
+        )
+        self._arrived.set()
+        if len(self._pending) >= self.settings.batch_size:
+            self._batch_ready.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="session-events")
+
+    async def stop(self) -> None:
+        """Stop the task and write what is still buffered."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for _ in range(MAX_BUSY_RETRIES + 1):  # a batch busy too often is dropped
+            if await self.flush():
+                return
+            await asyncio.sleep(0.05)
+
+    async def _run(self) -> None:
+        while True:
+            await self._arrived.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._batch_ready.wait(), self.settings.flush_interval)
+            if not await self.flush():
+                await asyncio.sleep(self.settings.flush_interval)  # SQLite busy: let it be
+
+    async def flush(self) -> bool:
+        """Write every buffered event now, in batches of ``batch_size``; False if put off.
+
+        When SQLite's single write lock is taken (a citizen's submission is committing), the
+        batch goes back to the buffer and waits for the next flush: submissions come first.
+        """
+        while self._pending:
+            size = min(self.settings.batch_size, len(self._pending))
+            batch = [self._pending.popleft() for _ in range(size)]
+            if not await self._write(batch):
+                self._pending.extendleft(reversed(batch))
+                return False
+        self._arrived.clear()
+        self._batch_ready.clear()
+        return True
+
+    async def _write(self, batch: list[dict[str, Any]]) -> bool:
+        """Insert ``batch``; False when the database is busy and the batch should wait."""
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                await session.execute(insert(SessionEvent), batch)
+        except Exception as exc:
+            if _busy(exc) and self.retried < MAX_BUSY_RETRIES:
+                self.retried += 1
+                return False
+            # Reports lose these events; hops go on. The cause's type only: no row data.
+            DEPENDENCY_ERRORS.labels("database").inc()
+            EVENTS_DROPPED.labels("database").inc(len(batch))
+            log.warning(
+                "dropped %d session events: database refused them: %s",
+                len(batch),
+                type(exc).__name__,
+            )
+            self.retried = 0
+            return True
+        self.written += len(batch)
+        self.retried = 0
+        return True
+
+
+def _busy(error: BaseException) -> bool:
+    """SQLite's write lock is held by another connection (SQLITE_BUSY or SQLITE_LOCKED)."""
+    code = getattr(getattr(error, "orig", None), "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (5, 6)
+
+
+def yield_to_writers(engine: AsyncEngine) -> None:
+    """On SQLite, give up the write lock quickly instead of queueing for it behind submissions.
+
+    A hop's submission waits up to the engine's busy timeout for SQLite's single write lock;
+    events waiting as long would compete with it. Events wait for the next flush instead.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    def short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {EVENTS_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    event.listen(engine.sync_engine, "connect", short_busy_timeout)

@@ -129,6 +129,7 @@ class HopService:
                 if tx.session is None:
                     return False
                 closed = tx.session.copy()
+                was_active = closed.status is SessionStatus.ACTIVE and not closed.end_reason
                 closed.end_reason = reason or "ended"
                 if not dropped and closed.status is SessionStatus.ACTIVE:
                     closed.status = SessionStatus.CANCELLED
@@ -136,6 +137,10 @@ class HopService:
         except StoreUnavailable as exc:
             log.error("session store unavailable closing %s: %s", key, exc)
             return False
+        if was_active:  # a journey the engine had not already ended: the funnel's "left here"
+            self.observer.session_ended(
+                provider, session_id, closed.service, "timed_out" if dropped else "cancelled"
+            )
         log.info(
             "session %s ended by %s: %s (%s) at %s",
             key,

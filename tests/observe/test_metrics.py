@@ -161,3 +161,24 @@ async def test_database_figures_are_cached_between_scrapes(gateway) -> None:
     assert value(first, "ussd_submissions", status="pending") == 0
     assert value(second, "ussd_submissions", status="pending") == 0  # still the cached read
     assert delta(first, second, "ussd_sessions_started_total", **AT) == 1  # counters are live
+
+
+async def test_aggregator_end_notices_count_as_timed_out_or_cancelled(gateway) -> None:
+    client = await gateway(raw=uncached())
+    phone = Phone(client, number="+255711000222")
+
+    async def notice(status: str) -> None:
+        form = {"sessionId": phone.session_id, "serviceCode": "*152*00#", "status": status,
+                "phoneNumber": phone.number, "networkCode": "64002"}  # fmt: skip
+        assert (await client.post("/ussd/africastalking/events", data=form)).status == 200
+
+    before, _ = await scrape(client)
+    await phone.dial()
+    await phone.send("1")
+    await notice("Incomplete")  # the call dropped mid-journey
+    await notice("Incomplete")  # the aggregator retries its callback: counted once
+    await phone.dial()
+    await notice("Success")  # the citizen hung up on the home screen
+    after, _ = await scrape(client)
+    assert delta(before, after, "ussd_sessions_ended_total", reason="timed_out", **AT) == 1
+    assert delta(before, after, "ussd_sessions_ended_total", reason="cancelled", **AT) == 1

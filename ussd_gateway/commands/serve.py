@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ussd_gateway.engine.definition import DefinitionError
+from ussd_gateway.eventloop import new_event_loop
 from ussd_gateway.logs import configure_logging
+from ussd_gateway.prefork import serve_workers, worker_count
 from ussd_gateway.settings import load_settings
 
 
@@ -17,6 +19,12 @@ def register(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default=None, help="listen address (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=None, help="listen port (default $PORT or 8080)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="web processes sharing the port (default: CPU count with REDIS_URL, else 1)",
+    )
     serve.set_defaults(func=run)
 
 
@@ -42,10 +50,21 @@ def run(args: argparse.Namespace) -> int:
         return 1
     port = args.port or settings.port
     host = args.host or settings.host
+    workers = worker_count(args.workers, redis=bool(settings.redis_url))
+    if isinstance(workers, str):
+        print(workers, file=sys.stderr)
+        return 2
     ready = f"ussd-gateway listening on http://{host}:{port}  (POST /ussd/africastalking)"
+    if workers > 1:
+        return serve_workers(app, host, port, workers, ready)
     try:
         web.run_app(
-            app, host=host, port=port, print=lambda _: print(ready, flush=True), access_log=None
+            app,
+            host=host,
+            port=port,
+            print=lambda _: print(ready, flush=True),
+            access_log=None,
+            loop=new_event_loop(),
         )
     except StartupError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)

@@ -60,6 +60,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc); the gateway's workers are its children."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        children = Path(f"/proc/{current}/task/{current}/children")
+        with contextlib.suppress(OSError):
+            todo += [int(child) for child in children.read_text().split()]
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by ``pid`` and its descendants.
+
+    On a busy machine wall-clock throughput is noisy; CPU time per hop is not.
+    """
+    total = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -75,7 +100,9 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0)
 
 
 @contextlib.contextmanager
-def running(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[None]:
+def running(
+    command: list[str], env: dict[str, str], cwd: Path, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
@@ -86,7 +113,7 @@ def running(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> It
             start_new_session=True,
         )
         try:
-            yield process  # type: ignore[misc]
+            yield process
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -98,7 +125,7 @@ def running(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> It
 
 
 @contextlib.contextmanager
-def redis_server(workdir: Path) -> Iterator[int]:
+def redis_server(workdir: Path) -> Iterator[tuple[int, int]]:
     port = free_port()
     command = [
         "redis-server",
@@ -113,7 +140,7 @@ def redis_server(workdir: Path) -> Iterator[int]:
         "--dir",
         str(workdir),
     ]
-    with running(command, {}, workdir, workdir / "redis.log"):
+    with running(command, {}, workdir, workdir / "redis.log") as process:
         client = redis.Redis(port=port)
         deadline = time.monotonic() + 10
         while True:
@@ -124,7 +151,7 @@ def redis_server(workdir: Path) -> Iterator[int]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        yield port
+        yield port, process.pid
 
 
 def run_client(
@@ -190,7 +217,7 @@ def targets(args: argparse.Namespace, redis_port: int, workdir: Path) -> list[Ta
     redis_url = f"redis://127.0.0.1:{redis_port}"
     out: list[Target] = []
     gateway_env = {"USSD_CONFIG": str(BENCH_CONFIG), "LOG_LEVEL": args.log_level}
-    serve = [sys.executable, "-m", "ussd_gateway.cli", "serve", "--host", "127.0.0.1"]
+    serve = [str(Path(sys.executable).parent / "ussd-gateway"), "serve", "--host", "127.0.0.1"]
     stores = [s.strip() for s in args.store.split(",") if s.strip()]
     db = 1
     if "redis" in stores:
@@ -261,7 +288,8 @@ def print_table(rows: list[Row], memory: dict[str, dict[str, float]]) -> None:
         r = row.result
         cells = [
             f"{row.name:<26} {row.client:<8} {float(r['hops_per_s']):>9.0f} "
-            f"{float(r['p50_ms']):>8.2f} {float(r['p99_ms']):>8.2f} {int(r['errors']):>6}"
+            f"{float(r['p50_ms']):>8.2f} {float(r['p99_ms']):>8.2f} {int(r['errors']):>6} "
+            f"{float(r['cpu_ms_per_hop']):>10.3f} {float(r['redis_cpu_ms_per_hop']):>9.3f}"
         ]
         for ref in (baseline, peer):
             if ref is None or not row.name.startswith("gateway"):
@@ -318,12 +346,12 @@ def main(argv: list[str] | None = None) -> int:
     memory: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="ussd-bench-") as tmp:
         workdir = Path(tmp)
-        with redis_server(workdir) as redis_port:
+        with redis_server(workdir) as (redis_port, redis_pid):
             for target in targets(args, redis_port, workdir):
                 port = free_port()
                 env = {**target.env, "PORT": str(port)}
                 command = [*target.command]
-                if target.command[0] == sys.executable:
+                if target.cwd != PEER:
                     command += ["--port", str(port)]
                 log = workdir / f"{target.name.split()[0]}-{port}.log"
                 print(f"# {target.name}: starting", file=sys.stderr, flush=True)
@@ -333,7 +361,14 @@ def main(argv: list[str] | None = None) -> int:
                         url = f"http://127.0.0.1:{port}"
                         if args.warmup > 0:
                             run_client(client, url, args, args.warmup)
+                        cpu_before = cpu_seconds(process.pid)
+                        redis_before = cpu_seconds(redis_pid)
                         result = run_client(client, url, args, args.duration)
+                        hops = max(int(result["hops"]), 1)
+                        spent = cpu_seconds(process.pid) - cpu_before
+                        result["cpu_ms_per_hop"] = round(spent * 1000 / hops, 3)
+                        redis_spent = cpu_seconds(redis_pid) - redis_before
+                        result["redis_cpu_ms_per_hop"] = round(redis_spent * 1000 / hops, 3)
                         if target.redis_db is not None and target.name.startswith("gateway"):
                             memory[target.name] = session_memory(redis_port, target.redis_db)
                 except (RuntimeError, subprocess.SubprocessError) as exc:

@@ -280,7 +280,8 @@ def print_table(rows: list[Row], memory: dict[str, dict[str, float]]) -> None:
     baseline, peer = find("baseline"), find("peer")
     header = (
         f"{'server':<26} {'client':<8} {'hops/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'errors':>6} {'x base':>7} {'p99/base':>8} {'x peer':>7} {'p99/peer':>8}"
+        f"{'errors':>6} {'cpu ms/hop':>10} {'redis cpu':>9} "
+        f"{'x base':>7} {'p99/base':>8} {'x peer':>7} {'p99/peer':>8}"
     )
     print(header)
     print("-" * len(header))

@@ -163,6 +163,8 @@ def run_client(
             f"-t{args.connections}",
             f"-c{args.connections}",
             f"-d{seconds:g}s",
+            "--timeout",
+            "10s",  # a slow reply counts in the latency, not as a socket error
             "-s",
             str(LUA),
             url,

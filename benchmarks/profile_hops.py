@@ -30,7 +30,9 @@ from ussd_gateway.submissions.store import SubmissionStore
 CONFIG = Path(__file__).resolve().parent / "config" / "gateway.yaml"
 
 
-async def run(redis_url: str | None, database_url: str, journeys: int, journey: str) -> None:
+async def run(
+    redis_url: str | None, database_url: str, journeys: int, journey: str, sort: str = "tottime"
+) -> None:
     settings = load_settings(CONFIG, env={})
     definitions = load_definitions(settings)
     store = await create_store(redis_url, ttl=180, resume_window=300)
@@ -73,7 +75,7 @@ async def run(redis_url: str | None, database_url: str, journeys: int, journey: 
     spent = time.process_time() - started
     count = journeys * len(steps)
     print(f"{count} hops, {spent * 1000 / count:.3f} ms CPU per hop (profiler on: inflated)")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    pstats.Stats(profiler).sort_stats(sort).print_stats(25)
     await store.close()
     await engine.dispose()
 
@@ -84,10 +86,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--journey", choices=sorted(JOURNEYS), default="bench")
     parser.add_argument("-n", "--journeys", type=int, default=500)
+    parser.add_argument("--sort", default="tottime", help="cProfile order: tottime, cumulative")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         database = args.database_url or f"sqlite+aiosqlite:///{tmp}/profile.db"
-        asyncio.run(run(args.redis_url, database, args.journeys, args.journey))
+        asyncio.run(run(args.redis_url, database, args.journeys, args.journey, args.sort))
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ function setup(thread)
 end
 
 function init(args)
-  step = 0
-  journey = 0
+  step = 1     -- the hop to send next; only a response moves it on, so a request() call whose
+  journey = 1  -- request is never sent (wrk calls it once to inspect the script) changes nothing
   errors = 0
   journeys = 0
   wrk.method = "POST"
@@ -33,13 +33,6 @@ local function escape(s)
 end
 
 function request()
-  step = step + 1
-  if step > 4 then
-    step = 1
-  end
-  if step == 1 then
-    journey = journey + 1
-  end
   local session = "ATUid_wrk_" .. run_id .. "_" .. id .. "_" .. journey
   local phone = string.format("+2557%02d%06d", id % 100, journey % 1000000)
   local body = "sessionId=" .. session .. "&serviceCode=" .. escape(code) ..
@@ -50,9 +43,14 @@ end
 function response(status, headers, body)
   if status ~= 200 or not string.find(body, markers[step]) then
     errors = errors + 1
-    step = 0 -- start a fresh journey after a wrong reply
+    step = 4 -- start a fresh journey after a wrong reply
   elseif step == 4 then
     journeys = journeys + 1
+  end
+  step = step + 1
+  if step > 4 then
+    step = 1
+    journey = journey + 1
   end
 end
 

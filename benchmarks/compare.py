@@ -302,6 +302,9 @@ def print_table(rows: list[Row], memory: dict[str, dict[str, float]]) -> None:
             tail = float(r["p99_ms"]) / max(float(ref["p99_ms"]), 1e-9)
             cells.append(f"{speed:>7.2f} {tail:>8.2f}")
         print(" ".join(cells))
+    for row in rows:
+        for sample in row.result.get("error_samples") or []:  # type: ignore[union-attr]
+            print(f"error in {row.name}: {sample}")
     for name, usage in memory.items():
         print(f"redis memory per live session key ({name}): {json.dumps(usage)}")
 

@@ -59,7 +59,8 @@ async def walk(
 ) -> None:
     """One whole journey; stops at the first wrong reply (counted as one error)."""
     session_id = f"ATUid_bench_{os.getpid()}_{serial}"
-    phone = f"+2557{serial % 100_000_000:08d}"
+    # unique across runs too: a journey cut short earlier would be offered back to its number
+    phone = f"+255{serial % 100_000_000_000:011d}"
     entries: list[str] = []
     for entry, ends, marker in steps:
         if entry is not None:

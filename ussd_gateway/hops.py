@@ -17,7 +17,7 @@ from ussd_gateway.observe.hooks import HopObserver
 from ussd_gateway.privacy import mask_phone
 from ussd_gateway.providers.base import UssdReply, UssdRequest
 from ussd_gateway.routing import ServiceRouter
-from ussd_gateway.sessions.base import SessionStore, StoreUnavailable
+from ussd_gateway.sessions.base import Arrival, SessionStore, StoreUnavailable, Transaction
 from ussd_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,9 @@ class HopService:
         definition: MenuDefinition,
         entries: tuple[str, ...],
     ) -> UssdReply:
-        async with self.store.transaction(key) as tx:
+        # a dial (empty text) almost always starts a session: fetch what that needs with the lock
+        arrival = None if request.text else Arrival(definition.service, request.phone)
+        async with self.store.transaction(key, arrival) as tx:
             session = tx.session
             if session is not None and session.service != definition.service:
                 session = None  # an aggregator reused a session id for another code
@@ -172,7 +174,7 @@ class HopService:
             if session is not None:
                 request = as_cumulative(session.consumed, request)
             if session is None:
-                result = await self._first(key, request, definition, entries)
+                result = await self._first(key, request, definition, entries, tx)
             elif request.text == session.consumed and session.hops:
                 # the aggregator retried a hop we already answered: same screen, no change
                 return UssdReply(session.last_reply, session.last_end)
@@ -202,9 +204,11 @@ class HopService:
         request: UssdRequest,
         definition: MenuDefinition,
         entries: tuple[str, ...],
+        tx: Transaction,
     ) -> HopResult:
         """A new session: offer a dropped journey back, or start (walking an extended code)."""
-        language = await self.store.language(request.phone)
+        prefetched = tx.prefetched and tx.original is None
+        language = tx.language if prefetched else await self.store.language(request.phone)
         if language not in definition.languages:
             language = definition.default_language
         session = Session(
@@ -216,7 +220,11 @@ class HopService:
         )
         typed = entries + (tuple(request.text.split("*")) if request.text else ())
         if not typed:
-            dropped = await self.store.resumable(definition.service, request.phone)
+            dropped = (
+                tx.resumable
+                if prefetched
+                else await self.store.resumable(definition.service, request.phone)
+            )
             if dropped is not None and self._can_resume(dropped, definition):
                 session.resume_from = dropped.key
                 session.hops = 1

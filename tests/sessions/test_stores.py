@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from ussd_gateway.engine.session import Session, SessionStatus
 from ussd_gateway.sessions import (
+    Arrival,
     KeyBuilder,
     MemorySessionStore,
     RedisSessionStore,
@@ -284,6 +285,46 @@ async def test_resume_copy_expires_after_the_window(make_store: StoreFactory) ->
     assert await store.get(KEY) is not None  # the session itself has its own, longer TTL
 
 
+async def test_new_session_arrives_with_language_and_dropped_journey(store: SessionStore) -> None:
+    dropped = journey("at:dropped")
+    await save(store, dropped)
+    await store.remember_language(PHONE, "en")
+
+    async with store.transaction("at:new", Arrival("emrejesho", PHONE)) as tx:
+        assert tx.session is None
+        assert tx.prefetched
+        assert tx.language == "en"
+        assert tx.resumable == dropped
+
+    async with store.transaction("at:other", Arrival("emrejesho", "+255700000000")) as tx:
+        assert tx.prefetched
+        assert (tx.language, tx.resumable) == (None, None)
+
+
+async def test_existing_session_is_not_prefetched_for(store: SessionStore) -> None:
+    await save(store, journey())
+    await store.remember_language(PHONE, "en")
+    async with store.transaction(KEY, Arrival("emrejesho", PHONE)) as tx:
+        assert tx.session is not None
+        assert not tx.prefetched
+        assert (tx.language, tx.resumable) == (None, None)
+
+
+async def test_prefetching_transaction_still_serialises_hops(store: SessionStore) -> None:
+    order: list[str] = []
+
+    async def hop(name: str) -> None:
+        async with store.transaction(KEY, Arrival("emrejesho", PHONE)) as tx:
+            order.append(f"{name} in, saw {tx.session.screen if tx.session else None}")
+            await asyncio.sleep(0.05)
+            tx.session = new_session(screen=name)
+            order.append(f"{name} out")
+
+    await asyncio.gather(hop("a"), hop("b"))
+    assert order[1].endswith("out") and order[3].endswith("out"), order
+    assert order[2].endswith(f"saw {order[0][0]}"), order
+
+
 # -- language memory -------------------------------------------------------------------------
 
 
@@ -439,6 +480,19 @@ async def test_redis_survives_a_flushed_script_cache(redis_url: str) -> None:
     async with asyncio.timeout(1):  # the lock was released despite NOSCRIPT
         await save(store, new_session(hops=3))
     assert (await store.get(KEY)).hops == 3  # type: ignore[union-attr]
+    await store.close()
+
+
+async def test_redis_prefetching_lock_survives_a_flushed_script_cache(redis_url: str) -> None:
+    client = aioredis.from_url(redis_url)
+    store = RedisSessionStore(client=client, owns_client=True)
+    await store.remember_language(PHONE, "en")
+    await client.script_flush()
+    async with asyncio.timeout(1), store.transaction(KEY, Arrival("emrejesho", PHONE)) as tx:
+        assert (tx.prefetched, tx.language) == (True, "en")
+        tx.session = new_session()
+    assert await client.get(store.keys.lock(KEY)) is None  # locked once, released
+    assert (await store.get(KEY)).screen == "start"  # type: ignore[union-attr]
     await store.close()
 
 

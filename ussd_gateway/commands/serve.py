@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ussd_gateway.engine.definition import DefinitionError
+from ussd_gateway.eventloop import new_event_loop
 from ussd_gateway.logs import configure_logging, log_format
+from ussd_gateway.prefork import serve_workers, worker_count
 from ussd_gateway.settings import load_settings
 
 
@@ -31,6 +33,12 @@ def register(commands: Any) -> None:
         action="store_true",
         default=None,
         help="also deliver submissions from this process on PostgreSQL",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="web processes sharing the port (default: CPU count with REDIS_URL, else 1)",
     )
     serve.set_defaults(func=run)
 
@@ -57,10 +65,21 @@ def run(args: argparse.Namespace) -> int:
         return 1
     port = args.port or settings.port
     host = args.host or settings.host
+    workers = worker_count(args.workers, redis=bool(settings.redis_url))
+    if isinstance(workers, str):
+        print(workers, file=sys.stderr)
+        return 2
     ready = f"ussd-gateway listening on http://{host}:{port}  (POST /ussd/africastalking)"
+    if workers > 1:
+        return serve_workers(app, host, port, workers, ready)
     try:
         web.run_app(
-            app, host=host, port=port, print=lambda _: print(ready, flush=True), access_log=None
+            app,
+            host=host,
+            port=port,
+            print=lambda _: print(ready, flush=True),
+            access_log=None,
+            loop=new_event_loop(),
         )
     except StartupError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)

@@ -56,6 +56,12 @@ def create_engine(url: str, *, connect_timeout: float = 5.0, **kwargs: Any) -> A
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and "poolclass" not in kwargs:
+            # SQLite has one writer: a second pooled connection wanting to write would wait in
+            # SQLite's busy handler, which sleeps up to 100 ms at a time (p99 of a second under
+            # load). One connection makes writers of this process queue without sleeping.
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
         engine = _create_async_engine(parsed, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         return engine

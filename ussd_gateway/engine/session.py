@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
 
@@ -61,13 +61,32 @@ class Session:
         return replace(self, vars=dict(self.vars), history=list(self.history))
 
     def dumps(self) -> str:
-        data = asdict(self)
-        data["status"] = self.status.value
-        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        """Compact JSON: fields at their default are left out.
+
+        It travels to Redis and back on every hop and lives there per session, so every byte
+        counts; ``loads`` fills the defaults back in.
+        """
+        data: dict[str, Any] = {name: getattr(self, name) for name in _ALWAYS}
+        for name, default in _DEFAULTS:
+            value = getattr(self, name)
+            if value != default:
+                data[name] = value
+        return _encode(data)
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Session:
         data = json.loads(raw)
         data["status"] = SessionStatus(data.get("status", "active"))
-        known = {f for f in cls.__dataclass_fields__}
+        known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_ALWAYS = ("key", "service", "phone", "language", "started_at", "updated_at")
+_DEFAULTS: tuple[tuple[str, Any], ...] = tuple(
+    (f.name, f.default_factory() if f.default is MISSING else f.default)  # type: ignore[misc]
+    for f in fields(Session)
+    if f.name not in _ALWAYS
+)
+"""Fields ``dumps`` leaves out when at these values (mutable ones compared, never shared)."""
+
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from ussd_gateway.sessions.base import (
+    Arrival,
     KeyBuilder,
     SessionBusy,
     SessionStore,
@@ -15,6 +16,7 @@ from ussd_gateway.sessions.memory import MemorySessionStore
 from ussd_gateway.sessions.redis import RedisSessionStore
 
 __all__ = [
+    "Arrival",
     "KeyBuilder",
     "MemorySessionStore",
     "RedisSessionStore",

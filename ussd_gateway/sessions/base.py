@@ -63,15 +63,36 @@ class ResumeCopy(enum.Enum):
         return cls.DROP if session.resume_from is None else cls.KEEP
 
 
-class Transaction:
-    """The session as loaded under the lock; assign ``session`` to have it saved on exit."""
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Who dials which service: with it, a transaction that finds no session also fetches what
+    a new session needs (the number's language, its dropped journey) in the same round trip."""
 
-    __slots__ = ("key", "original", "session")
+    service: str
+    phone: str
+
+
+class Transaction:
+    """The session as loaded under the lock; assign ``session`` to have it saved on exit.
+
+    ``prefetched`` is True when the store fetched ``language`` and ``resumable`` for the
+    transaction's ``Arrival`` (only when no session was found).
+    """
+
+    __slots__ = ("key", "language", "original", "prefetched", "resumable", "session")
 
     def __init__(self, key: str, session: Session | None) -> None:
         self.key = key
         self.original = session
         self.session = session
+        self.prefetched = False
+        self.language: str | None = None
+        self.resumable: Session | None = None
+
+    def prefetch(self, language: str | None, resumable: Session | None) -> None:
+        self.prefetched = True
+        self.language = language
+        self.resumable = resumable
 
 
 class SessionStore(abc.ABC):
@@ -89,11 +110,22 @@ class SessionStore(abc.ABC):
         self.keys = keys or KeyBuilder()
 
     @asynccontextmanager
-    async def transaction(self, session_key: str) -> AsyncIterator[Transaction]:
-        """Lock the session, load it, and on a clean exit save ``tx.session`` if it changed."""
+    async def transaction(
+        self, session_key: str, arrival: Arrival | None = None
+    ) -> AsyncIterator[Transaction]:
+        """Lock the session, load it, and on a clean exit save ``tx.session`` if it changed.
+
+        With ``arrival`` and no stored session, ``tx`` also carries the prefetched language and
+        dropped journey (see ``Transaction``).
+        """
         token = await self._acquire(session_key)
         try:
             tx = Transaction(session_key, await self._load(session_key))
+            if arrival is not None and tx.session is None:
+                tx.prefetch(
+                    await self.language(arrival.phone),
+                    await self.resumable(arrival.service, arrival.phone),
+                )
             yield tx
             if tx.session is not None and tx.session is not tx.original:
                 await self._save(tx.session)

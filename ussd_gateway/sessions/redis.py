@@ -1,7 +1,9 @@
 """Redis session store: lets any web process continue any session.
 
-A hop costs two round trips in the common case: one Lua call that takes the lock and reads the
-session, and one pipeline that writes the session (and its resume copy) and releases the lock.
+A hop costs two round trips, first hops included: one Lua call that takes the lock and reads the
+session (pipelined, on a dial, with the number's language and dropped journey), and one pipeline
+that writes the session (and its resume copy) and releases the lock. Two is the floor for a
+locked read-modify-write whose "modify" runs in Python: see docs/performance.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from redis.exceptions import NoScriptError, RedisError
 
 from ussd_gateway.engine.session import Session
 from ussd_gateway.sessions.base import (
+    Arrival,
     KeyBuilder,
     ResumeCopy,
     SessionBusy,
@@ -74,6 +77,10 @@ def _decode(raw: Any) -> Session | None:
         return None
 
 
+def _text(raw: Any) -> str | None:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 class RedisSessionStore(SessionStore):
     """Sessions in Redis, one key each, locked per session with ``SET NX PX`` and a token.
 
@@ -107,10 +114,15 @@ class RedisSessionStore(SessionStore):
     # -- transaction: the two-round-trip path ----------------------------------------------------
 
     @asynccontextmanager
-    async def transaction(self, session_key: str) -> AsyncIterator[Transaction]:
-        """Same contract as the base class, with lock+read and write+unlock batched."""
-        token, raw = await self._lock_and_get(session_key)
+    async def transaction(
+        self, session_key: str, arrival: Arrival | None = None
+    ) -> AsyncIterator[Transaction]:
+        """Same contract as the base class, with lock+read(+prefetch) and write+unlock batched."""
+        token, raw, extra = await self._lock_and_get(session_key, arrival)
         tx = Transaction(session_key, _decode(raw))
+        if arrival is not None and tx.session is None:
+            language, dropped = extra
+            tx.prefetch(_text(language), _decode(dropped))
         try:
             yield tx
         except BaseException:
@@ -121,19 +133,26 @@ class RedisSessionStore(SessionStore):
         else:
             await self._release(session_key, token)
 
-    async def _lock_and_get(self, session_key: str) -> tuple[str, Any]:
-        """Take the lock, retrying with short backoff until ``lock_wait``; return the session."""
+    async def _lock_and_get(
+        self, session_key: str, arrival: Arrival | None = None
+    ) -> tuple[str, Any, tuple[Any, Any]]:
+        """Take the lock, retrying with short backoff until ``lock_wait``; return the session
+        (and, with ``arrival``, the raw language and resume copy, read in the same trip)."""
         token = secrets.token_hex(16)
         keys = [self.keys.lock(session_key), self.keys.session(session_key)]
         args = [token, _ms(self.lock_timeout)]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lock_wait
         delay = _FIRST_RETRY
+        extra: tuple[Any, Any] = (None, None)
         while True:
             with _unavailable("lock"):
-                reply = await self._acquire_script(keys=keys, args=args)
+                if arrival is None:
+                    reply = await self._acquire_script(keys=keys, args=args)
+                else:
+                    reply, extra = await self._acquire_with_arrival(keys, args, arrival)
             if reply[0] == 1:
-                return token, reply[1] if len(reply) > 1 else None
+                return token, reply[1] if len(reply) > 1 else None, extra
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise SessionBusy(
@@ -141,6 +160,27 @@ class RedisSessionStore(SessionStore):
                 )
             await asyncio.sleep(min(delay * (0.5 + random.random()), remaining))
             delay = min(delay * 2, _MAX_RETRY)
+
+    async def _acquire_with_arrival(
+        self, keys: list[str], args: list[Any], arrival: Arrival
+    ) -> tuple[Any, tuple[Any, Any]]:
+        """The lock script plus GETs of the language and resume keys, in one pipeline.
+
+        The keys hash to other slots than the session's, so this is a plain pipeline, not a
+        script (a Redis Cluster client splits it by slot).
+        """
+        pipe = self.client.pipeline(transaction=False)
+        pipe.evalsha(self._acquire_script.sha, len(keys), *keys, *args)
+        pipe.get(self.keys.language(arrival.phone))
+        pipe.get(self.keys.resume(arrival.service, arrival.phone))
+        reply, language, dropped = await pipe.execute(raise_on_error=False)
+        if isinstance(reply, NoScriptError):
+            # Redis restarted or its script cache was flushed: the script call loads it again.
+            reply = await self._acquire_script(keys=keys, args=args)
+        for result in (reply, language, dropped):
+            if isinstance(result, Exception):
+                raise result
+        return reply, (language, dropped)
 
     async def _save_and_release(self, session: Session, session_key: str, token: str) -> None:
         """Write the session and its resume copy, then unlock, in one pipeline."""
@@ -180,7 +220,7 @@ class RedisSessionStore(SessionStore):
     # -- the SessionStore primitives -------------------------------------------------------------
 
     async def _acquire(self, session_key: str) -> str:
-        token, _ = await self._lock_and_get(session_key)
+        token, _, _ = await self._lock_and_get(session_key)
         return token
 
     async def _release(self, session_key: str, token: str) -> None:
@@ -212,10 +252,7 @@ class RedisSessionStore(SessionStore):
 
     async def language(self, phone: str) -> str | None:
         with _unavailable("read"):
-            raw = await self.client.get(self.keys.language(phone))
-        if isinstance(raw, bytes):
-            return raw.decode()
-        return raw
+            return _text(await self.client.get(self.keys.language(phone)))
 
     async def remember_language(self, phone: str, language: str) -> None:
         with _unavailable("write"):

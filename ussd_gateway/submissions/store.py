@@ -32,6 +32,10 @@ _UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "28", "3D", "40", "53", "57", "
 _UNAVAILABLE_SQLITE_CODES = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15, 26})
 
 
+_INSERT = insert(Submission.__table__)
+"""A plain Core insert, built once: parameters per call, no per-hop ORM statement building."""
+
+
 class SubmissionUnavailable(RuntimeError):
     """The database cannot be reached or is overloaded; show a polite "try again later" screen.
 
@@ -59,9 +63,7 @@ class SubmissionStore:
                 reference = new_reference()
                 try:
                     async with self._sessionmaker() as session, session.begin():
-                        await session.execute(
-                            insert(Submission).values(reference=reference, **values)
-                        )
+                        await session.execute(_INSERT, {"reference": reference, **values})
                     return reference
                 except sa_exc.IntegrityError:
                     # The failed transaction is rolled back; the winner has committed by now

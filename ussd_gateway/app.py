@@ -16,8 +16,8 @@ from ussd_gateway.engine.definition import Catalogue, DefinitionError, MenuDefin
 from ussd_gateway.engine.loader import load_catalogue, load_menus
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.hops import HopService
+from ussd_gateway.reloading import load_registry, setup_reloading
 from ussd_gateway.routes import setup_routes
-from ussd_gateway.routing import ServiceRouter
 from ussd_gateway.sessions import StoreUnavailable, create_store
 from ussd_gateway.settings import Settings
 from ussd_gateway.submissions.store import SubmissionStore, SubmissionUnavailable
@@ -61,8 +61,8 @@ def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the web application; menus are loaded now so a broken menu fails before serving."""
-    definitions = load_definitions(settings)
-    router = ServiceRouter(settings.service_codes, definitions)
+    menus = load_registry(settings)  # every menu validated; old versions kept on reload
+    definitions, router = menus.definitions, menus
     app = web.Application(client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[DEFINITIONS] = definitions
@@ -111,5 +111,6 @@ def create_app(settings: Settings) -> web.Application:
             await engine.dispose()
 
     app.cleanup_ctx.append(resources)
+    setup_reloading(app, settings, menus)
     setup_routes(app)
     return app

@@ -17,6 +17,11 @@ def register(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default=None, help="listen address (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=None, help="listen port (default $PORT or 8080)")
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="publish menus again when a menu or catalogue file changes (SIGHUP always does)",
+    )
     serve.set_defaults(func=run)
 
 
@@ -40,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         print("menus are invalid: not serving", file=sys.stderr)
         return 1
+    if args.reload:
+        from ussd_gateway.reloading import enable_watching
+
+        enable_watching(app)
     port = args.port or settings.port
     host = args.host or settings.host
     ready = f"ussd-gateway listening on http://{host}:{port}  (POST /ussd/africastalking)"

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import ROOT, GatewayFactory, project_settings
 from tests.support.phone import Phone
 from ussd_gateway.app import create_app
+from ussd_gateway.settings import ConfigError
 
 TOKEN = "s3cret-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -275,3 +276,25 @@ async def test_a_restarted_process_moves_sessions_to_the_current_version_gently(
     # the screen is gone: start again, saying why
     screen = await on_gone.send("2")
     assert screen.startswith("CON Huduma imesasishwa.\nKaribu e-Mrejesho"), screen
+
+
+async def test_watching_configured_in_gateway_yaml_publishes_a_saved_file(
+    gateway: GatewayFactory, project: Project
+) -> None:
+    raw = {**project_settings().raw, "reload": {"watch": True, "poll_interval": 0.05}}
+    client = await gateway(**project.settings(), raw=raw)
+    project.publish_v2()
+    phone = Phone(client)
+    for _ in range(100):
+        await phone.dial()
+        if V2_KIND in await phone.send("1"):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the saved file was not published")
+
+
+def test_a_bad_reload_section_is_a_configuration_error() -> None:
+    settings = project_settings(raw={"reload": {"poll_interval": "soon"}})
+    with pytest.raises(ConfigError, match="reload: could not convert"):
+        create_app(settings)

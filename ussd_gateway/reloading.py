@@ -169,9 +169,8 @@ class Reloader:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def watch(self) -> None:
+    async def watch(self, seen: str) -> None:
         """Poll the files; reload when their content changes (a broken save is logged once)."""
-        seen = await asyncio.to_thread(files_signature, self.settings)
         log.info("watching %s for menu changes", self.settings.menus_dir)
         while True:
             await asyncio.sleep(self.config.poll_interval)
@@ -191,7 +190,10 @@ class Reloader:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, self._spawn, "SIGHUP")
             hooked = True
-        watcher = loop.create_task(self.watch()) if self.watching else None
+        watcher = None
+        if self.watching:  # the files as served, before the first request can be answered
+            seen = await asyncio.to_thread(files_signature, self.settings)
+            watcher = loop.create_task(self.watch(seen))
         try:
             yield
         finally:

@@ -4,9 +4,9 @@ Every trigger runs the same ``Reloader.reload``: read and validate every menu an
 the loader used at start-up (in a thread: the event loop keeps answering hops), and publish
 only when all of it is valid. A broken edit is logged and returned; the old menus keep serving.
 
-A reload reaches the process that gets it: with several processes, signal each one (or run each
-with ``--reload``); sessions that reach a process without their version are moved gently (see
-``menu_registry.hop_on_version``).
+With Redis, a successful reload is announced to every other process, which reloads from its own
+files (``reload_broadcast``); without it, signal each process or run each with ``--reload``.
+Sessions reaching a process without their version are moved gently (``hop_on_version``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,14 @@ from aiohttp import web
 
 from ussd_gateway.engine.definition import DefinitionError, MenuDefinition, Problem
 from ussd_gateway.menu_registry import MenuRegistry, Versions, stamp
+from ussd_gateway.reload_broadcast import ReloadBroadcast
 from ussd_gateway.routing import ServiceRouter
 from ussd_gateway.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
+
+PEER = "another process"
+"""The trigger of a reload announced by another process (never announced again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,8 @@ class Reloader:
         self.watching = config.watch
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.broadcast: ReloadBroadcast | None = None
+        """Set while serving with Redis: other processes reload when this one does."""
 
     async def reload(self, trigger: str) -> ReloadResult:
         async with self._lock:
@@ -162,7 +168,10 @@ class Reloader:
                 )
                 or "no services",
             )
-            return ReloadResult(True, trigger, versions=versions)
+            result = ReloadResult(True, trigger, versions=versions)
+        if self.broadcast is not None and trigger != PEER:
+            await self.broadcast.announce(result.as_json()["services"])
+        return result
 
     def _spawn(self, trigger: str) -> None:
         task = asyncio.get_running_loop().create_task(self.reload(trigger))
@@ -190,20 +199,28 @@ class Reloader:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, self._spawn, "SIGHUP")
             hooked = True
-        watcher = None
+        background: list[asyncio.Task[Any]] = []
         if self.watching:  # the files as served, before the first request can be answered
             seen = await asyncio.to_thread(files_signature, self.settings)
-            watcher = loop.create_task(self.watch(seen))
+            background.append(loop.create_task(self.watch(seen)))
+        if self.settings.redis_url:
+            self.broadcast = ReloadBroadcast(self.settings.redis_url)
+            background.append(loop.create_task(self.broadcast.listen(self._from_peer)))
         try:
             yield
         finally:
             if hooked:
                 loop.remove_signal_handler(signal.SIGHUP)
-            for task in [watcher, *self._tasks]:
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            for task in [*background, *self._tasks]:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if self.broadcast is not None:
+                await self.broadcast.close()
+                self.broadcast = None
+
+    async def _from_peer(self) -> None:
+        await self.reload(PEER)
 
 
 RELOADER = web.AppKey("reloader", Reloader)

@@ -321,3 +321,29 @@ async def test_a_reload_at_one_process_reaches_every_process_sharing_redis(
     screens = [await phone.send(entry) for entry in JOURNEY]
     assert V2_KIND in screens[0] and V2_DONE in screens[-1], screens
     assert not any("Huduma imesasishwa" in s for s in screens), screens
+
+
+async def test_the_reload_channel_survives_a_redis_restart(
+    aiohttp_client: Callable[..., Any],
+    isolated_redis_server: Any,
+    sqlite_url: str,
+    project: Project,
+) -> None:
+    settings = project_settings(
+        **project.settings(), redis_url=isolated_redis_server.url, database_url=sqlite_url
+    )
+    first = await aiohttp_client(create_app(settings))
+    second = await aiohttp_client(create_app(settings))
+    isolated_redis_server.stop()
+    await asyncio.sleep(0.5)
+    isolated_redis_server.start()
+    project.publish_v2()
+    for _ in range(60):  # the listener resubscribes within a second or so
+        status, answer = await reload(first)
+        assert status == 200, answer
+        if (await versions(second))["current"] == answer["services"]["mrejesho"]["new"]:
+            break
+        project.edit("Karibu e-Mrejesho", "Karibu e-Mrejesho ")  # a new version to announce
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("the other process never heard of the reload")

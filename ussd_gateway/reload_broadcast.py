@@ -46,12 +46,18 @@ class ReloadBroadcast:
 
     async def listen(self, on_peer: Callable[[], Awaitable[object]]) -> None:
         """Run until cancelled: call ``on_peer`` for every reload another process announces."""
+        failing = False
+        current = asyncio.current_task()
         while True:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
+                if failing:
+                    log.info("reload channel available again")
+                    failing = False
                 while True:
                     message = await pubsub.get_message(timeout=5.0)
+                    _stop_if_cancelled(current)
                     if message is None or message.get("type") != "message":
                         continue
                     try:
@@ -61,7 +67,10 @@ class ReloadBroadcast:
                     if origin != self.origin:
                         await on_peer()
             except (RedisError, OSError) as exc:
-                log.warning("reload channel unavailable (%s); retrying", exc)
+                _stop_if_cancelled(current)
+                if not failing:  # once per outage, not once a second
+                    log.warning("reload channel unavailable (%s); retrying", exc)
+                    failing = True
                 await asyncio.sleep(RETRY_AFTER)
             finally:
                 with contextlib.suppress(RedisError, OSError):
@@ -69,3 +78,13 @@ class ReloadBroadcast:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def _stop_if_cancelled(task: asyncio.Task[Any] | None) -> None:
+    """Honour a cancellation that a client-side timeout turned into an error or a None.
+
+    Python 3.11's ``asyncio.timeout`` can report an outside cancel as ``TimeoutError``, which
+    the retry loop would otherwise take for a Redis outage and keep the task running.
+    """
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -31,6 +31,9 @@ from ussd_gateway.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT = 2.0
+"""Seconds the reload tasks get to stop when the server shuts down."""
+
 PEER = "another process"
 """The trigger of a reload announced by another process (never announced again)."""
 
@@ -211,12 +214,16 @@ class Reloader:
         finally:
             if hooked:
                 loop.remove_signal_handler(signal.SIGHUP)
-            for task in [*background, *self._tasks]:
+            tasks = [*background, *self._tasks]
+            for task in tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            if tasks:  # bounded: shutting down must not wait on a stuck Redis connection
+                _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+                if stuck:
+                    log.warning("%d reload task(s) did not stop in time", len(stuck))
             if self.broadcast is not None:
-                await self.broadcast.close()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.broadcast.close(), STOP_TIMEOUT)
                 self.broadcast = None
 
     async def _from_peer(self) -> None:

@@ -20,9 +20,9 @@ from ussd_gateway.guard import Guard, GuardedHopService
 from ussd_gateway.logs import install_record_factory
 from ussd_gateway.observe.setup import setup_observability
 from ussd_gateway.providers import check_settings as check_provider_settings
+from ussd_gateway.reloading import load_registry, setup_reloading
 from ussd_gateway.request_id import request_ids
 from ussd_gateway.routes import setup_routes
-from ussd_gateway.routing import ServiceRouter
 from ussd_gateway.sessions import StoreUnavailable, create_store
 from ussd_gateway.settings import Settings
 from ussd_gateway.simulator import setup_simulator
@@ -70,9 +70,9 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
 
     ``worker``: run a delivery worker in-process (None: only on SQLite).
     """
-    definitions = load_definitions(settings)
+    menus = load_registry(settings)  # every menu validated; old versions kept on reload
+    definitions, router = menus.definitions, menus
     check_provider_settings(settings)
-    router = ServiceRouter(settings.service_codes, definitions)
     guard = Guard.from_settings(settings)
     install_record_factory()
     app = web.Application(client_max_size=64 * 1024)
@@ -129,5 +129,6 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
     guard.install(app)  # after resources: late hops finish before the stores close
     setup_observability(app, settings)
     setup_simulator(app, settings)
+    setup_reloading(app, settings, menus)
     setup_routes(app)
     return app

@@ -13,6 +13,7 @@ import time
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
 from ussd_gateway.engine.session import Session, SessionStatus
+from ussd_gateway.menu_registry import MenuRegistry, hop_on_version
 from ussd_gateway.observe.hooks import HopObserver
 from ussd_gateway.privacy import mask_phone
 from ussd_gateway.providers.base import UssdReply, UssdRequest
@@ -77,7 +78,7 @@ class HopService:
         *,
         engine: Engine,
         store: SessionStore,
-        router: ServiceRouter,
+        router: ServiceRouter | MenuRegistry,
         settings: Settings,
     ) -> None:
         self.engine = engine
@@ -185,7 +186,9 @@ class HopService:
                 if session.resume_from is not None:
                     result = await self._answer_resume(session, definition, entry)
                 else:
-                    result = await self.engine.hop(definition, session, entry)
+                    result = await hop_on_version(
+                        self.engine, self.router, session, definition, entry
+                    )
             new = result.session
             new.consumed = request.text
             new.marker = request.marker
@@ -225,7 +228,7 @@ class HopService:
                 if prefetched
                 else await self.store.resumable(definition.service, request.phone)
             )
-            if dropped is not None and self._can_resume(dropped, definition):
+            if dropped is not None and self._can_resume(*self._placed(dropped, definition)):
                 session.resume_from = dropped.key
                 session.hops = 1
                 return HopResult(Reply(self.settings.text("resume", language), False), session)
@@ -235,6 +238,12 @@ class HopService:
                 break
             result = await self.engine.hop(definition, result.session, entry)
         return result
+
+    def _placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
+        """The session with the definition it started on (kept across reloads) if held here."""
+        if isinstance(self.router, MenuRegistry):
+            return self.router.placed(session, current)
+        return session, current
 
     @staticmethod
     def _can_resume(dropped: Session, definition: MenuDefinition) -> bool:
@@ -254,15 +263,17 @@ class HopService:
         entry = entry.strip()
         if entry == RESUME:
             dropped = await self.store.resumable(definition.service, session.phone)
-            if dropped is not None and self._can_resume(dropped, definition):
-                restored = dropped.copy()
-                restored.key = session.key
-                restored.resume_from = None
-                restored.end_reason = ""
-                restored.language = session.language
-                restored.hops = session.hops + 1
-                log.info("resumed %s from %s at %s", session.key, dropped.key, dropped.screen)
-                return self.engine.show(definition, restored)
+            if dropped is not None:
+                dropped, on = self._placed(dropped, definition)
+                if self._can_resume(dropped, on):
+                    restored = dropped.copy()
+                    restored.key = session.key
+                    restored.resume_from = None
+                    restored.end_reason = ""
+                    restored.language = session.language
+                    restored.hops = session.hops + 1
+                    log.info("resumed %s from %s at %s", session.key, dropped.key, dropped.screen)
+                    return self.engine.show(on, restored)
         elif entry != RESTART:
             hint = definition.message("invalid_choice", session.language)
             prompt = compose(hint, self.settings.text("resume", session.language))

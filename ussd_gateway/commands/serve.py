@@ -40,6 +40,11 @@ def register(commands: Any) -> None:
         default=None,
         help="web processes sharing the port (default: CPU count with REDIS_URL, else 1)",
     )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="publish menus again when a menu or catalogue file changes (SIGHUP always does)",
+    )
     serve.set_defaults(func=run)
 
 
@@ -63,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         print("menus are invalid: not serving", file=sys.stderr)
         return 1
+    if args.reload:
+        from ussd_gateway.reloading import enable_watching
+
+        enable_watching(app)
     port = args.port or settings.port
     host = args.host or settings.host
     workers = worker_count(args.workers, redis=bool(settings.redis_url))

@@ -1,0 +1,27 @@
+"""Operators' endpoints for menus: ``POST /admin/reload`` and ``GET /admin/menus``.
+
+Both need ``Authorization: Bearer $ADMIN_TOKEN``: the guard's admin middleware checks every
+``/admin/…`` path before these handlers run (``ussd_gateway.guard.admin``).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ussd_gateway.reloading import RELOADER
+
+
+async def reload_menus(request: web.Request) -> web.Response:
+    """Re-read and validate every menu; 200 with versions when published, 422 with problems."""
+    result = await request.app[RELOADER].reload("admin")
+    return web.json_response(result.as_json(), status=200 if result.ok else 422)
+
+
+async def menu_versions(request: web.Request) -> web.Response:
+    """The version each service serves and the older versions still held for live sessions."""
+    return web.json_response({"ok": True, "services": request.app[RELOADER].menus.versions()})
+
+
+def setup_admin_routes(app: web.Application) -> None:
+    app.router.add_post("/admin/reload", reload_menus)
+    app.router.add_get("/admin/menus", menu_versions)

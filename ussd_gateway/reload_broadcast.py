@@ -1,0 +1,90 @@
+"""One reload, every process: processes sharing Redis tell each other to reload their menus.
+
+``POST /admin/reload`` reaches one process behind the load balancer. Were the others left on
+the old menus, a session started on the new version at one process and continued at another
+would not find its version there. After a successful reload a process publishes on a Redis
+channel; every other process subscribed to it reloads from its own files (a no-op when they
+did not change). Best effort: while Redis is down the listener retries quietly, and SIGHUP or
+``--reload`` still work per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "ussd:menus:reload"
+RETRY_AFTER = 1.0
+
+
+class ReloadBroadcast:
+    """Publishes this process's reloads and hands other processes' reloads to ``on_peer``."""
+
+    def __init__(self, redis_url: str, *, channel: str = CHANNEL) -> None:
+        self.channel = channel
+        self.origin = uuid.uuid4().hex
+        self._client = aioredis.from_url(
+            redis_url, socket_connect_timeout=0.5, health_check_interval=30
+        )
+
+    async def announce(self, versions: dict[str, Any]) -> None:
+        message = json.dumps({"origin": self.origin, "versions": versions})
+        try:
+            await asyncio.wait_for(self._client.publish(self.channel, message), timeout=1.0)
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("could not tell other processes to reload: %s", exc)
+
+    async def listen(self, on_peer: Callable[[], Awaitable[object]]) -> None:
+        """Run until cancelled: call ``on_peer`` for every reload another process announces."""
+        failing = False
+        current = asyncio.current_task()
+        while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                if failing:
+                    log.info("reload channel available again")
+                    failing = False
+                while True:
+                    message = await pubsub.get_message(timeout=5.0)
+                    _stop_if_cancelled(current)
+                    if message is None or message.get("type") != "message":
+                        continue
+                    try:
+                        origin = json.loads(message["data"]).get("origin")
+                    except (ValueError, AttributeError):
+                        continue
+                    if origin != self.origin:
+                        await on_peer()
+            except (RedisError, OSError) as exc:
+                _stop_if_cancelled(current)
+                if not failing:  # once per outage, not once a second
+                    log.warning("reload channel unavailable (%s); retrying", exc)
+                    failing = True
+                await asyncio.sleep(RETRY_AFTER)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _stop_if_cancelled(task: asyncio.Task[Any] | None) -> None:
+    """Honour a cancellation that a client-side timeout turned into an error or a None.
+
+    Python 3.11's ``asyncio.timeout`` can report an outside cancel as ``TimeoutError``, which
+    the retry loop would otherwise take for a Redis outage and keep the task running.
+    """
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -1,0 +1,249 @@
+"""Publishing edited menus without a restart: SIGHUP, ``serve --reload`` and the admin endpoint.
+
+Every trigger runs the same ``Reloader.reload``: read and validate every menu and catalogue with
+the loader used at start-up (in a thread: the event loop keeps answering hops), and publish
+only when all of it is valid. A broken edit is logged and returned; the old menus keep serving.
+
+With Redis, a successful reload is announced to every other process, which reloads from its own
+files (``reload_broadcast``); without it, signal each process or run each with ``--reload``.
+Sessions reaching a process without their version are moved gently (``hop_on_version``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ussd_gateway.engine.definition import DefinitionError, MenuDefinition, Problem
+from ussd_gateway.menu_registry import MenuRegistry, Versions, stamp
+from ussd_gateway.reload_broadcast import ReloadBroadcast
+from ussd_gateway.routing import ServiceRouter
+from ussd_gateway.settings import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 2.0
+"""Seconds the reload tasks get to stop when the server shuts down."""
+
+PEER = "another process"
+"""The trigger of a reload announced by another process (never announced again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadConfig:
+    """``reload:`` in config/gateway.yaml."""
+
+    watch: bool = False
+    """Reload when a menu or catalogue file changes (``serve --reload`` turns it on)."""
+    poll_interval: float = 1.0
+    """Seconds between two looks at the files when watching."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReloadConfig:
+        section, default = settings.section("reload"), cls()
+        try:
+            return cls(
+                watch=bool(section.get("watch", default.watch)),
+                poll_interval=float(section.get("poll_interval", default.poll_interval)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{settings.config_path or 'configuration'}: reload: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    """What a reload did, as logged and as answered to ``POST /admin/reload``."""
+
+    ok: bool
+    trigger: str
+    problems: tuple[str, ...] = ()
+    versions: Versions = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        if not self.ok:
+            return {"ok": False, "trigger": self.trigger, "problems": list(self.problems)}
+        services = {
+            service: {"old": old, "new": new, "changed": old != new}
+            for service, (old, new) in self.versions.items()
+        }
+        return {"ok": True, "trigger": self.trigger, "services": services}
+
+
+def catalogue_digest(settings: Settings) -> str:
+    """A hash of every configured catalogue file's bytes ("" when there are none)."""
+    if not settings.catalogues:
+        return ""
+    digest = hashlib.sha256()
+    for name, path in sorted(settings.catalogues.items()):
+        digest.update(name.encode() + b"\0")
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            digest.update(b"\0missing")
+    return digest.hexdigest()
+
+
+def read_menus(settings: Settings) -> tuple[dict[str, MenuDefinition], ServiceRouter]:
+    """Every menu and catalogue, validated as at start-up; DefinitionError lists every problem.
+
+    Blocking (file reads, parsing): call it in a thread once the server runs.
+    """
+    from ussd_gateway.app import load_definitions  # app imports this module
+
+    digest = catalogue_digest(settings)
+    definitions = stamp(load_definitions(settings), digest)
+    try:
+        router = ServiceRouter(settings.service_codes, definitions)
+    except ValueError as exc:
+        where = str(settings.config_path or "config/gateway.yaml")
+        raise DefinitionError([Problem(where, "service_codes", str(exc))]) from exc
+    return definitions, router
+
+
+def load_registry(settings: Settings) -> MenuRegistry:
+    """The registry a process starts with; raises DefinitionError like ``load_definitions``."""
+    definitions, router = read_menus(settings)
+    keep = settings.sessions.ttl + settings.sessions.resume_window
+    return MenuRegistry(definitions, router, keep=keep)
+
+
+def files_signature(settings: Settings) -> str:
+    """A hash of the names and contents of every menu and catalogue file (blocking)."""
+    from ussd_gateway.app import menu_paths
+
+    digest = hashlib.sha256()
+    for path in [*menu_paths(settings), *(Path(p) for p in settings.catalogues.values())]:
+        digest.update(str(path).encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"\0missing")
+    return digest.hexdigest()
+
+
+class Reloader:
+    """Re-reads the menus on demand, one reload at a time, and owns the SIGHUP and file triggers."""
+
+    def __init__(self, settings: Settings, menus: MenuRegistry, config: ReloadConfig) -> None:
+        self.settings = settings
+        self.menus = menus
+        self.config = config
+        self.watching = config.watch
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.broadcast: ReloadBroadcast | None = None
+        """Set while serving with Redis: other processes reload when this one does."""
+
+    async def reload(self, trigger: str) -> ReloadResult:
+        async with self._lock:
+            try:
+                definitions, router = await asyncio.to_thread(read_menus, self.settings)
+            except DefinitionError as exc:
+                problems = tuple(str(p) for p in exc.problems)
+                for problem in problems:
+                    log.error("reload (%s) rejected: %s", trigger, problem)
+                log.error(
+                    "reload (%s): %d problem(s); still serving the previous menus",
+                    trigger,
+                    len(problems),
+                )
+                return ReloadResult(False, trigger, problems)
+            except Exception as exc:  # a bug must not take the serving menus down with it
+                log.exception("reload (%s) failed; still serving the previous menus", trigger)
+                problem = f"reload failed: {type(exc).__name__}: {exc}"
+                return ReloadResult(False, trigger, (problem,))
+            versions = self.menus.publish(definitions, router)
+            log.info(
+                "reload (%s): %s",
+                trigger,
+                ", ".join(
+                    f"{service} {old or '-'} -> {new or '-'}"
+                    for service, (old, new) in versions.items()
+                )
+                or "no services",
+            )
+            result = ReloadResult(True, trigger, versions=versions)
+        if self.broadcast is not None and trigger != PEER:
+            await self.broadcast.announce(result.as_json()["services"])
+        return result
+
+    def _spawn(self, trigger: str) -> None:
+        task = asyncio.get_running_loop().create_task(self.reload(trigger))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def watch(self, seen: str) -> None:
+        """Poll the files; reload when their content changes (a broken save is logged once)."""
+        log.info("watching %s for menu changes", self.settings.menus_dir)
+        while True:
+            await asyncio.sleep(self.config.poll_interval)
+            try:
+                now = await asyncio.to_thread(files_signature, self.settings)
+            except Exception:  # keep watching whatever the file system does
+                log.exception("cannot read the menu files")
+                continue
+            if now != seen:
+                seen = now
+                await self.reload("file change")
+
+    async def context(self, app: web.Application) -> AsyncIterator[None]:
+        """cleanup_ctx hook: SIGHUP reloads; the watcher runs when asked for."""
+        loop = asyncio.get_running_loop()
+        hooked = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGHUP, self._spawn, "SIGHUP")
+            hooked = True
+        background: list[asyncio.Task[Any]] = []
+        if self.watching:  # the files as served, before the first request can be answered
+            seen = await asyncio.to_thread(files_signature, self.settings)
+            background.append(loop.create_task(self.watch(seen)))
+        if self.settings.redis_url:
+            self.broadcast = ReloadBroadcast(self.settings.redis_url)
+            background.append(loop.create_task(self.broadcast.listen(self._from_peer)))
+        try:
+            yield
+        finally:
+            if hooked:
+                loop.remove_signal_handler(signal.SIGHUP)
+            tasks = [*background, *self._tasks]
+            for task in tasks:
+                task.cancel()
+            if tasks:  # bounded: shutting down must not wait on a stuck Redis connection
+                _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+                if stuck:
+                    log.warning("%d reload task(s) did not stop in time", len(stuck))
+            if self.broadcast is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.broadcast.close(), STOP_TIMEOUT)
+                self.broadcast = None
+
+    async def _from_peer(self) -> None:
+        await self.reload(PEER)
+
+
+RELOADER = web.AppKey("reloader", Reloader)
+
+
+def setup_reloading(app: web.Application, settings: Settings, menus: MenuRegistry) -> Reloader:
+    """Hook reloading into the app: SIGHUP and the watcher at start-up, the admin endpoints."""
+    from ussd_gateway.menus_admin import setup_admin_routes
+
+    reloader = Reloader(settings, menus, ReloadConfig.from_settings(settings))
+    app[RELOADER] = reloader
+    app.cleanup_ctx.append(reloader.context)
+    setup_admin_routes(app)
+    return reloader
+
+
+def enable_watching(app: web.Application) -> None:
+    """``serve --reload``: watch the menu files of an app not started yet."""
+    app[RELOADER].watching = True

@@ -182,3 +182,16 @@ async def test_aggregator_end_notices_count_as_timed_out_or_cancelled(gateway) -
     after, _ = await scrape(client)
     assert delta(before, after, "ussd_sessions_ended_total", reason="timed_out", **AT) == 1
     assert delta(before, after, "ussd_sessions_ended_total", reason="cancelled", **AT) == 1
+
+
+async def test_a_citizen_who_cancels_counts_as_cancelled(gateway) -> None:
+    client = await gateway(raw=uncached())
+    phone = Phone(client, number="+255711000333")
+    before, _ = await scrape(client)
+    await phone.dial()
+    for entry in ("1", "1", "2", MESSAGE, "2"):
+        await phone.send(entry)
+    assert (await phone.send("2")).startswith("END Mrejesho haukutumwa")  # 2. Ghairi
+    after, _ = await scrape(client)
+    assert delta(before, after, "ussd_sessions_ended_total", reason="cancelled", **AT) == 1
+    assert delta(before, after, "ussd_sessions_ended_total", reason="completed", **AT) == 0

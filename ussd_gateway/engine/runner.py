@@ -10,6 +10,7 @@ from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.gsm import fits_ussd
 from ussd_gateway.engine.ports import EnginePorts
 from ussd_gateway.engine.screens.base import Fail, Go, Outcome, Retry, Screen, Turn
+from ussd_gateway.engine.screens.end import EndScreen
 from ussd_gateway.engine.session import Session, SessionStatus
 
 MAX_AUTOMATIC_STEPS = 25
@@ -178,6 +179,8 @@ class Engine:
             if screen.interactive:
                 if screen.ends:
                     s.status = SessionStatus.COMPLETED
+                    if isinstance(screen, EndScreen) and screen.outcome == "cancelled":
+                        s.end_reason = "cancelled"
                 return self._show(ctx, result)
             outcome = await screen.run(ctx)
             if isinstance(outcome, Go):

@@ -20,11 +20,11 @@ from ussd_gateway.providers.base import UssdReply, UssdRequest
 def end_reason(session: Session) -> str | None:
     """Why a session is over after this hop, or None while it goes on.
 
-    An end screen is a completed journey (including a citizen's own "cancel" end screen: the
-    funnel shows which end screen); the engine cancelling a session means it could not go on.
+    An end screen is a completed journey unless it declares ``outcome: cancelled`` (the citizen's
+    own "cancel"); the engine cancelling a session means it could not go on.
     """
     if session.status is SessionStatus.COMPLETED:
-        return "completed"
+        return "cancelled" if session.end_reason == "cancelled" else "completed"
     if session.status is SessionStatus.CANCELLED or session.last_end:
         return "error"
     return None

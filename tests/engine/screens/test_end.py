@@ -95,3 +95,21 @@ def test_end_screen_rejects_keys_of_other_screens() -> None:
     [problem] = problems
     assert problem.screen == "done"
     assert problem.message.startswith("unknown key 'next'")
+
+
+async def test_an_end_screen_may_count_as_a_cancellation(tmp_path: Path) -> None:
+    cancelling = END.replace("    type: end\n", "    type: end\n    outcome: cancelled\n")
+    menu = build(tmp_path, cancelling)
+    journey = await drive(menu, ["1"])
+    assert journey.session.status is SessionStatus.COMPLETED  # the session is over either way
+    assert journey.session.end_reason == "cancelled"
+    (tmp_path / "plain").mkdir()
+    completed = await drive(build(tmp_path / "plain", END), ["1"])
+    assert completed.session.end_reason == ""
+
+
+def test_outcome_must_be_completed_or_cancelled() -> None:
+    _, problems = parse(END.replace("    type: end\n", "    type: end\n    outcome: maybe\n"))
+    assert [(p.screen, p.message, p.line) for p in problems] == [
+        ("done", "'outcome' must be one of completed, cancelled", 12)
+    ]

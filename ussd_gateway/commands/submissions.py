@@ -150,16 +150,7 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     print(
         table(
-            (
-                "REFERENCE",
-                "SERVICE",
-                "BACKEND",
-                "STATUS",
-                "TRIES",
-                "PHONE",
-                "CREATED",
-                "LAST ERROR",
-            ),
+            LIST_HEADERS,
             [
                 (
                     s.reference,

@@ -1,11 +1,12 @@
-"""Group commit: submissions arriving together share one SQLite transaction, hence one WAL sync.
+"""Group commit: submissions arriving together share one transaction, hence one durable sync.
 
-SQLite has one writer, and a durable commit (``synchronous=FULL``) waits for the disk: one
-transaction per submission caps a process at a few hundred submissions a second and makes the
-others queue behind each sync. Here a submission waits exactly as before until its row is
-committed, but every submission that arrived while the previous transaction was committing goes
-into the next one. Nothing is acknowledged earlier than before; an idle gateway writes a batch
-of one at once (no timer, no added latency).
+SQLite has one writer, and a durable commit waits for the disk: one transaction per submission
+makes the others queue behind each sync. On PostgreSQL a transaction per submission costs a
+pool checkout (with its ping), BEGIN, INSERT and COMMIT round trips, and a WAL flush each.
+Here a submission waits exactly as before until its row is committed, but every submission
+that arrived while the previous transaction was committing goes into the next one. Nothing is
+acknowledged earlier than before; an idle gateway writes a batch of one at once (no timer, no
+added latency).
 
 Idempotency holds per row: ``INSERT … ON CONFLICT DO NOTHING`` then a look-up of the batch's
 idempotency keys in the same transaction gives each draft the reference stored for its key,
@@ -21,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +34,12 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 200
 """Rows per transaction at most (well under SQLite's bound-parameter limit)."""
 
-_INSERT_IGNORING_DUPLICATES = sqlite_insert(Submission.__table__).on_conflict_do_nothing()
+_INSERTS_IGNORING_DUPLICATES = {
+    "sqlite": sqlite_insert(Submission.__table__).on_conflict_do_nothing(),
+    "postgresql": postgresql_insert(Submission.__table__).on_conflict_do_nothing(),
+}
+DIALECTS = frozenset(_INSERTS_IGNORING_DUPLICATES)
+"""Databases group commit speaks to (their ``INSERT … ON CONFLICT DO NOTHING``)."""
 _KEYS = Submission.__table__.c.idempotency_key
 _REFERENCES = select(_KEYS, Submission.__table__.c.reference)
 
@@ -83,7 +90,8 @@ class GroupCommit:
         rows = [{"reference": self._draw(), **values} for values, _ in batch]
         try:
             async with self._sessions() as session, session.begin():
-                await session.execute(_INSERT_IGNORING_DUPLICATES, rows)
+                insert = _INSERTS_IGNORING_DUPLICATES[session.bind.dialect.name]
+                await session.execute(insert, rows)
                 keys = list({row["idempotency_key"] for row in rows})
                 found = dict((await session.execute(_REFERENCES.where(_KEYS.in_(keys)))).all())
         except Exception as exc:  # every waiter must hear of it

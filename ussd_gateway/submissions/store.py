@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ussd_gateway.db.models import CHANNELS, Submission, utcnow
 from ussd_gateway.metrics import DEPENDENCY_ERRORS
-from ussd_gateway.submissions.group_commit import GroupCommit
+from ussd_gateway.submissions.group_commit import DIALECTS, GroupCommit
 from ussd_gateway.submissions.model import SubmissionDraft, SubmissionView
 from ussd_gateway.submissions.references import is_valid, new_reference, normalise
 
@@ -50,12 +50,12 @@ class SubmissionStore:
     def __init__(
         self, *, sessionmaker: async_sessionmaker[AsyncSession], group_commit: bool | None = None
     ) -> None:
-        """``group_commit``: share transactions between concurrent submits (None: on SQLite,
-        whose single writer syncs once per transaction; see ``submissions.group_commit``)."""
+        """``group_commit``: share transactions between concurrent submits (None: on SQLite and
+        PostgreSQL; see ``submissions.group_commit``)."""
         self._sessionmaker = sessionmaker
         if group_commit is None:
             bind = sessionmaker.kw.get("bind")
-            group_commit = getattr(getattr(bind, "dialect", None), "name", "") == "sqlite"
+            group_commit = getattr(getattr(bind, "dialect", None), "name", "") in DIALECTS
         self._group = (
             GroupCommit(
                 lambda: self._sessionmaker(),

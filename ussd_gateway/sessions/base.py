@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import functools
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,12 @@ class SessionBusy(StoreUnavailable):
     """Another copy of the same hop held the session lock for too long."""
 
 
+@functools.lru_cache(maxsize=16384)
+def _phone_id(phone: str) -> str:
+    """A number's key part; cached, as each hop needs it two or three times (limits, resume)."""
+    return hashlib.sha256(phone.encode()).hexdigest()[:20]
+
+
 @dataclass(frozen=True, slots=True)
 class KeyBuilder:
     """Builds every key a store uses, so layouts change in one place.
@@ -32,7 +39,7 @@ class KeyBuilder:
 
     @staticmethod
     def phone_id(phone: str) -> str:
-        return hashlib.sha256(phone.encode()).hexdigest()[:20]
+        return _phone_id(phone)
 
     def session(self, session_key: str) -> str:
         return f"{self.prefix}:{{{session_key}}}"

@@ -76,6 +76,7 @@ def workers(tmp_path: Path, redis_url: str) -> Iterator[tuple[subprocess.Popen[b
         REDIS_URL=redis_url,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
         LOG_LEVEL="WARNING",
+        TMPDIR=str(tmp_path),  # the metrics directory of a killed server stays in tmp_path
     )
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(

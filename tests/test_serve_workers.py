@@ -76,6 +76,7 @@ def workers(tmp_path: Path, redis_url: str) -> Iterator[tuple[subprocess.Popen[b
         REDIS_URL=redis_url,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}",
         LOG_LEVEL="WARNING",
+        TMPDIR=str(tmp_path),  # the metrics directory of a killed server stays in tmp_path
     )
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
@@ -174,3 +175,20 @@ def test_port_taken_is_one_clear_line(tmp_path: Path, redis_url: str) -> None:
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_metrics_add_up_across_workers(workers) -> None:
+    """Each scrape reaches one child; every scrape must still count every child's hops."""
+    _, url = workers
+    for n in range(12):
+        assert _post(url, f"ATUid_metrics_{n}", "").startswith("CON ")
+    base = url.removesuffix("/ussd/africastalking")
+    for _ in range(6):
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+            body = response.read().decode()
+        counted = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in body.splitlines()
+            if line.startswith("ussd_hops_total{")
+        )
+        assert counted == 12, body

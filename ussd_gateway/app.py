@@ -16,6 +16,7 @@ from ussd_gateway.engine.definition import Catalogue, DefinitionError, MenuDefin
 from ussd_gateway.engine.loader import load_catalogue, load_menus
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.forwarding.hook import setup_forwarding
+from ussd_gateway.gctuning import setup_gc
 from ussd_gateway.guard import Guard, GuardedHopService
 from ussd_gateway.logs import install_record_factory
 from ussd_gateway.observe.setup import setup_observability
@@ -131,4 +132,5 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
     setup_simulator(app, settings)
     setup_reloading(app, settings, menus)
     setup_routes(app)
+    setup_gc(app)
     return app

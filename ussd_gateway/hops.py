@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from typing import Any, Protocol
 
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
@@ -18,7 +19,13 @@ from ussd_gateway.observe.hooks import HopObserver
 from ussd_gateway.privacy import mask_phone
 from ussd_gateway.providers.base import UssdReply, UssdRequest
 from ussd_gateway.routing import ServiceRouter
-from ussd_gateway.sessions.base import Arrival, SessionStore, StoreUnavailable, Transaction
+from ussd_gateway.sessions.base import (
+    Arrival,
+    Piggyback,
+    SessionStore,
+    StoreUnavailable,
+    Transaction,
+)
 from ussd_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,6 +77,19 @@ def is_repeat(session: Session, request: UssdRequest) -> bool:
     return "*" in session.consumed and request.text == session.consumed
 
 
+class Admission(Protocol):
+    """Checks a hop may go on once its session is locked, from a script run in the lock's
+    round trip (the guard's rate limits and stalled-hop memo: ``guard/hops.py``)."""
+
+    piggyback: Piggyback
+    refused: bool
+    """True once ``decide`` answered with a reply instead of a request."""
+
+    async def decide(self, piggybacked: Any, request: UssdRequest) -> UssdReply | UssdRequest:
+        """The reply that ends the hop here, or the request to process (maybe another one)."""
+        ...
+
+
 class HopService:
     """Turns a UssdRequest into a reply, advancing the session exactly once per distinct hop."""
 
@@ -88,7 +108,7 @@ class HopService:
         self.observer = HopObserver()
         """Told about every hop (metrics, session events); replaced at start-up."""
 
-    async def handle(self, request: UssdRequest) -> UssdReply:
+    async def handle(self, request: UssdRequest, admission: Admission | None = None) -> UssdReply:
         started = time.perf_counter()
         route = self.router.resolve(request.service_code)
         if route is None:
@@ -100,11 +120,13 @@ class HopService:
             return unknown
         key = f"{request.provider}:{request.session_id}"
         try:
-            reply = await self._hop(key, request, route.definition, route.entries)
+            reply = await self._hop(key, request, route.definition, route.entries, admission)
         except StoreUnavailable as exc:
             log.error("session store unavailable for %s: %s", key, exc)
             self.observer.failed(request, route.definition.service, "sessions")
             return UssdReply(self._bilingual("unavailable"), True)
+        if admission is not None and admission.refused:
+            return reply  # not a hop of the journey: the guard logged it
         log.info(
             "hop %s %s %s end=%s %.1fms",
             key,
@@ -163,10 +185,17 @@ class HopService:
         request: UssdRequest,
         definition: MenuDefinition,
         entries: tuple[str, ...],
+        admission: Admission | None = None,
     ) -> UssdReply:
         # a dial (empty text) almost always starts a session: fetch what that needs with the lock
         arrival = None if request.text else Arrival(definition.service, request.phone)
-        async with self.store.transaction(key, arrival) as tx:
+        piggyback = admission.piggyback if admission is not None else None
+        async with self.store.transaction(key, arrival, piggyback) as tx:
+            if admission is not None:
+                verdict = await admission.decide(tx.piggybacked, request)
+                if isinstance(verdict, UssdReply):
+                    return verdict
+                request = verdict
             session = tx.session
             if session is not None and session.service != definition.service:
                 session = None  # an aggregator reused a session id for another code

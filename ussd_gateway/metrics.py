@@ -3,8 +3,9 @@
 Labels name services, providers, screens, kinds and reasons: never a phone number nor a session
 id (personal data, and unbounded cardinality). With ``--workers`` > 1, set
 ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory shared by the processes (wiped at each
-deployment): prometheus-client then writes each process's samples there and ``/metrics`` adds them
-up, whichever process answers the scrape.
+deployment), or leave it unset and ``serve`` makes a private one for the run
+(``observe/multiproc.py``): prometheus-client then writes each process's samples there and
+``/metrics`` adds them up, whichever process answers the scrape.
 
 Counters and histograms live in this module because prometheus-client keeps them per process
 (that is what makes the multi-process mode work); figures read from the database at scrape time

@@ -212,6 +212,7 @@ def serve_workers(app: Any, host: str, port: int, workers: int, ready: str) -> i
 
     from ussd_gateway.app import StartupError
     from ussd_gateway.eventloop import new_event_loop
+    from ussd_gateway.observe.multiproc import shared_metrics
 
     def serve(sock: socket.socket) -> int:
         try:
@@ -231,7 +232,8 @@ def serve_workers(app: Any, host: str, port: int, workers: int, ready: str) -> i
         started=lambda: print(f"{ready}  [{workers} workers]", flush=True),
     )
     try:
-        status = supervisor.run()
+        with shared_metrics(workers):
+            status = supervisor.run()
     except OSError as exc:  # e.g. the port is taken
         print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

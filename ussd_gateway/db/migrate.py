@@ -10,6 +10,7 @@ turns, because Alembic keeps the running migration in module globals (``alembic.
 from __future__ import annotations
 
 import asyncio
+import random
 import weakref
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -66,11 +68,28 @@ _in_process_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.
 )
 
 
+SQLITE_LOCKED_RETRIES = 20
+"""Tries of a SQLite upgrade that found the file locked (``serve --workers N`` on a new file)."""
+
+
 async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the database to the latest revision; safe to call from every process at start-up."""
+    """Bring the database to the latest revision; safe to call from every process at start-up.
+
+    SQLite answers "database is locked" at once, without waiting in its busy handler, when two
+    processes would deadlock (both opening a brand-new file: one switching it to WAL while the
+    other holds its read lock). The upgrade is one transaction, so it is simply tried again.
+    """
     lock = _in_process_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-    async with lock, engine.begin() as connection:
-        await connection.run_sync(_do_upgrade)
+    for attempt in range(SQLITE_LOCKED_RETRIES):
+        try:
+            async with lock, engine.begin() as connection:
+                await connection.run_sync(_do_upgrade)
+            return
+        except OperationalError as exc:
+            locked = engine.dialect.name == "sqlite" and "locked" in str(exc.orig)
+            if not locked or attempt == SQLITE_LOCKED_RETRIES - 1:
+                raise
+        await asyncio.sleep(0.05 * (attempt + 1) * (0.5 + random.random()))
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -4,6 +4,9 @@ Sits between every provider adapter and ``HopService``, so each limit answers th
 provider's own renderer: a limited citizen gets a polite ``END`` in their language, not an
 HTTP error the aggregator would show as a network failure.
 
+Limits are checked once the hop's session is locked, from counters read in the lock's own round
+trip (``GuardAdmission``): a refused hop takes the lock briefly and changes nothing.
+
 Deadline: when a hop (slow lookup, slow store) is not done within ``limits.hop_deadline``,
 the citizen gets ``CON`` "still working / 1. Continue" while the hop runs on, untouched, to
 its own end; its session is saved whole or not at all by the store's transaction. Whatever the
@@ -23,10 +26,12 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ussd_gateway.guard.ratelimit import counters, exceeded
-from ussd_gateway.hops import HopService
+from ussd_gateway.guard.ratelimit import Counter, counters, exceeded
+from ussd_gateway.guard.state import ADMIT_SCRIPT
+from ussd_gateway.hops import Admission, HopService
 from ussd_gateway.privacy import mask_phone
 from ussd_gateway.providers.base import BadRequest, UssdReply, UssdRequest
+from ussd_gateway.sessions.base import Piggyback
 
 if TYPE_CHECKING:
     from ussd_gateway.guard import Guard
@@ -60,23 +65,39 @@ def _decode(raw: str) -> UssdRequest | None:
         return None
 
 
-class GuardedHopService(HopService):
-    """A HopService with the guard's limits in front; same constructor plus ``guard``."""
+class GuardAdmission:
+    """One hop's rate limits and stalled-hop memo, checked once its session is locked.
 
-    def __init__(self, *, guard: Guard, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.guard = guard
+    The counters and the memo are read by ``ADMIT_SCRIPT``, which the session store sends in
+    the same round trip as its lock (Redis) or runs once locked (the in-process store).
+    """
 
-    async def handle(self, request: UssdRequest) -> UssdReply:
-        guard = self.guard
-        limits = guard.config.limits
-        check_fields(request, limits.fields)
-        found = counters(limits, request)
-        if not found and limits.hop_deadline <= 0:
-            return await super().handle(request)  # nothing to count or remember: no round trip
-        memo_key = stall_key(request)
-        counts, memo = await guard.state.admit([(c.key, c.window) for c in found], memo_key)
-        over = exceeded(found, counts)
+    def __init__(self, service: GuardedHopService, found: list[Counter], memo_key: str) -> None:
+        self.service = service
+        self.found = found
+        self.memo_key = memo_key
+        self.refused = False
+        self.decided = False
+        """True once the memo was read: ``hop_request`` is the request the hop runs."""
+        self.memo: str | None = None
+        self.hop_request: UssdRequest | None = None
+        self.piggyback = Piggyback(
+            ADMIT_SCRIPT,
+            (*(c.key for c in found), memo_key),
+            tuple(max(1, int(c.window * 1000)) for c in found),
+            self._alone,
+        )
+
+    async def _alone(self) -> list[Any]:
+        counts, memo = await self.service.guard.state.admit(
+            [(c.key, c.window) for c in self.found], self.memo_key
+        )
+        return [*counts, memo]
+
+    async def decide(self, piggybacked: Any, request: UssdRequest) -> UssdReply | UssdRequest:
+        counts, memo = self.service.guard.state.read(piggybacked, len(self.found))
+        over = exceeded(self.found, counts)
+        self.decided = True
         if over:
             log.warning(
                 "rate limited (%s) %s on %s",
@@ -84,20 +105,47 @@ class GuardedHopService(HopService):
                 mask_phone(request.phone),
                 request.provider,
             )
-            return UssdReply(await self._text("rate_limited", request), True)
+            self.refused = True
+            return UssdReply(await self.service._text("rate_limited", request), True)
+        self.memo = memo
         stalled = _decode(memo) if memo else None
-        hop_request = stalled or request
-        task = asyncio.create_task(super().handle(hop_request))
+        self.hop_request = stalled or request
+        return self.hop_request
+
+
+class GuardedHopService(HopService):
+    """A HopService with the guard's limits in front; same constructor plus ``guard``."""
+
+    def __init__(self, *, guard: Guard, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.guard = guard
+
+    async def handle(self, request: UssdRequest, admission: Admission | None = None) -> UssdReply:
+        guard = self.guard
+        limits = guard.config.limits
+        check_fields(request, limits.fields)
+        found = counters(limits, request)
+        if not found and limits.hop_deadline <= 0:
+            return await super().handle(request)  # nothing to count or remember: no round trip
+        memo_key = stall_key(request)
+        checks = GuardAdmission(self, found, memo_key)
+        task = asyncio.create_task(super().handle(request, checks))
         done, _ = await asyncio.wait(
             {task}, timeout=limits.hop_deadline if limits.hop_deadline > 0 else None
         )
         if task in done:
             reply = task.result()
-            if memo:  # the citizen has now seen the stalled hop's own screen
+            if checks.memo:  # the citizen has now seen the stalled hop's own screen
                 await guard.state.forget(memo_key)
             return reply
         guard.keep(task)
-        await guard.state.remember(memo_key, _encode(hop_request), self.settings.sessions.ttl)
+        ttl = self.settings.sessions.ttl
+        if checks.decided and checks.hop_request is not None:
+            await guard.state.remember(memo_key, _encode(checks.hop_request), ttl)
+        else:
+            # still waiting for its session's lock, so the memo was not read yet: a memo there
+            # is an older stalled hop, still the one to replay, so keep it
+            await guard.state.remember(memo_key, _encode(request), ttl, only_if_absent=True)
         log.warning(
             "hop %s:%s still running after %.1fs: asked the citizen to continue",
             request.provider,

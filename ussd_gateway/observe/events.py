@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 from collections import deque
@@ -31,6 +32,11 @@ MAX_BUSY_RETRIES = 30
 """Flushes put off in a row before a batch is dropped: the buffer must not grow without end."""
 
 
+_INSERT = insert(SessionEvent.__table__)
+"""A Core executemany, built once: the ORM's bulk insert cost ~0.3 ms of CPU per event."""
+
+
+@functools.lru_cache(maxsize=16384)
 def opaque_session_id(provider: str, session_id: str) -> str:
     """A stable id for a session that leads back to neither the aggregator's id nor the phone."""
     return hashlib.sha256(f"{provider}:{session_id}".encode()).hexdigest()[:32]
@@ -141,7 +147,7 @@ class EventRecorder:
         """Insert ``batch``; False when the database is busy and the batch should wait."""
         try:
             async with self._sessionmaker() as session, session.begin():
-                await session.execute(insert(SessionEvent), batch)
+                await session.execute(_INSERT, batch)
         except Exception as exc:
             if _busy(exc) and self.retried < MAX_BUSY_RETRIES:
                 self.retried += 1

@@ -1,8 +1,9 @@
 """Redis session store: lets any web process continue any session.
 
 A hop costs two round trips, first hops included: one Lua call that takes the lock and reads the
-session (pipelined, on a dial, with the number's language and dropped journey), and one pipeline
-that writes the session (and its resume copy) and releases the lock. Two is the floor for a
+session (pipelined, on a dial, with the number's language and dropped journey, and with any
+``Piggyback`` script such as the guard's rate limits), and one pipeline that writes the session
+(and its resume copy) and releases the lock. Two is the floor for a
 locked read-modify-write whose "modify" runs in Python: see docs/performance.md.
 """
 
@@ -23,6 +24,7 @@ from ussd_gateway.engine.session import Session
 from ussd_gateway.sessions.base import (
     Arrival,
     KeyBuilder,
+    Piggyback,
     ResumeCopy,
     SessionBusy,
     SessionStore,
@@ -110,16 +112,23 @@ class RedisSessionStore(SessionStore):
         """True when this store created the client and must close it."""
         self._acquire_script = client.register_script(_ACQUIRE_AND_GET)
         self._release_script = client.register_script(_RELEASE)
+        self._scripts: dict[str, Any] = {}
+        """Piggybacked scripts by their text, registered once."""
 
     # -- transaction: the two-round-trip path ----------------------------------------------------
 
     @asynccontextmanager
     async def transaction(
-        self, session_key: str, arrival: Arrival | None = None
+        self,
+        session_key: str,
+        arrival: Arrival | None = None,
+        piggyback: Piggyback | None = None,
     ) -> AsyncIterator[Transaction]:
-        """Same contract as the base class, with lock+read(+prefetch) and write+unlock batched."""
-        token, raw, extra = await self._lock_and_get(session_key, arrival)
+        """Same contract as the base class, with lock+read(+prefetch, +piggyback) and
+        write+unlock batched."""
+        token, raw, extra, piggybacked = await self._lock_and_get(session_key, arrival, piggyback)
         tx = Transaction(session_key, _decode(raw))
+        tx.piggybacked = piggybacked
         if arrival is not None and tx.session is None:
             language, dropped = extra
             tx.prefetch(_text(language), _decode(dropped))
@@ -134,10 +143,14 @@ class RedisSessionStore(SessionStore):
             await self._release(session_key, token)
 
     async def _lock_and_get(
-        self, session_key: str, arrival: Arrival | None = None
-    ) -> tuple[str, Any, tuple[Any, Any]]:
+        self,
+        session_key: str,
+        arrival: Arrival | None = None,
+        piggyback: Piggyback | None = None,
+    ) -> tuple[str, Any, tuple[Any, Any], Any]:
         """Take the lock, retrying with short backoff until ``lock_wait``; return the session
-        (and, with ``arrival``, the raw language and resume copy, read in the same trip)."""
+        (and, with ``arrival``, the raw language and resume copy, read in the same trip; with
+        ``piggyback``, its reply, from the first trip only)."""
         token = secrets.token_hex(16)
         keys = [self.keys.lock(session_key), self.keys.session(session_key)]
         args = [token, _ms(self.lock_timeout)]
@@ -145,14 +158,18 @@ class RedisSessionStore(SessionStore):
         deadline = loop.time() + self.lock_wait
         delay = _FIRST_RETRY
         extra: tuple[Any, Any] = (None, None)
+        piggybacked: Any = None
         while True:
             with _unavailable("lock"):
-                if arrival is None:
+                if arrival is None and piggyback is None:
                     reply = await self._acquire_script(keys=keys, args=args)
                 else:
-                    reply, extra = await self._acquire_with_arrival(keys, args, arrival)
+                    reply, extra, piggybacked = await self._acquire_with_arrival(
+                        keys, args, arrival, piggyback
+                    )
+                    piggyback = None  # it ran: a retry of the lock must not run it again
             if reply[0] == 1:
-                return token, reply[1] if len(reply) > 1 else None, extra
+                return token, reply[1] if len(reply) > 1 else None, extra, piggybacked
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise SessionBusy(
@@ -162,25 +179,47 @@ class RedisSessionStore(SessionStore):
             delay = min(delay * 2, _MAX_RETRY)
 
     async def _acquire_with_arrival(
-        self, keys: list[str], args: list[Any], arrival: Arrival
-    ) -> tuple[Any, tuple[Any, Any]]:
-        """The lock script plus GETs of the language and resume keys, in one pipeline.
+        self,
+        keys: list[str],
+        args: list[Any],
+        arrival: Arrival | None,
+        piggyback: Piggyback | None = None,
+    ) -> tuple[Any, tuple[Any, Any], Any]:
+        """The lock script plus GETs of the language and resume keys (with ``arrival``) and
+        the piggybacked script, in one pipeline.
 
         The keys hash to other slots than the session's, so this is a plain pipeline, not a
         script (a Redis Cluster client splits it by slot).
         """
         pipe = self.client.pipeline(transaction=False)
         pipe.evalsha(self._acquire_script.sha, len(keys), *keys, *args)
-        pipe.get(self.keys.language(arrival.phone))
-        pipe.get(self.keys.resume(arrival.service, arrival.phone))
-        reply, language, dropped = await pipe.execute(raise_on_error=False)
+        if arrival is not None:
+            pipe.get(self.keys.language(arrival.phone))
+            pipe.get(self.keys.resume(arrival.service, arrival.phone))
+        rider = None
+        if piggyback is not None:
+            rider = self._scripts.get(piggyback.script)
+            if rider is None:
+                rider = self._scripts[piggyback.script] = self.client.register_script(
+                    piggyback.script
+                )
+            pipe.evalsha(rider.sha, len(piggyback.keys), *piggyback.keys, *piggyback.args)
+        results = await pipe.execute(raise_on_error=False)
+        reply = results[0]
+        language, dropped = results[1:3] if arrival is not None else (None, None)
+        piggybacked = results[-1] if rider is not None else None
         if isinstance(reply, NoScriptError):
             # Redis restarted or its script cache was flushed: the script call loads it again.
             reply = await self._acquire_script(keys=keys, args=args)
+        if rider is not None and piggyback is not None and isinstance(piggybacked, NoScriptError):
+            try:
+                piggybacked = await rider(keys=list(piggyback.keys), args=list(piggyback.args))
+            except (RedisError, OSError) as exc:
+                piggybacked = exc
         for result in (reply, language, dropped):
             if isinstance(result, Exception):
                 raise result
-        return reply, (language, dropped)
+        return reply, (language, dropped), piggybacked
 
     async def _save_and_release(self, session: Session, session_key: str, token: str) -> None:
         """Write the session and its resume copy, then unlock, in one pipeline."""
@@ -220,7 +259,7 @@ class RedisSessionStore(SessionStore):
     # -- the SessionStore primitives -------------------------------------------------------------
 
     async def _acquire(self, session_key: str) -> str:
-        token, _, _ = await self._lock_and_get(session_key)
+        token, _, _, _ = await self._lock_and_get(session_key)
         return token
 
     async def _release(self, session_key: str, token: str) -> None:

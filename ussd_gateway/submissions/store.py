@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ussd_gateway.db.models import CHANNELS, Submission, utcnow
 from ussd_gateway.metrics import DEPENDENCY_ERRORS
+from ussd_gateway.submissions.group_commit import DIALECTS, GroupCommit
 from ussd_gateway.submissions.model import SubmissionDraft, SubmissionView
 from ussd_gateway.submissions.references import is_valid, new_reference, normalise
 
@@ -46,8 +47,25 @@ class SubmissionUnavailable(RuntimeError):
 class SubmissionStore:
     """Stores submissions and answers tracking queries; knows nothing of menus or backends."""
 
-    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, *, sessionmaker: async_sessionmaker[AsyncSession], group_commit: bool | None = None
+    ) -> None:
+        """``group_commit``: share transactions between concurrent submits (None: on SQLite and
+        PostgreSQL; see ``submissions.group_commit``)."""
         self._sessionmaker = sessionmaker
+        if group_commit is None:
+            bind = sessionmaker.kw.get("bind")
+            group_commit = getattr(getattr(bind, "dialect", None), "name", "") in DIALECTS
+        self._group = (
+            GroupCommit(
+                lambda: self._sessionmaker(),
+                self._submit_alone,
+                _as_unavailable,
+                lambda: new_reference(),
+            )
+            if group_commit
+            else None
+        )
 
     async def submit(self, draft: SubmissionDraft) -> str:
         """Store ``draft`` and return its reference, once committed.
@@ -58,6 +76,12 @@ class SubmissionStore:
         the database's unique index, not a racy read, decides who won.
         """
         values = _row_values(draft)
+        if self._group is not None:
+            return await self._group.submit(values)
+        return await self._submit_alone(values)
+
+    async def _submit_alone(self, values: dict[str, Any]) -> str:
+        """One submission in a transaction of its own (see ``submit``)."""
         with _unavailable_on_failure():
             for _ in range(MAX_REFERENCE_TRIES):
                 reference = new_reference()
@@ -68,7 +92,7 @@ class SubmissionStore:
                 except sa_exc.IntegrityError:
                     # The failed transaction is rolled back; the winner has committed by now
                     # (both databases make a conflicting insert wait for the other to finish).
-                    existing = await self._reference_for_key(draft.idempotency_key)
+                    existing = await self._reference_for_key(values["idempotency_key"])
                     if existing is not None:
                         return existing
                     if not await self._reference_exists(reference):
@@ -191,15 +215,25 @@ def _unavailable_on_failure() -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        if not _is_unavailable(error):
+        unavailable = _as_unavailable(error)
+        if unavailable is None:
             raise
-        # The driver's message only: SQLAlchemy's own would list the statement's parameters,
-        # which hold the citizen's number and answers.
-        DEPENDENCY_ERRORS.labels("database").inc()
-        reason = error.orig if isinstance(error, sa_exc.DBAPIError) else error
-        message = f"submissions database unavailable: {type(reason).__name__}: {reason}"
-        log.warning("%s", message)
-        raise SubmissionUnavailable(message) from error
+        raise unavailable from error
+
+
+def _as_unavailable(error: BaseException) -> SubmissionUnavailable | None:
+    """The SubmissionUnavailable for an outage (counted and logged), None for anything else."""
+    if not _is_unavailable(error):
+        return None
+    # The driver's message only: SQLAlchemy's own would list the statement's parameters,
+    # which hold the citizen's number and answers.
+    DEPENDENCY_ERRORS.labels("database").inc()
+    reason = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+    message = f"submissions database unavailable: {type(reason).__name__}: {reason}"
+    log.warning("%s", message)
+    unavailable = SubmissionUnavailable(message)
+    unavailable.__cause__ = error
+    return unavailable
 
 
 def _is_unavailable(error: BaseException) -> bool:

@@ -74,7 +74,6 @@ import asyncio
 import base64
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,9 +84,10 @@ from urllib.parse import urlsplit
 import aiohttp
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ussd_gateway.engine.text import TEMPLATES, is_template
 from ussd_gateway.forwarding import govesb_crypto
+from ussd_gateway.forwarding.config import env_prefix
 from ussd_gateway.forwarding.connector import AttemptResult, Connector, Delivery, Outcome
+from ussd_gateway.forwarding.payload import BadTemplate, PayloadTemplate
 
 log = logging.getLogger(__name__)
 
@@ -95,69 +95,6 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_TOKEN_LIFETIME = 300.0
 DEFAULT_TOKEN_MARGIN = 30.0
 _ERROR_LENGTH = 200
-
-
-def env_prefix(name: str) -> str:
-    return "BACKEND_" + re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_"
-
-
-# --------------------------------------------------------------------------- payload template
-
-
-_WHOLE_VALUE = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}$")
-
-
-@dataclass(frozen=True, slots=True)
-class PayloadTemplate:
-    """``esbBody`` built from the delivery: compiled once, rendered per attempt."""
-
-    tree: Any
-
-    @classmethod
-    def compile(cls, source: Any) -> PayloadTemplate:
-        return cls(_compile(source))
-
-    def render(self, variables: Mapping[str, Any]) -> Any:
-        return _render(self.tree, variables)
-
-
-@dataclass(frozen=True, slots=True)
-class _Lookup:
-    path: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Text:
-    compiled: Any
-
-
-def _compile(node: Any) -> Any:
-    if isinstance(node, Mapping):
-        return {str(key): _compile(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_compile(item) for item in node]
-    if isinstance(node, str):
-        whole = _WHOLE_VALUE.match(node.strip())
-        if whole:
-            return _Lookup(tuple(whole.group(1).split(".")))
-        if is_template(node):
-            return _Text(TEMPLATES.from_string(node))
-    return node
-
-
-def _render(node: Any, variables: Mapping[str, Any]) -> Any:
-    if isinstance(node, dict):
-        return {key: _render(value, variables) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_render(item, variables) for item in node]
-    if isinstance(node, _Lookup):
-        value: Any = variables
-        for part in node.path:
-            value = value.get(part) if isinstance(value, Mapping) else None
-        return value
-    if isinstance(node, _Text):
-        return str(node.compiled.render(variables))
-    return node
 
 
 # --------------------------------------------------------------------------- configuration
@@ -277,9 +214,9 @@ class GovesbConfig:
             if not isinstance(config["payload"], Mapping | list):
                 raise problem("payload", "must be a mapping or a list")
             try:
-                payload = PayloadTemplate.compile(config["payload"])
-            except Exception as exc:  # a Jinja syntax error, reported at start-up
-                raise problem("payload", f"bad template: {exc}") from exc
+                payload = PayloadTemplate(config["payload"])
+            except BadTemplate as exc:  # a Jinja syntax error, reported at start-up
+                raise problem("payload", f"bad template: {exc.error}") from exc
 
         return cls(
             name=name,

@@ -38,11 +38,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from jinja2 import TemplateError
 
-from ussd_gateway.engine.text import TEMPLATES
 from ussd_gateway.forwarding.config import env_prefix
 from ussd_gateway.forwarding.connector import AttemptResult, Connector, Delivery, Outcome
+from ussd_gateway.forwarding.payload import BadTemplate, PayloadTemplate
 from ussd_gateway.settings import ConfigError
 
 AUTH_TYPES = ("none", "bearer", "basic", "hmac")
@@ -51,63 +50,10 @@ CASE_FIELDS = ("case_number", "case", "case_id", "remote_id", "id")
 RETRYABLE_4XX = frozenset({408, 425, 429})
 MAX_ERROR = 200
 
-_LONE_EXPRESSION = re.compile(
-    r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}$"
-)
-
 
 def sign(secret: str, body: bytes) -> str:
     """Hex HMAC-SHA256 of ``body`` with ``secret`` (what the receiver recomputes)."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-class PayloadTemplate:
-    """A JSON-shaped mapping whose strings may be sandboxed templates over a delivery's fields."""
-
-    def __init__(self, where: str, shape: Any) -> None:
-        self._shape = self._compile(where, shape)
-
-    def _compile(self, where: str, node: Any) -> Any:
-        if isinstance(node, Mapping):
-            return {str(k): self._compile(f"{where}.{k}", v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self._compile(f"{where}[{i}]", v) for i, v in enumerate(node)]
-        if isinstance(node, str) and ("{{" in node or "{%" in node):
-            lone = _LONE_EXPRESSION.match(node.strip())
-            if lone:
-                return _Path(tuple(lone.group(1).split(".")))
-            try:
-                return TEMPLATES.from_string(node)
-            except TemplateError as exc:
-                raise ConfigError(f"{where}: bad template: {exc}") from exc
-        return node
-
-    def render(self, variables: Mapping[str, Any]) -> Any:
-        return self._render(self._shape, variables)
-
-    def _render(self, node: Any, variables: Mapping[str, Any]) -> Any:
-        if isinstance(node, dict):
-            return {k: self._render(v, variables) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self._render(v, variables) for v in node]
-        if isinstance(node, _Path):
-            return node.resolve(variables)
-        if hasattr(node, "render"):
-            return str(node.render(variables))
-        return node
-
-
-@dataclass(frozen=True)
-class _Path:
-    parts: tuple[str, ...]
-
-    def resolve(self, variables: Mapping[str, Any]) -> Any:
-        value: Any = variables
-        for part in self.parts:
-            if not isinstance(value, Mapping):
-                return None
-            value = value.get(part)
-        return value
 
 
 @dataclass(frozen=True)
@@ -129,14 +75,14 @@ class HttpConfig:
         where = f"backends.{name}"
         url = raw.get("url")
         if not isinstance(url, str) or not re.match(r"^https?://", url):
-            raise ConfigError(f"{where}: url must be an http(s) URL (or set {_env(name)}URL)")
+            raise ConfigError(f"{where}: url must be an http(s) URL (or set {env_prefix(name)}URL)")
         token = _str_or_none(raw.get("token"))
         secret = _str_or_none(raw.get("secret"))
         auth = str(raw.get("auth") or ("hmac" if secret else "bearer" if token else "none"))
         if auth not in AUTH_TYPES:
             raise ConfigError(f"{where}: auth must be one of {', '.join(AUTH_TYPES)}")
         if auth == "hmac" and not secret:
-            raise ConfigError(f"{where}: auth hmac needs a secret ({_env(name)}SECRET)")
+            raise ConfigError(f"{where}: auth hmac needs a secret ({env_prefix(name)}SECRET)")
         if auth == "basic" and not raw.get("username"):
             raise ConfigError(f"{where}: auth basic needs a username")
         headers = raw.get("headers") or {}
@@ -288,21 +234,15 @@ def build(
     name: str, config: Mapping[str, Any], env: Mapping[str, str], *, client: aiohttp.ClientSession
 ) -> HttpConnector:
     """The connector for backend ``name`` (``env`` overrides are already in ``config``)."""
-    merged = dict(config)
-    prefix = _env(name)
-    for suffix, key in (("URL", "url"), ("TOKEN", "token"), ("SECRET", "secret")):
-        if env.get(prefix + suffix):
-            merged[key] = env[prefix + suffix]
-    http_config = HttpConfig.parse(name, merged)
-    payload = merged.get("payload")
+    http_config = HttpConfig.parse(name, config)
+    payload = config.get("payload")
     if payload is not None and not isinstance(payload, Mapping | list):
         raise ConfigError(f"backends.{name}.payload must be a mapping")
-    template = PayloadTemplate(f"backends.{name}.payload", payload) if payload else None
+    try:
+        template = PayloadTemplate(payload, f"backends.{name}.payload") if payload else None
+    except BadTemplate as exc:
+        raise ConfigError(str(exc)) from exc
     return HttpConnector(name, http_config, template, client=client)
-
-
-def _env(name: str) -> str:
-    return env_prefix(name)
 
 
 def _str_or_none(value: Any) -> str | None:

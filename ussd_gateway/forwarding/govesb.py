@@ -88,6 +88,7 @@ from ussd_gateway.forwarding import govesb_crypto
 from ussd_gateway.forwarding.config import env_prefix
 from ussd_gateway.forwarding.connector import AttemptResult, Connector, Delivery, Outcome
 from ussd_gateway.forwarding.payload import BadTemplate, PayloadTemplate
+from ussd_gateway.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,8 @@ class GovesbConfig:
         """Validate one backend entry; every problem names the backend and the key."""
         prefix = env_prefix(name)
 
-        def problem(key: str, text: str) -> ValueError:
-            return ValueError(f"backend {name!r} (govesb): {key}: {text}")
+        def problem(key: str, text: str) -> ConfigError:
+            return ConfigError(f"backend {name!r} (govesb): {key}: {text}")
 
         def text(key: str, value: Any = None) -> str:
             value = config.get(key) if value is None else value
@@ -463,5 +464,5 @@ class GovesbConnector(Connector):
 def build(
     name: str, config: Mapping[str, Any], env: Mapping[str, str], *, client: aiohttp.ClientSession
 ) -> Connector:
-    """Build the connector for backend ``name``; ValueError names the backend and key if wrong."""
+    """Build the connector for backend ``name``; ConfigError names the backend and key if wrong."""
     return GovesbConnector(GovesbConfig.parse(name, config, env), client)

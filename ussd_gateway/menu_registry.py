@@ -92,10 +92,6 @@ class MenuRegistry:
         self._retained: dict[tuple[str, str], Retained] = {}
 
     @property
-    def router(self) -> ServiceRouter:
-        return self._router
-
-    @property
     def codes(self) -> dict[str, str]:
         return self._router.codes
 

@@ -90,8 +90,6 @@ UNKNOWN_CODES = Counter(
     "ussd_unknown_code_hops", "Hops for a short code no service answers.", ["provider"]
 )
 
-END_REASONS: tuple[str, ...] = ("completed", "cancelled", "error")
-
 
 def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None

@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,11 +82,16 @@ def catalogue_digest(settings: Settings) -> str:
     """A hash of every configured catalogue file's bytes ("" when there are none)."""
     if not settings.catalogues:
         return ""
+    return _digest((name, Path(path)) for name, path in sorted(settings.catalogues.items()))
+
+
+def _digest(files: Iterable[tuple[str, Path]]) -> str:
+    """One hash over each file's label and bytes; a file that cannot be read counts as missing."""
     digest = hashlib.sha256()
-    for name, path in sorted(settings.catalogues.items()):
-        digest.update(name.encode() + b"\0")
+    for label, path in files:
+        digest.update(label.encode() + b"\0")
         try:
-            digest.update(Path(path).read_bytes())
+            digest.update(path.read_bytes())
         except OSError:
             digest.update(b"\0missing")
     return digest.hexdigest()
@@ -120,14 +125,8 @@ def files_signature(settings: Settings) -> str:
     """A hash of the names and contents of every menu and catalogue file (blocking)."""
     from ussd_gateway.app import menu_paths
 
-    digest = hashlib.sha256()
-    for path in [*menu_paths(settings), *(Path(p) for p in settings.catalogues.values())]:
-        digest.update(str(path).encode() + b"\0")
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            digest.update(b"\0missing")
-    return digest.hexdigest()
+    paths = [*menu_paths(settings), *(Path(p) for p in settings.catalogues.values())]
+    return _digest((str(path), path) for path in paths)
 
 
 class Reloader:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ussd_gateway.graph import FORMATS
 from ussd_gateway.settings import load_settings
 
 
@@ -15,7 +16,7 @@ def register(commands: Any) -> None:
     graph.add_argument("file", help="menu file, e.g. menus/mrejesho.yaml")
     graph.add_argument(
         "--format",
-        choices=("mermaid", "dot", "svg", "png"),
+        choices=FORMATS,
         default=None,
         help="default: from the output file's extension (.mmd/.md, .dot/.gv, .svg, .png), "
         "else mermaid",
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt is None and args.output:
         suffix = Path(args.output).suffix.lower()
         fmt = SUFFIXES.get(suffix) or suffix.lstrip(".")
-        if fmt not in {"mermaid", "dot", "svg", "png"}:
+        if fmt not in FORMATS:
             print(f"cannot tell the format from {args.output}: use --format", file=sys.stderr)
             return 2
     fmt = fmt or "mermaid"

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ussd_gateway.guard.admin import admin_middleware, require_admin
+from ussd_gateway.guard.admin import admin_middleware
 from ussd_gateway.guard.auth import warn_open_webhooks, webhook_middleware
 from ussd_gateway.guard.config import GuardConfig, load_guard_config
 from ussd_gateway.guard.hops import GuardedHopService
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 LATE_HOP_GRACE = 10.0
 """Seconds shutdown waits for hops that overran their deadline to save their sessions."""
 
-__all__ = ["Guard", "GuardConfig", "GuardedHopService", "require_admin"]
+__all__ = ["Guard", "GuardConfig", "GuardedHopService"]
 
 
 class Guard:

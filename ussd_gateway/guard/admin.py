@@ -1,15 +1,12 @@
 """Admin endpoints (every ``/admin/…`` path) need ``Authorization: Bearer $ADMIN_TOKEN``.
 
-The middleware covers every admin route whoever registers it; ``require_admin`` is the same
-check as a decorator, for an admin handler mounted elsewhere. Without ``ADMIN_TOKEN`` admin
+The middleware covers every admin route whoever registers it. Without ``ADMIN_TOKEN`` admin
 endpoints are closed to everyone (403), never open.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
@@ -46,19 +43,3 @@ def admin_middleware(token: str | None) -> web.Middleware:
         return await handler(request)
 
     return guard_admin
-
-
-def require_admin(
-    token: str | None,
-) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
-    """Decorator form of the admin check for a handler outside ``/admin/``."""
-
-    def decorate(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        @functools.wraps(handler)
-        async def checked(request: web.Request) -> web.StreamResponse:
-            refused = admin_refusal(request, token)
-            return refused if refused is not None else await handler(request)
-
-        return checked
-
-    return decorate

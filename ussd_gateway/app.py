@@ -20,7 +20,7 @@ from ussd_gateway.gctuning import setup_gc
 from ussd_gateway.guard import Guard, GuardedHopService
 from ussd_gateway.logs import install_record_factory
 from ussd_gateway.observe.setup import setup_observability
-from ussd_gateway.providers import check_settings as check_provider_settings
+from ussd_gateway.providers import configure as configure_providers
 from ussd_gateway.reloading import load_registry, setup_reloading
 from ussd_gateway.request_id import request_ids
 from ussd_gateway.routes import setup_routes
@@ -73,11 +73,11 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
     """
     menus = load_registry(settings)  # every menu validated; old versions kept on reload
     definitions, router = menus.definitions, menus
-    check_provider_settings(settings)
     guard = Guard.from_settings(settings)
     install_record_factory()
     app = web.Application(client_max_size=64 * 1024)
     app[SETTINGS] = settings
+    configure_providers(app, settings)
     app[DEFINITIONS] = definitions
 
     async def resources(app: web.Application) -> AsyncIterator[None]:

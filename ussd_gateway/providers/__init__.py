@@ -36,9 +36,9 @@ ADAPTERS: dict[str, Adapter] = {
 }
 
 
-def check_settings(settings: Settings) -> None:
-    """Fail at start-up, not on the first request, when a provider's section is malformed."""
-    beem.BeemSettings.from_settings(settings)
+def configure(app: web.Application, settings: Settings) -> None:
+    """Providers' own sections, read once: a malformed one fails at start-up, not per request."""
+    app[beem.SETTINGS_KEY] = beem.BeemSettings.from_settings(settings)
 
 
-__all__ = ["ADAPTERS", "Adapter", "check_settings"]
+__all__ = ["ADAPTERS", "Adapter", "configure"]

@@ -54,11 +54,13 @@ class BeemSettings:
         return cls(service_code=code)
 
 
-async def read_request(request: web.Request) -> UssdRequest | SessionEnd:
-    from ussd_gateway.appkeys import SETTINGS  # appkeys imports hops, which imports providers
+SETTINGS_KEY = web.AppKey("beem_settings", BeemSettings)
+"""Read once at start-up by ``providers.configure``, not on every request."""
 
+
+async def read_request(request: web.Request) -> UssdRequest | SessionEnd:
     data = await read_json(request)
-    return parse(data, BeemSettings.from_settings(request.app[SETTINGS]))
+    return parse(data, request.app[SETTINGS_KEY])
 
 
 def parse(data: Mapping[str, Any], settings: BeemSettings) -> UssdRequest | SessionEnd:

@@ -81,11 +81,11 @@ class BackendConfig:
 
     @property
     def token(self) -> str | None:
-        return _optional_str(self.options.get("token"))
+        return optional_str(self.options.get("token"))
 
     @property
     def secret(self) -> str | None:
-        return _optional_str(self.options.get("secret"))
+        return optional_str(self.options.get("secret"))
 
     @property
     def timeout(self) -> float:
@@ -181,5 +181,5 @@ def _mapping(where: str, raw: Any) -> Mapping[str, Any]:
     return raw
 
 
-def _optional_str(value: Any) -> str | None:
+def optional_str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None

@@ -76,7 +76,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -364,16 +364,7 @@ class GovesbConnector(Connector):
         except Exception as exc:  # a bug here must not stop the worker: log it, try again later
             log.exception("govesb backend %s: unexpected error", self.name)
             result = AttemptResult(Outcome.RETRY, error=f"unexpected error: {type(exc).__name__}")
-        latency_ms = (time.perf_counter() - started) * 1000
-        return AttemptResult(
-            outcome=result.outcome,
-            status_code=result.status_code,
-            error=result.error,
-            latency_ms=latency_ms,
-            remote_id=result.remote_id,
-            retry_after=result.retry_after,
-            extra=result.extra,
-        )
+        return replace(result, latency_ms=(time.perf_counter() - started) * 1000)
 
     async def _attempt(self, delivery: Delivery) -> AttemptResult:
         try:

@@ -39,7 +39,7 @@ from typing import Any
 
 import aiohttp
 
-from ussd_gateway.forwarding.config import env_prefix
+from ussd_gateway.forwarding.config import env_prefix, optional_str
 from ussd_gateway.forwarding.connector import AttemptResult, Connector, Delivery, Outcome
 from ussd_gateway.forwarding.payload import BadTemplate, PayloadTemplate
 from ussd_gateway.settings import ConfigError
@@ -76,8 +76,8 @@ class HttpConfig:
         url = raw.get("url")
         if not isinstance(url, str) or not re.match(r"^https?://", url):
             raise ConfigError(f"{where}: url must be an http(s) URL (or set {env_prefix(name)}URL)")
-        token = _str_or_none(raw.get("token"))
-        secret = _str_or_none(raw.get("secret"))
+        token = optional_str(raw.get("token"))
+        secret = optional_str(raw.get("secret"))
         auth = str(raw.get("auth") or ("hmac" if secret else "bearer" if token else "none"))
         if auth not in AUTH_TYPES:
             raise ConfigError(f"{where}: auth must be one of {', '.join(AUTH_TYPES)}")
@@ -97,10 +97,10 @@ class HttpConfig:
                 auth=auth,
                 token=token,
                 secret=secret,
-                username=_str_or_none(raw.get("username")),
+                username=optional_str(raw.get("username")),
                 signature_header=str(raw.get("signature_header", "X-Signature")),
                 signature_prefix=str(raw.get("signature_prefix", "sha256=")),
-                case_field=_str_or_none(raw.get("case_field")),
+                case_field=optional_str(raw.get("case_field")),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from exc
@@ -243,10 +243,6 @@ def build(
     except BadTemplate as exc:
         raise ConfigError(str(exc)) from exc
     return HttpConnector(name, http_config, template, client=client)
-
-
-def _str_or_none(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
 
 
 def _one_line(text: str) -> str:

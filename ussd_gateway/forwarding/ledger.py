@@ -37,8 +37,11 @@ class Claim:
 
     id: int
     delivery: Delivery
-    attempt: int
     age_from: dt.datetime
+
+    @property
+    def attempt(self) -> int:
+        return self.delivery.attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,6 @@ class DeliveryLedger:
         return [
             Claim(
                 id=row.id,
-                attempt=row.attempts,
                 age_from=row.requeued_at or row.created_at,
                 delivery=Delivery(
                     reference=row.reference,

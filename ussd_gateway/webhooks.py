@@ -12,14 +12,9 @@ from aiohttp import web
 
 from ussd_gateway.appkeys import HOPS
 from ussd_gateway.providers import ADAPTERS, africastalking
-from ussd_gateway.providers.base import BadRequest, SessionEnd
+from ussd_gateway.providers.base import BadRequest, SessionEnd, bad_request
 
 log = logging.getLogger(__name__)
-
-
-def bad_request(exc: BadRequest) -> web.Response:
-    reason = " ".join(str(exc).split())[:200]
-    return web.Response(status=400, text=f"bad request: {reason}\n", content_type="text/plain")
 
 
 async def ussd_webhook(request: web.Request) -> web.Response:

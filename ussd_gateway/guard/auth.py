@@ -19,7 +19,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from ussd_gateway.guard.config import GuardConfig, Network, ProviderAuth
-from ussd_gateway.providers.base import BadRequest
+from ussd_gateway.providers.base import BadRequest, bad_request
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def webhook_middleware(config: GuardConfig) -> web.Middleware:
         try:
             return await handler(request)
         except BadRequest as exc:
-            return web.Response(status=400, text=f"bad request: {exc}\n")
+            return bad_request(exc)
 
     return guard_webhooks
 

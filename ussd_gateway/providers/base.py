@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiohttp import web
+
 
 class BadRequest(ValueError):
     """The aggregator's request is malformed; the reason goes back in a 400, on one line."""
+
+
+def bad_request(exc: BadRequest) -> web.Response:
+    """The 400 for a malformed request: its reason on one short line, whoever caught it."""
+    reason = " ".join(str(exc).split())[:200]
+    return web.Response(status=400, text=f"bad request: {reason}\n", content_type="text/plain")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, case, func, inspect, literal_column, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ussd_gateway.db.models import SessionEvent, Submission
@@ -42,10 +42,6 @@ class Snapshot:
     ok: bool = False
 
 
-def _has_column(connection: Connection, table: str, column: str) -> bool:
-    return any(c["name"] == column for c in inspect(connection).get_columns(table))
-
-
 class DatabaseFigures(Collector):
     """A Prometheus collector over a snapshot that ``refresh`` renews at most every few seconds."""
 
@@ -55,7 +51,6 @@ class DatabaseFigures(Collector):
         self._cache_seconds = cache_seconds
         self._snapshot = Snapshot()
         self._taken = float("-inf")
-        self._delivered_at: bool | None = None
 
     async def refresh(self) -> None:
         if time.monotonic() - self._taken < self._cache_seconds:
@@ -72,10 +67,6 @@ class DatabaseFigures(Collector):
         now = dt.datetime.now(dt.UTC)
         snapshot = Snapshot(ok=True)
         async with self._engine.connect() as connection:
-            if self._delivered_at is None:
-                self._delivered_at = await connection.run_sync(
-                    _has_column, "submissions", "delivered_at"
-                )
             rows = await connection.execute(
                 select(Submission.status, func.count(), func.min(Submission.created_at)).group_by(
                     Submission.status
@@ -90,8 +81,7 @@ class DatabaseFigures(Collector):
                     oldest = first if oldest is None or first < oldest else oldest
             if oldest is not None:
                 snapshot.oldest_pending_age = max(0.0, (now - oldest).total_seconds())
-            if self._delivered_at:
-                snapshot.delivery = await self._delivery(connection)
+            snapshot.delivery = await self._delivery(connection)
             snapshot.timed_out = await self._timed_out(connection, now)
         return snapshot
 
@@ -107,7 +97,7 @@ class DatabaseFigures(Collector):
         ]
         query = (
             select(func.count(), func.coalesce(func.sum(seconds), 0), *buckets)
-            .where(literal_column("delivered_at").is_not(None))
+            .where(Submission.delivered_at.is_not(None))
             .select_from(Submission.__table__)
         )
         row = (await connection.execute(query)).one()

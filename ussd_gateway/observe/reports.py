@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, inspect, literal_column, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ussd_gateway.db.models import SessionEvent, Submission
@@ -247,7 +247,7 @@ class Day:
     timed_out: int
     median_seconds_to_complete: float | None
     submissions: int
-    delivered: int | None
+    delivered: int
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -262,28 +262,22 @@ class Day:
         }
 
 
-def _has_delivered_at(connection: Connection) -> bool:
-    return any(c["name"] == "delivered_at" for c in inspect(connection).get_columns("submissions"))
-
-
 async def submissions_per_day(
     engine: AsyncEngine, *, since: dt.datetime, service: str | None = None
-) -> tuple[dict[dt.date, int], dict[dt.date, int] | None]:
-    """Submissions stored per UTC day, and delivered ones (None before delivery is recorded)."""
+) -> tuple[dict[dt.date, int], dict[dt.date, int]]:
+    """Submissions stored per UTC day, and the delivered ones among them."""
     async with engine.connect() as connection:
-        delivered_known = await connection.run_sync(_has_delivered_at)
-        columns: list[Any] = [Submission.created_at]
-        if delivered_known:
-            columns.append(literal_column("delivered_at"))
-        query = select(*columns).where(Submission.created_at >= since)
+        query = select(Submission.created_at, Submission.delivered_at).where(
+            Submission.created_at >= since
+        )
         if service is not None:
             query = query.where(Submission.service == service)
         stored: dict[dt.date, int] = {}
-        delivered: dict[dt.date, int] | None = {} if delivered_known else None
+        delivered: dict[dt.date, int] = {}
         for row in await connection.execute(query):
             day = row[0].astimezone(dt.UTC).date()
             stored[day] = stored.get(day, 0) + 1
-            if delivered is not None and row[1] is not None:
+            if row[1] is not None:
                 delivered[day] = delivered.get(day, 0) + 1
     return stored, delivered
 
@@ -294,7 +288,7 @@ def summary(
     now: dt.datetime,
     ttl: float,
     stored: Mapping[dt.date, int],
-    delivered: Mapping[dt.date, int] | None,
+    delivered: Mapping[dt.date, int],
 ) -> list[Day]:
     """One row per UTC day with sessions or submissions, oldest first."""
     by_day: dict[dt.date, list[Journey]] = {}
@@ -319,17 +313,16 @@ def summary(
                     round(statistics.median(durations), 1) if durations else None
                 ),
                 submissions=stored.get(day, 0),
-                delivered=None if delivered is None else delivered.get(day, 0),
+                delivered=delivered.get(day, 0),
             )
         )
     return days
 
 
 def summary_table(days: Sequence[Day], since: dt.datetime) -> str:
-    header = ["day", "sessions", "completed", "rate", "timed out", "median s", "submitted"]
-    show_delivered = any(d.delivered is not None for d in days)
-    if show_delivered:
-        header.append("delivered")
+    header = [
+        "day", "sessions", "completed", "rate", "timed out", "median s", "submitted", "delivered",
+    ]  # fmt: skip
     rows = [header]
     for d in days:
         row = [
@@ -340,9 +333,8 @@ def summary_table(days: Sequence[Day], since: dt.datetime) -> str:
             str(d.timed_out),
             "-" if d.median_seconds_to_complete is None else f"{d.median_seconds_to_complete:g}",
             str(d.submissions),
+            str(d.delivered),
         ]
-        if show_delivered:
-            row.append(str(d.delivered or 0))
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = [f"Daily summary since {since:%Y-%m-%d %H:%M} UTC"]

@@ -26,7 +26,18 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+try:  # hiredis (a core dependency via redis[hiredis]) packs a command in C, ~8x faster
+    from hiredis import pack_command as _pack_one
+except ImportError:  # pragma: no cover - redis without hiredis
+    _pack_one = None
+
 Command = Sequence[Any]
+
+
+def _pack(conn: Any, commands: Sequence[Command]) -> list[bytes]:
+    if _pack_one is None:
+        return conn.pack_commands(commands)
+    return [b"".join([_pack_one(tuple(command)) for command in commands])]
 
 
 def trip_timeout(client: aioredis.Redis) -> float | None:
@@ -43,7 +54,7 @@ async def roundtrip(
     conn = await pool.get_connection()
     try:
         async with asyncio.timeout(deadline):
-            await _send(conn, conn.pack_commands(commands))
+            await _send(conn, _pack(conn, commands))
             replies: list[Any] = []
             for _ in commands:
                 try:

@@ -4,7 +4,8 @@ A hop costs two round trips, first hops included: one Lua call that takes the lo
 session (pipelined, on a dial, with the number's language and dropped journey, and with any
 ``Piggyback`` script such as the guard's rate limits), and one pipeline that writes the session
 (and its resume copy) and releases the lock. Two is the floor for a
-locked read-modify-write whose "modify" runs in Python: see docs/performance.md.
+locked read-modify-write whose "modify" runs in Python: see docs/performance.md. Both trips go
+through ``sessions.roundtrip`` (one write, one deadline), not redis-py's pipeline machinery.
 """
 
 from __future__ import annotations

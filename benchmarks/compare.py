@@ -224,6 +224,24 @@ def targets(args: argparse.Namespace, redis_port: int, workdir: Path) -> list[Ta
     db = 1
     if "redis" in stores:
         for workers in [int(w) for w in args.workers_list.split(",") if w.strip()]:
+            if args.before_bin:  # the same row for another build, just before this one's
+                database = args.database_url or f"sqlite+aiosqlite:///{workdir}/before-{db}.db"
+                out.append(
+                    Target(
+                        f"before redis w{workers}",
+                        [
+                            args.before_bin,
+                            "serve",
+                            "--host",
+                            "127.0.0.1",
+                            "--workers",
+                            str(workers),
+                        ],
+                        {**gateway_env, "REDIS_URL": f"{redis_url}/{db}", "DATABASE_URL": database},
+                        redis_db=db,
+                    )
+                )
+                db += 1
             database = args.database_url or f"sqlite+aiosqlite:///{workdir}/gateway-{db}.db"
             out.append(
                 Target(
@@ -295,7 +313,7 @@ def print_table(rows: list[Row], memory: dict[str, dict[str, float]]) -> None:
             f"{float(r['cpu_ms_per_hop']):>10.3f} {float(r['redis_cpu_ms_per_hop']):>9.3f}"
         ]
         for ref in (baseline, peer):
-            if ref is None or not row.name.startswith("gateway"):
+            if ref is None or not row.name.startswith(("gateway", "before")):
                 cells.append(f"{'':>7} {'':>8}")
                 continue
             speed = float(r["hops_per_s"]) / max(float(ref["hops_per_s"]), 1e-9)
@@ -334,6 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--log-level", default="WARNING", help="gateway LOG_LEVEL (hop lines are INFO)"
+    )
+    parser.add_argument(
+        "--before-bin",
+        default=None,
+        help="another build's ussd-gateway executable (e.g. the previous commit's, in its own "
+        "venv): its Redis rows run just before this build's, for before/after in one table",
     )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-peer", action="store_true")

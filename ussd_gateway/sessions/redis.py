@@ -4,7 +4,8 @@ A hop costs two round trips, first hops included: one Lua call that takes the lo
 session (pipelined, on a dial, with the number's language and dropped journey, and with any
 ``Piggyback`` script such as the guard's rate limits), and one pipeline that writes the session
 (and its resume copy) and releases the lock. Two is the floor for a
-locked read-modify-write whose "modify" runs in Python: see docs/performance.md.
+locked read-modify-write whose "modify" runs in Python: see docs/performance.md. Both trips go
+through ``sessions.roundtrip`` (one write, one deadline), not redis-py's pipeline machinery.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ussd_gateway.sessions.base import (
     Transaction,
 )
 from ussd_gateway.sessions.memory import LANGUAGE_TTL
+from ussd_gateway.sessions.roundtrip import roundtrip, trip_timeout
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,8 @@ class RedisSessionStore(SessionStore):
         self._release_script = client.register_script(_RELEASE)
         self._scripts: dict[str, Any] = {}
         """Piggybacked scripts by their text, registered once."""
+        self._timeout = trip_timeout(client)
+        """Deadline of one hop-path round trip (``roundtrip``): the client's socket timeout."""
 
     # -- transaction: the two-round-trip path ----------------------------------------------------
 
@@ -162,7 +166,7 @@ class RedisSessionStore(SessionStore):
         while True:
             with _unavailable("lock"):
                 if arrival is None and piggyback is None:
-                    reply = await self._acquire_script(keys=keys, args=args)
+                    reply = await self._acquire_alone(keys, args)
                 else:
                     reply, extra, piggybacked = await self._acquire_with_arrival(
                         keys, args, arrival, piggyback
@@ -191,11 +195,12 @@ class RedisSessionStore(SessionStore):
         The keys hash to other slots than the session's, so this is a plain pipeline, not a
         script (a Redis Cluster client splits it by slot).
         """
-        pipe = self.client.pipeline(transaction=False)
-        pipe.evalsha(self._acquire_script.sha, len(keys), *keys, *args)
+        commands: list[tuple[Any, ...]] = [
+            ("EVALSHA", self._acquire_script.sha, len(keys), *keys, *args)
+        ]
         if arrival is not None:
-            pipe.get(self.keys.language(arrival.phone))
-            pipe.get(self.keys.resume(arrival.service, arrival.phone))
+            commands.append(("GET", self.keys.language(arrival.phone)))
+            commands.append(("GET", self.keys.resume(arrival.service, arrival.phone)))
         rider = None
         if piggyback is not None:
             rider = self._scripts.get(piggyback.script)
@@ -203,8 +208,10 @@ class RedisSessionStore(SessionStore):
                 rider = self._scripts[piggyback.script] = self.client.register_script(
                     piggyback.script
                 )
-            pipe.evalsha(rider.sha, len(piggyback.keys), *piggyback.keys, *piggyback.args)
-        results = await pipe.execute(raise_on_error=False)
+            commands.append(
+                ("EVALSHA", rider.sha, len(piggyback.keys), *piggyback.keys, *piggyback.args)
+            )
+        results = await roundtrip(self.client, commands, self._timeout)
         reply = results[0]
         language, dropped = results[1:3] if arrival is not None else (None, None)
         piggybacked = results[-1] if rider is not None else None
@@ -221,15 +228,24 @@ class RedisSessionStore(SessionStore):
                 raise result
         return reply, (language, dropped), piggybacked
 
+    async def _acquire_alone(self, keys: list[str], args: list[Any]) -> Any:
+        """The lock script on its own (no arrival, no piggyback), in one lean round trip."""
+        commands = [("EVALSHA", self._acquire_script.sha, len(keys), *keys, *args)]
+        (reply,) = await roundtrip(self.client, commands, self._timeout)
+        if isinstance(reply, NoScriptError):
+            return await self._acquire_script(keys=keys, args=args)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
     async def _save_and_release(self, session: Session, session_key: str, token: str) -> None:
-        """Write the session and its resume copy, then unlock, in one pipeline."""
+        """Write the session and its resume copy, then unlock, in one round trip."""
         raw = session.dumps()
         lock_key = self.keys.lock(session_key)
         with _unavailable("save"):
-            pipe = self.client.pipeline(transaction=False)
-            self._queue_save(pipe, session, raw)
-            pipe.evalsha(self._release_script.sha, 1, lock_key, token)
-            results = await pipe.execute(raise_on_error=False)
+            commands = self._save_commands(session, raw)
+            commands.append(("EVALSHA", self._release_script.sha, 1, lock_key, token))
+            results = await roundtrip(self.client, commands, self._timeout)
             *writes, released = results
             for result in writes:
                 if isinstance(result, Exception):
@@ -247,14 +263,18 @@ class RedisSessionStore(SessionStore):
         except StoreUnavailable as exc:
             log.warning("could not release session lock: %s", exc)
 
-    def _queue_save(self, pipe: Any, session: Session, raw: str) -> None:
-        pipe.set(self.keys.session(session.key), raw, px=_ms(self.ttl))
+    def _save_commands(self, session: Session, raw: str) -> list[tuple[Any, ...]]:
+        """SET of the session and the SET or DEL its resume copy needs (``ResumeCopy``)."""
+        commands: list[tuple[Any, ...]] = [
+            ("SET", self.keys.session(session.key), raw, "PX", _ms(self.ttl))
+        ]
         resume_key = self.keys.resume(session.service, session.phone)
         action = ResumeCopy.on_save(session)
         if action is ResumeCopy.WRITE:
-            pipe.set(resume_key, raw, px=_ms(self.resume_window))
+            commands.append(("SET", resume_key, raw, "PX", _ms(self.resume_window)))
         elif action is ResumeCopy.DROP:
-            pipe.delete(resume_key)
+            commands.append(("DEL", resume_key))
+        return commands
 
     # -- the SessionStore primitives -------------------------------------------------------------
 
@@ -263,17 +283,26 @@ class RedisSessionStore(SessionStore):
         return token
 
     async def _release(self, session_key: str, token: str) -> None:
+        lock_key = self.keys.lock(session_key)
         with _unavailable("unlock"):
-            await self._release_script(keys=[self.keys.lock(session_key)], args=[token])
+            commands = [("EVALSHA", self._release_script.sha, 1, lock_key, token)]
+            (released,) = await roundtrip(self.client, commands, self._timeout)
+            if isinstance(released, NoScriptError):
+                await self._release_script(keys=[lock_key], args=[token])
+            elif isinstance(released, Exception):
+                raise released
 
     async def _load(self, session_key: str) -> Session | None:
         return await self.get(session_key)
 
     async def _save(self, session: Session) -> None:
         with _unavailable("save"):
-            pipe = self.client.pipeline(transaction=False)
-            self._queue_save(pipe, session, session.dumps())
-            await pipe.execute()
+            results = await roundtrip(
+                self.client, self._save_commands(session, session.dumps()), self._timeout
+            )
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
 
     async def get(self, session_key: str) -> Session | None:
         with _unavailable("read"):

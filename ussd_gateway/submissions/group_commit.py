@@ -17,8 +17,10 @@ draft) is written alone by the caller's single-submission path, so one bad draft
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import select
@@ -56,8 +58,11 @@ class GroupCommit:
         single: Single,
         translate: Callable[[BaseException], BaseException | None],
         draw: Callable[[], str] = new_reference,
+        writers: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._writers = writers or _no_lock
+        """Held around each transaction: SQLite's lock across processes (``db.writelock``)."""
         self._draw = draw
         self._single = single
         self._translate = translate
@@ -89,7 +94,7 @@ class GroupCommit:
     async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[str]]]) -> None:
         rows = [{"reference": self._draw(), **values} for values, _ in batch]
         try:
-            async with self._sessions() as session, session.begin():
+            async with self._writers(), self._sessions() as session, session.begin():
                 insert = _INSERTS_IGNORING_DUPLICATES[session.bind.dialect.name]
                 await session.execute(insert, rows)
                 keys = list({row["idempotency_key"] for row in rows})
@@ -114,6 +119,11 @@ class GroupCommit:
     def _alone(self, values: dict[str, Any], future: asyncio.Future[str]) -> None:
         task = asyncio.ensure_future(self._single(values))
         task.add_done_callback(lambda done: _settle_from(future, done))
+
+
+@contextlib.asynccontextmanager
+async def _no_lock() -> Any:
+    yield
 
 
 def _settle(

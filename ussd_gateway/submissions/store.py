@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ussd_gateway.db.models import CHANNELS, Submission, utcnow
+from ussd_gateway.db.writelock import writers_lock
 from ussd_gateway.metrics import DEPENDENCY_ERRORS
 from ussd_gateway.submissions.group_commit import DIALECTS, GroupCommit
 from ussd_gateway.submissions.model import SubmissionDraft, SubmissionView
@@ -62,6 +63,7 @@ class SubmissionStore:
                 self._submit_alone,
                 _as_unavailable,
                 lambda: new_reference(),
+                writers_lock(sessionmaker.kw.get("bind")).held,
             )
             if group_commit
             else None

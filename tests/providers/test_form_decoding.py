@@ -1,0 +1,52 @@
+"""The Africa's Talking form decoder gives exactly what ``urllib.parse.parse_qs`` gives."""
+
+from __future__ import annotations
+
+import random
+from urllib.parse import parse_qs
+
+import pytest
+
+from ussd_gateway.providers.africastalking import decode_form
+from ussd_gateway.providers.base import BadRequest
+
+TRICKY = [
+    b"",
+    b"sessionId=ATUid_1&serviceCode=%2A152%2A00%23&phoneNumber=%2B255712345678&text=",
+    b"text=1*2*Huduma+ya+maji+ni+mbaya&text=second",
+    b"&&a=1&&b=&c&=d&e==f",
+    b"name%20with%20space=v%C3%A9lo+%2B+plus",
+    b"bad=%zz%4&ok=%41",
+    b"text=%E2%82%AC%F0%9F%98%80",
+    b"semi=1;2&x=y",
+    "raw=Habari ya leo, ñ".encode(),
+]
+
+
+def expected(body: bytes) -> dict[str, list[str]]:
+    return parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+
+
+@pytest.mark.parametrize("body", TRICKY)
+def test_same_fields_as_parse_qs(body: bytes) -> None:
+    assert decode_form(body) == expected(body)
+
+
+def test_same_fields_as_parse_qs_on_random_forms() -> None:
+    rng = random.Random(8)
+    alphabet = ["a", "Z", "0", "*", "#", "+", "=", "&", "%", "%2A", "%C3%A9", " ", "é", ";", "%4"]
+    for _ in range(2000):
+        body = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))).encode()
+        try:
+            want = expected(body)
+        except UnicodeDecodeError:
+            with pytest.raises(BadRequest):
+                decode_form(body)
+            continue
+        assert decode_form(body) == want, body
+
+
+@pytest.mark.parametrize("body", [b"text=%C3%28", b"\xff\xfe=1"])
+def test_invalid_utf8_is_a_bad_request(body: bytes) -> None:
+    with pytest.raises(BadRequest, match="not valid UTF-8"):
+        decode_form(body)

@@ -130,7 +130,8 @@ def read_menus(
         router = ServiceRouter(settings.service_codes, definitions, loaded.disabled, loaded.kept)
     except ValueError as exc:
         where = str(settings.config_path or "config/gateway.yaml")
-        raise DefinitionError([Problem(where, "service_codes", str(exc))]) from exc
+        broken = [p for d in loaded.disabled.values() for p in d.problems]
+        raise DefinitionError([*broken, Problem(where, "service_codes", str(exc))]) from exc
     return definitions, router
 
 

@@ -366,7 +366,7 @@ def test_serve_starts_with_a_broken_service_and_serves_the_others(tmp_path: Path
     shutil.copytree(ROOT / "menus", tmp_path / "menus")
     meeting = tmp_path / "menus" / "egov_meeting.yaml"
     meeting.write_text(meeting.read_text().replace("next: institution", "next: taasisi", 1))
-    line = next(  # a wrong `next` of an input is blamed on its screen
+    line = 1 + next(  # a wrong `next` of an input is blamed on its screen's first key
         n for n, text in enumerate(meeting.read_text().splitlines(), 1) if text == "  name:"
     )
     port = _free_port()

@@ -419,3 +419,26 @@ def test_serve_starts_with_a_broken_service_and_serves_the_others(tmp_path: Path
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_graph_draws_the_directory_with_its_services_and_the_way_back(menus: Menus) -> None:
+    menus.write("alpha", ALPHA)
+    menus.write("broken", "service: broken\nlanguages: [sw, en]\nstart: x\nscreens: {}\n")
+    directory = menus.directory(["{file: alpha.yaml}", "{file: broken.yaml}"])
+    result = subprocess.run(
+        [str(BIN / "ussd-gateway"), "graph", str(directory), "--format", "mermaid"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert '  s_home["home (directory)<br/>Huduma"]' in lines
+    assert '  s_alpha["alpha (service)<br/>Karibu alpha<br/>Taasisi A"]' in lines
+    assert '  s_broken["broken<br/>(temporarily unavailable)"]:::missing' in lines
+    assert '  s_home -->|"1. alpha"| s_alpha' in lines
+    assert '  s_alpha -->|"000 (directory)"| s_home' in lines
+    assert '  s_home -->|"2. broken (haipatikani kwa muda)"| s_broken' in lines
+    assert not any(line.startswith("  s_broken -->") for line in lines)  # no way back drawn

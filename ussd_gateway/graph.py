@@ -133,7 +133,7 @@ def directory_flow(
             if line
         )
         nodes.append(Node(entry.service, "service", text, False, False, False, not entry.available))
-        label = _short(entry_line(entry, index, language, screen.unavailable), 28)
+        label = _short(entry_line(entry, index, language, screen.unavailable))
         links.append(Link(directory.start, entry.service, label))
         if entry.available:
             links.append(Link(entry.service, directory.start, f"{back} (directory)"))

@@ -442,3 +442,17 @@ def test_graph_draws_the_directory_with_its_services_and_the_way_back(menus: Men
     assert '  s_alpha -->|"000 (directory)"| s_home' in lines
     assert '  s_home -->|"2. broken (haipatikani kwa muda)"| s_broken' in lines
     assert not any(line.startswith("  s_broken -->") for line in lines)  # no way back drawn
+
+
+async def test_a_dropped_journey_in_a_service_is_offered_back_when_the_directory_is_dialled(
+    gateway: GatewayFactory,
+) -> None:
+    client = await gateway(service_codes={"*152*00#": "serikali"})
+    phone = Phone(client, number="+255712000099")
+    await phone.dial()
+    await phone.walk("1", "1", "1")  # e-Mrejesho, give feedback, complaint: the institutions
+    offer = await phone.dial()  # the call dropped; dialled again
+    assert offer.startswith("CON Hukumaliza ulichokuwa ukifanya.")
+    assert (await phone.send("1")).startswith("CON Chagua taasisi")
+    assert (await phone.send("000")).startswith("CON Huduma za Serikali")
+    assert (await phone.dial()).startswith("CON Huduma za Serikali")  # nothing left to resume

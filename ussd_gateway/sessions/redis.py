@@ -249,7 +249,7 @@ class RedisSessionStore(SessionStore):
 
     def _queue_save(self, pipe: Any, session: Session, raw: str) -> None:
         pipe.set(self.keys.session(session.key), raw, px=_ms(self.ttl))
-        resume_key = self.keys.resume(session.service, session.phone)
+        resume_key = self.keys.resume(session.directory or session.service, session.phone)
         action = ResumeCopy.on_save(session)
         if action is ResumeCopy.WRITE:
             pipe.set(resume_key, raw, px=_ms(self.resume_window))

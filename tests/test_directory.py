@@ -456,3 +456,21 @@ async def test_a_dropped_journey_in_a_service_is_offered_back_when_the_directory
     assert (await phone.send("1")).startswith("CON Chagua taasisi")
     assert (await phone.send("000")).startswith("CON Huduma za Serikali")
     assert (await phone.dial()).startswith("CON Huduma za Serikali")  # nothing left to resume
+
+
+def test_a_services_extended_code_must_be_its_number_in_the_directory(menus: Menus) -> None:
+    menus.service("s1")
+    second = menus.service("s2", extra='codes: ["*152*00*2#"]')
+    menus.directory(["{file: s1.yaml}", "{file: s2.yaml}"])
+    settings = dataclasses.replace(
+        load_settings(ROOT / "config" / "gateway.yaml", env={}), **menus.settings(env={})
+    )
+    definitions, router = read_menus(settings)  # the same number: fine, one menu either way
+    assert router.resolve("*152*00*2#").definition is definitions["s2"]
+    menus.directory(["{file: s2.yaml}", "{file: s1.yaml}"])
+    with pytest.raises(DefinitionError) as raised:
+        read_menus(settings)
+    assert [str(p) for p in raised.value.problems] == [
+        f"{second}:7: -: short code *152*00*2# is claimed by 's2' but directory 'kurasa' "
+        f"({menus.dir / 'directory.yaml'}) lists 's1' there"
+    ]

@@ -317,3 +317,38 @@ async def leave(
     if hint:
         result.reply = type(result.reply)(compose(hint, result.reply.text), result.reply.end)
     return result
+
+
+def check_extended_codes(
+    definitions: Mapping[str, MenuDefinition], service_codes: Mapping[str, str]
+) -> list[Problem]:
+    """A service's own code under a directory's code must be the number the directory gives it:
+    ``*152*00*2#`` in a menu file while the directory's 2nd entry is another service would send
+    the same dial to two services depending on how it was typed."""
+    problems: list[Problem] = []
+    for code, name in service_codes.items():
+        directory = definitions.get(name)
+        if directory is None or not is_directory(directory):
+            continue
+        screen = directory.screens[START]
+        assert isinstance(screen, DirectoryScreen)
+        prefix = code.rstrip("#") + "*"
+        for definition in definitions.values():
+            for own in definition.codes:
+                number = own.strip().rstrip("#")[len(prefix) :]
+                if not own.startswith(prefix) or not number.isdigit():
+                    continue
+                index = int(number) - 1
+                listed = screen.entries[index].service if 0 <= index < len(screen.entries) else ""
+                if listed != definition.service:
+                    says = f"lists '{listed}' there" if listed else "has no such entry"
+                    problems.append(
+                        Problem(
+                            definition.source,
+                            "-",
+                            f"short code {own} is claimed by '{definition.service}' but "
+                            f"directory '{name}' ({directory.source}) {says}",
+                            definition.key_lines.get("codes"),
+                        )
+                    )
+    return problems

@@ -14,7 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ussd_gateway.directory import inspect_directory, is_directory, is_directory_file
+from ussd_gateway.directory import (
+    check_extended_codes,
+    inspect_directory,
+    is_directory,
+    is_directory_file,
+)
 from ussd_gateway.engine.definition import DefinitionError, MenuDefinition, Problem
 from ussd_gateway.engine.lint import check_codes, check_keywords
 from ussd_gateway.engine.loader import check_owner, inspect_menu
@@ -128,4 +133,7 @@ def load_services(
                 [Problem(str(path), "-", f"'{definition.service}' is also a service's name")]
             )
         loaded.definitions[definition.service] = definition
+    clashes = check_extended_codes(loaded.definitions, settings.service_codes)
+    if clashes:
+        raise DefinitionError(clashes)
     return loaded

@@ -19,7 +19,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ussd_gateway.app import load_catalogues, menu_paths
-    from ussd_gateway.directory import inspect_directory
+    from ussd_gateway.directory import check_extended_codes, inspect_directory
     from ussd_gateway.engine.lint import check_codes
     from ussd_gateway.engine.loader import inspect_menus
     from ussd_gateway.routing import ServiceRouter
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
             problems += wrong
             if directory is not None:
                 definitions[directory.service] = directory
+        problems += check_extended_codes(definitions, settings.service_codes)
     for clash in check_codes(definitions, settings.service_codes, settings.config_path):
         if clash not in problems:
             problems.append(clash)

@@ -305,6 +305,8 @@ class HopService:
 
     def _placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
         """The session with the definition it started on (kept across reloads) if held here."""
+        if session.service != current.service:  # dropped inside a service of this directory
+            current = self.router.definitions.get(session.service) or current
         if isinstance(self.router, MenuRegistry):
             return self.router.placed(session, current)
         return session, current

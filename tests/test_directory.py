@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -474,3 +475,25 @@ def test_a_services_extended_code_must_be_its_number_in_the_directory(menus: Men
         f"{second}:7: -: short code *152*00*2# is claimed by 's2' but directory 'kurasa' "
         f"({menus.dir / 'directory.yaml'}) lists 's1' there"
     ]
+
+
+async def test_entering_a_service_from_the_directory_counts_as_its_start(
+    gateway: GatewayFactory, menus: Menus
+) -> None:
+    menus.service("s1")
+    menus.service("s2")
+    menus.directory(["{file: s1.yaml}", "{file: s2.yaml}"])
+    client = await gateway(**menus.settings())
+
+    async def started(service: str) -> float:
+        text = await (await client.get("/metrics")).text()
+        labels = f'provider="africastalking",service="{service}"'
+        pattern = rf"^ussd_sessions_started_total\{{{labels}\}} (\S+)$"
+        found = re.search(pattern, text, re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
+
+    before = await started("s2"), await started("kurasa")
+    phone = Phone(client)
+    await phone.dial()
+    await phone.send("2")
+    assert (await started("s2"), await started("kurasa")) == (before[0] + 1, before[1] + 1)

@@ -51,7 +51,7 @@ async def run(name: str, sections: dict[str, Any], hops: int, redis_url: str | N
             for i in range(hops):
                 form = {
                     "sessionId": f"bench-{i}",
-                    "serviceCode": "*152*00#",
+                    "serviceCode": "*152*00*1#",  # the government directory's e-Mrejesho
                     "phoneNumber": f"+2557{i % 1000:08d}",
                     "networkCode": "64004",
                     "text": "",

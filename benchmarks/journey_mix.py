@@ -60,7 +60,7 @@ async def citizen(
             entries.append(entry)
         form = {
             "sessionId": session_id,
-            "serviceCode": "*152*00#",
+            "serviceCode": "*152*00*1#",  # the government directory's e-Mrejesho
             "phoneNumber": f"+2557{number:08d}",  # one number per citizen: no resume offers
             "networkCode": "64004",
             "text": "*".join(entries),

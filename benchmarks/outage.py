@@ -98,7 +98,7 @@ async def give_feedback(http: aiohttp.ClientSession, url: str, number: int) -> N
             entries.append(entry)
         form = {
             "sessionId": session,
-            "serviceCode": "*152*00#",
+            "serviceCode": "*152*00*1#",  # the government directory's e-Mrejesho
             "phoneNumber": phone,
             "networkCode": "64004",
             "text": "*".join(entries),

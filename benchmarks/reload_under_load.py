@@ -41,7 +41,7 @@ async def citizen(
                 entries.append(entry)
             form = {
                 "sessionId": sid,
-                "serviceCode": "*152*00#",
+                "serviceCode": "*152*00*1#",  # the government directory's e-Mrejesho
                 "phoneNumber": f"+2557{number:08d}",
                 "networkCode": "64004",
                 "text": "*".join(entries),

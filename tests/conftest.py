@@ -22,8 +22,21 @@ pytest_plugins = [
 ROOT = Path(__file__).resolve().parents[1]
 
 
+MREJESHO_CODES = {"*152*00#": "mrejesho"}
+"""Most tests walk e-Mrejesho from the dial; the shipped config puts the government directory
+on *152*00# (tests/test_directory.py), so they get e-Mrejesho there unless they ask otherwise."""
+
+
 def project_settings(**changes: Any) -> Settings:
-    """The shipped configuration, with no environment, and any changes a test asks for."""
+    """The shipped configuration, with no environment, and any changes a test asks for
+    (``service_codes`` defaults to ``MREJESHO_CODES``; ``shipped_settings`` keeps the file's)."""
+    settings = load_settings(ROOT / "config" / "gateway.yaml", env={})
+    changes.setdefault("service_codes", MREJESHO_CODES)
+    return dataclasses.replace(settings, **changes)
+
+
+def shipped_settings(**changes: Any) -> Settings:
+    """The shipped configuration exactly as in config/gateway.yaml (the directory included)."""
     settings = load_settings(ROOT / "config" / "gateway.yaml", env={})
     return dataclasses.replace(settings, **changes)
 

@@ -70,7 +70,7 @@ def test_emulator_script_reaches_a_reference_and_tracks_it(server: str) -> None:
         server,
         "--no-color",
         "--script",
-        "1,1,1,Umeme umekatika siku tatu * hakuna taarifa,2,1",
+        "1,1,1,1,Umeme umekatika siku tatu * hakuna taarifa,2,1",  # directory: 1. e-Mrejesho
     )
     assert give.returncode == 0, give.stderr
     assert "Karibu e-Mrejesho" in give.stdout
@@ -82,7 +82,7 @@ def test_emulator_script_reaches_a_reference_and_tracks_it(server: str) -> None:
         server,
         "--no-color",
         "--script",
-        f"2,{match.group(1)}",
+        f"1,2,{match.group(1)}",
     )
     assert track.returncode == 0, track.stderr
     assert f"Kumbukumbu {match.group(1)}" in track.stdout
@@ -139,7 +139,7 @@ def test_serve_explains_an_unreachable_database_in_one_line(tmp_path: Path) -> N
 
 def test_gateway_emulate_is_the_emulator(server: str) -> None:
     result = _run(
-        str(BIN / "ussd-gateway"), "emulate", "--url", server, "--no-color", "--script", "3,2"
+        str(BIN / "ussd-gateway"), "emulate", "--url", server, "--no-color", "--script", "1,3,2"
     )
     assert result.returncode == 0, result.stderr
     assert "Welcome to e-Mrejesho" in result.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, project_settings
+from tests.conftest import ROOT, shipped_settings
 from ussd_gateway.app import load_definitions
 from ussd_gateway.engine.definition import Problem
 from ussd_gateway.journeys import JourneyResult, load_journeys, run_files
@@ -19,7 +19,7 @@ HEAD = "service: mrejesho\njourneys:\n  - name: a\n    steps:\n"
 
 
 async def run(*files: Path) -> list[JourneyResult | Problem]:
-    settings = project_settings()
+    settings = shipped_settings()
     return await run_files(list(files), settings, load_definitions(settings))
 
 
@@ -29,6 +29,8 @@ def test_journey_files_are_shipped() -> None:
         "mrejesho_navigation.yaml",
         "mrejesho_track.yaml",
         "mrejesho_language.yaml",
+        "directory.yaml",
+        "egov_meeting.yaml",
     }
 
 

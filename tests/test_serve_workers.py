@@ -57,7 +57,7 @@ def _wait_until(condition: object, timeout: float, what: str) -> None:
 def _post(url: str, session_id: str, text: str) -> str:
     form = {
         "sessionId": session_id,
-        "serviceCode": "*152*00#",
+        "serviceCode": "*152*00*1#",  # the directory's 1st service: e-Mrejesho
         "phoneNumber": "+255712000111",
         "networkCode": "64004",
         "text": text,

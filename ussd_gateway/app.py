@@ -13,7 +13,7 @@ from ussd_gateway.appkeys import DEFINITIONS, HOPS, SETTINGS, SUBMISSIONS
 from ussd_gateway.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.db.migrate import upgrade
 from ussd_gateway.engine.definition import Catalogue, DefinitionError, MenuDefinition, Problem
-from ussd_gateway.engine.loader import load_catalogue, load_menus
+from ussd_gateway.engine.loader import load_catalogue
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.forwarding.hook import setup_forwarding
 from ussd_gateway.gctuning import setup_gc
@@ -55,15 +55,21 @@ def load_catalogues(settings: Settings) -> tuple[dict[str, Catalogue], list[Prob
 
 
 def menu_paths(settings: Settings) -> list[Path]:
-    return sorted(Path(settings.menus_dir).glob("*.yaml"))
+    """Every menu file (directory files, ``directory: <name>``, are read by ``services``)."""
+    from ussd_gateway.services import split_files, yaml_files
+
+    return split_files(yaml_files(settings))[0]
 
 
 def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
-    """Every menu file, validated; a broken one stops start-up with ``file: screen: problem``."""
-    catalogues, problems = load_catalogues(settings)
-    if problems:
-        raise DefinitionError(problems)
-    return load_menus(menu_paths(settings), catalogues=catalogues, navigation=settings.navigation)
+    """Every service and directory, validated; any broken file raises with every problem
+    (``file: screen: problem``). Serving is more forgiving: see ``services.load_services``."""
+    from ussd_gateway.services import load_services
+
+    loaded = load_services(settings)
+    if loaded.disabled:
+        raise DefinitionError([p for d in loaded.disabled.values() for p in d.problems])
+    return loaded.definitions
 
 
 def create_app(settings: Settings, *, worker: bool | None = None) -> web.Application:

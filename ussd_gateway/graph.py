@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ussd_gateway.engine.definition import MenuDefinition
@@ -36,6 +37,8 @@ class Node:
 
     @property
     def label(self) -> str:
+        if self.missing and self.kind == "service":
+            return f"{self.id}\n(temporarily unavailable)"
         if self.missing:
             return f"{self.id}\n(missing screen)"
         return f"{self.id} ({self.kind})" + (f"\n{self.text}" if self.text else "")
@@ -96,6 +99,47 @@ def flow(definition: MenuDefinition) -> tuple[list[Node], list[Link]]:
     return nodes, links
 
 
+def directory_flow(
+    directory: MenuDefinition, services: Mapping[str, MenuDefinition], code: str = ""
+) -> Drawn:
+    """A directory: its list, each service (first screen, owner, extended code) and the way back.
+
+    A service whose file is broken is drawn like a missing screen: "temporarily unavailable".
+    """
+    from ussd_gateway.directory import DirectoryScreen, entry_line
+
+    screen = directory.screens[directory.start]
+    assert isinstance(screen, DirectoryScreen)
+    language = directory.default_language
+    nodes = [
+        Node(
+            directory.start,
+            "directory",
+            _short(screen.title.render(language, {})),
+            True,
+            False,
+            False,
+        )
+    ]
+    links: list[Link] = []
+    back = directory.navigation.directory
+    for index, entry in enumerate(screen.entries):
+        service = services.get(entry.service)
+        owner = str(service.owner.get("institution", "")) if service else ""
+        dial = f"{code[:-1]}*{index + 1}#" if code else ""
+        text = "\n".join(
+            line
+            for line in (_text_of(service, service.start) if service else "", _short(owner), dial)
+            if line
+        )
+        nodes.append(Node(entry.service, "service", text, False, False, False, not entry.available))
+        label = _short(entry_line(entry, index, language, screen.unavailable))
+        links.append(Link(directory.start, entry.service, label))
+        if entry.available:
+            links.append(Link(entry.service, directory.start, f"{back} (directory)"))
+    return nodes, links
+
+
 # ---- Mermaid ----
 
 
@@ -108,8 +152,12 @@ def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;").replace("\n", "<br/>")
 
 
-def to_mermaid(definition: MenuDefinition) -> str:
-    nodes, links = flow(definition)
+Drawn = tuple[list[Node], list[Link]]
+"""Nodes and links to draw; ``flow`` of the definition unless given (e.g. a directory's)."""
+
+
+def to_mermaid(definition: MenuDefinition, drawn: Drawn | None = None) -> str:
+    nodes, links = drawn or flow(definition)
     lines = ["flowchart TD", "  start__((start))"]
     for node in nodes:
         label = _mermaid_text(node.label)
@@ -141,8 +189,8 @@ def _dot_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(definition: MenuDefinition) -> str:
-    nodes, links = flow(definition)
+def to_dot(definition: MenuDefinition, drawn: Drawn | None = None) -> str:
+    nodes, links = drawn or flow(definition)
     lines = [
         f"digraph {_dot_text(definition.service)} {{",
         "  rankdir=TB;",
@@ -192,12 +240,12 @@ def render_with_graphviz(dot_source: str, fmt: str, *, timeout: float = 60) -> b
     return result.stdout
 
 
-def render(definition: MenuDefinition, fmt: str) -> bytes:
+def render(definition: MenuDefinition, fmt: str, drawn: Drawn | None = None) -> bytes:
     """The picture in one of ``FORMATS``."""
     if fmt == "mermaid":
-        return to_mermaid(definition).encode()
+        return to_mermaid(definition, drawn).encode()
     if fmt == "dot":
-        return to_dot(definition).encode()
+        return to_dot(definition, drawn).encode()
     if fmt in {"svg", "png"}:
-        return render_with_graphviz(to_dot(definition), fmt)
+        return render_with_graphviz(to_dot(definition, drawn), fmt)
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any, Protocol
 
+from ussd_gateway import directory
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
 from ussd_gateway.engine.session import Session, SessionStatus
@@ -118,6 +119,9 @@ class HopService:
             unknown = UssdReply(self._bilingual("unknown_code"), True)
             self.observer.answered(request, None, unknown, time.perf_counter() - started)
             return unknown
+        if route.definition is None:  # its menu file is broken: the other services still serve
+            log.info("service %s is disabled (broken menu file)", route.unavailable)
+            return UssdReply(self._bilingual("unavailable"), True)
         key = f"{request.provider}:{request.session_id}"
         try:
             reply = await self._hop(key, request, route.definition, route.entries, admission)
@@ -197,7 +201,10 @@ class HopService:
                     return verdict
                 request = verdict
             session = tx.session
-            if session is not None and session.service != definition.service:
+            if session is not None and definition.service not in (
+                session.service,
+                session.directory,
+            ):
                 session = None  # an aggregator reused a session id for another code
             if session is not None and is_repeat(session, request):
                 return UssdReply(session.last_reply, session.last_end or bool(session.end_reason))
@@ -215,9 +222,7 @@ class HopService:
                 if session.resume_from is not None:
                     result = await self._answer_resume(session, definition, entry)
                 else:
-                    result = await hop_on_version(
-                        self.engine, self.router, session, definition, entry
-                    )
+                    result = await self._step(session, definition, entry)
             new = result.session
             new.consumed = request.text
             new.marker = request.marker
@@ -265,11 +270,43 @@ class HopService:
         for entry in typed:
             if result.reply.end:
                 break
-            result = await self.engine.hop(definition, result.session, entry)
+            result = await self._step(result.session, definition, entry)
         return result
+
+    async def _step(self, session: Session, dialled: MenuDefinition, entry: str) -> HopResult:
+        """One entry, on the service the session is in (through a directory: maybe not the
+        one dialled); the directory key and a directory's choice move the session."""
+        if not session.directory:
+            current: MenuDefinition | None = dialled
+        else:
+            current = self.router.definitions.get(session.service)
+            if entry.strip() == dialled.navigation.directory:
+                return await directory.leave(self.engine, dialled, session)
+            if current is None:  # disabled by a reload since it was entered
+                current = self._held(session)
+                if current is None:
+                    hint = self.settings.text("unavailable", session.language)
+                    return await directory.leave(self.engine, dialled, session, hint)
+        result = await hop_on_version(self.engine, self.router, session, current, entry)
+        if result.enter is None:
+            return result
+        service = self.router.definitions.get(result.enter)
+        if service is None:  # disabled since the directory was drawn
+            hint = self.settings.text("unavailable", session.language)
+            return await directory.leave(self.engine, dialled, result.session, hint)
+        log.info("%s enters %s from %s", session.key, service.service, dialled.service)
+        return await directory.enter(self.engine, dialled, service, result.session)
+
+    def _held(self, session: Session) -> MenuDefinition | None:
+        """The version a session started on, when this process still holds it."""
+        if isinstance(self.router, MenuRegistry):
+            return self.router.definition(session.service, session.version)
+        return None
 
     def _placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
         """The session with the definition it started on (kept across reloads) if held here."""
+        if session.service != current.service:  # dropped inside a service of this directory
+            current = self.router.definitions.get(session.service) or current
         if isinstance(self.router, MenuRegistry):
             return self.router.placed(session, current)
         return session, current

@@ -442,6 +442,11 @@ class _Ports:
             raise ConnectionError("lookups are down (journey test)")
         return await self.store.get(reference)
 
+    async def existing(self, idempotency_key: str) -> str | None:
+        if "lookup" in self.down:
+            raise ConnectionError("lookups are down (journey test)")
+        return await self.store.existing(idempotency_key)
+
 
 class JourneyRunner:
     """Runs journeys against loaded menus, one fresh database and session store per journey."""

@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,15 +67,31 @@ class ReloadResult:
     trigger: str
     problems: tuple[str, ...] = ()
     versions: Versions = field(default_factory=dict)
+    disabled: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Services left out because their file is broken (the others were published)."""
+    kept: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Services whose file is broken now, still serving the version they had."""
+
+    @property
+    def published(self) -> bool:
+        return self.ok or bool(self.disabled or self.kept)
 
     def as_json(self) -> dict[str, Any]:
-        if not self.ok:
+        if not self.published:
             return {"ok": False, "trigger": self.trigger, "problems": list(self.problems)}
         services = {
             service: {"old": old, "new": new, "changed": old != new}
             for service, (old, new) in self.versions.items()
         }
-        return {"ok": True, "trigger": self.trigger, "services": services}
+        answer: dict[str, Any] = {"ok": self.ok, "trigger": self.trigger, "services": services}
+        if not self.ok:  # the others were published: 422 says which were not, and why
+            answer["published"] = True
+            answer["disabled"] = {name: list(why) for name, why in self.disabled.items()}
+            answer["kept"] = {name: list(why) for name, why in self.kept.items()}
+            answer["problems"] = [
+                p for why in [*self.disabled.values(), *self.kept.values()] for p in why
+            ]
+        return answer
 
 
 def catalogue_digest(settings: Settings) -> str:
@@ -97,35 +113,46 @@ def _digest(files: Iterable[tuple[str, Path]]) -> str:
     return digest.hexdigest()
 
 
-def read_menus(settings: Settings) -> tuple[dict[str, MenuDefinition], ServiceRouter]:
+def read_menus(
+    settings: Settings, previous: Mapping[str, MenuDefinition] | None = None
+) -> tuple[dict[str, MenuDefinition], ServiceRouter]:
     """Every menu and catalogue, validated as at start-up; DefinitionError lists every problem.
 
     Blocking (file reads, parsing): call it in a thread once the server runs.
     """
-    from ussd_gateway.app import load_definitions  # app imports this module
+    from ussd_gateway.services import load_services  # app imports this module
 
     digest = catalogue_digest(settings)
-    definitions = stamp(load_definitions(settings), digest)
+    loaded = load_services(settings, previous)
+    fresh = {k: d for k, d in loaded.definitions.items() if k not in loaded.kept}
+    definitions = {**loaded.definitions, **stamp(fresh, digest)}  # kept ones are stamped already
     try:
-        router = ServiceRouter(settings.service_codes, definitions)
+        router = ServiceRouter(settings.service_codes, definitions, loaded.disabled, loaded.kept)
     except ValueError as exc:
         where = str(settings.config_path or "config/gateway.yaml")
-        raise DefinitionError([Problem(where, "service_codes", str(exc))]) from exc
+        broken = [p for d in loaded.disabled.values() for p in d.problems]
+        raise DefinitionError([*broken, Problem(where, "service_codes", str(exc))]) from exc
     return definitions, router
 
 
 def load_registry(settings: Settings) -> MenuRegistry:
-    """The registry a process starts with; raises DefinitionError like ``load_definitions``."""
+    """The registry a process starts with; a broken file disables its service (logged, with
+    file and problem); DefinitionError when problems span files or nothing could be served."""
     definitions, router = read_menus(settings)
+    for name, disabled in router.disabled.items():
+        for problem in disabled.problems:
+            log.error("service %s disabled: %s", name, problem)
+    if router.disabled and not definitions:
+        raise DefinitionError([p for d in router.disabled.values() for p in d.problems])
     keep = settings.sessions.ttl + settings.sessions.resume_window
     return MenuRegistry(definitions, router, keep=keep)
 
 
 def files_signature(settings: Settings) -> str:
-    """A hash of the names and contents of every menu and catalogue file (blocking)."""
-    from ussd_gateway.app import menu_paths
+    """A hash of the names and contents of every menu, directory and catalogue file (blocking)."""
+    from ussd_gateway.services import yaml_files
 
-    paths = [*menu_paths(settings), *(Path(p) for p in settings.catalogues.values())]
+    paths = [*yaml_files(settings), *(Path(p) for p in settings.catalogues.values())]
     return _digest((str(path), path) for path in paths)
 
 
@@ -145,7 +172,9 @@ class Reloader:
     async def reload(self, trigger: str) -> ReloadResult:
         async with self._lock:
             try:
-                definitions, router = await asyncio.to_thread(read_menus, self.settings)
+                definitions, router = await asyncio.to_thread(
+                    read_menus, self.settings, dict(self.menus.definitions)
+                )
             except DefinitionError as exc:
                 problems = tuple(str(p) for p in exc.problems)
                 for problem in problems:
@@ -161,6 +190,16 @@ class Reloader:
                 problem = f"reload failed: {type(exc).__name__}: {exc}"
                 return ReloadResult(False, trigger, (problem,))
             versions = self.menus.publish(definitions, router)
+            disabled = {name: tuple(d.lines()) for name, d in router.disabled.items()}
+            kept = {name: tuple(d.lines()) for name, d in router.kept.items()}
+            for name, why in disabled.items():
+                for problem in why:
+                    log.error("reload (%s): service %s disabled: %s", trigger, name, problem)
+            for name, why in kept.items():
+                for problem in why:
+                    log.error(
+                        "reload (%s): %s still on its previous version: %s", trigger, name, problem
+                    )
             log.info(
                 "reload (%s): %s",
                 trigger,
@@ -170,8 +209,10 @@ class Reloader:
                 )
                 or "no services",
             )
-            result = ReloadResult(True, trigger, versions=versions)
-        if self.broadcast is not None and trigger != PEER:
+            result = ReloadResult(
+                not (disabled or kept), trigger, versions=versions, disabled=disabled, kept=kept
+            )
+        if self.broadcast is not None and trigger != PEER and result.published:
             await self.broadcast.announce(result.as_json()["services"])
         return result
 

@@ -133,13 +133,14 @@ def load_settings(
             back=str(nav_raw.get("back", "0")),
             home=str(nav_raw.get("home", "00")),
             more=str(nav_raw.get("more", "98")),
+            directory=str(nav_raw.get("directory", "000")),
         )
         port = int(env.get("PORT") or raw.get("port") or 8080)
         lookup_timeout = float(raw.get("lookup_timeout", 0.8))
         submit_timeout = float(raw.get("submit_timeout", 5.0))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    if len(navigation.reserved) != 3:
+    if len(navigation.reserved) != 4:
         raise ConfigError(f"{path}: navigation keys must differ from each other")
 
     menus_dir = env.get("USSD_MENUS_DIR") or raw.get("menus_dir") or "menus"

@@ -21,6 +21,8 @@ from ussd_gateway.routing import ServiceRouter
 
 BASE = """
 service: base
+owner: {institution: Taasisi, contact: huduma@taasisi.go.tz}
+backend: feedback
 languages: [sw, en]
 start: home
 screens:
@@ -62,6 +64,10 @@ service: other
 languages: [sw]
 start: home
 codes: ["*152*01#"]
+owner: {institution: Nyingine, contact: "+255700000000"}
+backend: other
+keywords:
+  - word: {sw: HABARI}
 screens:
   home: {type: end, text: "Habari"}
 """
@@ -284,6 +290,33 @@ FAILING = [
         before=(OTHER,),
     ),
     Case(
+        "duplicate-keyword",
+        "two services declare one SMS keyword",
+        replace(
+            BASE, "start: home\n", "start: home\nkeywords:\n  - word: {sw: HABARI, en: NEWS}\n"
+        ),
+        "keywords",
+        "- word: {sw: HABARI",
+        r"SMS keyword HABARI is declared by 'base' and by 'other' \(.*other\.yaml:8\)",
+        before=(OTHER,),
+    ),
+    Case(
+        "owner",
+        "a service that names no owner",
+        replace(BASE, "owner: {institution: Taasisi, contact: huduma@taasisi.go.tz}\n", ""),
+        "-",
+        "service: base",
+        r"'owner' must give institution and contact \(who answers for this service\)",
+    ),
+    Case(
+        "owner",
+        "a service that names no backend",
+        replace(BASE, "backend: feedback\n", ""),
+        "-",
+        "owner: {institution",
+        r"'backend' must name where this service's submissions go \(config backends:\)",
+    ),
+    Case(
         "undefined-variable",
         "a misspelt variable",
         replace(BASE, 'en: "Send {{ body }}?"', 'en: "Send {{ bodyy }}?"'),
@@ -329,6 +362,10 @@ PASSING = {
     "missing-language": BASE,
     "too-long": replace(BASE, " (na jina)", " " + "J" * 40),
     "duplicate-code": replace(BASE, "start: home\n", 'start: home\ncodes: ["*152*02#"]\n'),
+    "duplicate-keyword": replace(
+        BASE, "start: home\n", "start: home\nkeywords:\n  - word: {sw: HABARINI, en: NEWS}\n"
+    ),
+    "owner": BASE,
     "undefined-variable": BASE,
     "no-validation": BASE,
 }
@@ -377,7 +414,7 @@ def test_rule_blames_the_exact_line(tmp_path: Path, case: Case) -> None:
 
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_rule_passes_a_correct_menu(tmp_path: Path, rule: str) -> None:
-    before = (OTHER,) if rule == "duplicate-code" else ()
+    before = (OTHER,) if rule in {"duplicate-code", "duplicate-keyword"} else ()
     _, problems = validate(tmp_path, PASSING[rule], before)
     assert problems == []
 

@@ -31,6 +31,7 @@ def changed_everywhere() -> Session:
         "submissions": 1,
         "marker": "7",
         "end_reason": "timeout",
+        "directory": "serikali",
     }
     missing = {f.name for f in dataclasses.fields(Session)} - set(values)
     assert not missing, f"add {missing} to this test"

@@ -12,8 +12,12 @@ from ussd_gateway.settings import load_settings
 
 
 def register(commands: Any) -> None:
-    graph = commands.add_parser("graph", help="draw a menu file's flow (mermaid, dot, svg, png)")
-    graph.add_argument("file", help="menu file, e.g. menus/mrejesho.yaml")
+    graph = commands.add_parser(
+        "graph", help="draw a menu file's (or a directory's) flow (mermaid, dot, svg, png)"
+    )
+    graph.add_argument(
+        "file", help="menu file, e.g. menus/mrejesho.yaml, or directory file (menus/directory.yaml)"
+    )
     graph.add_argument(
         "--format",
         choices=FORMATS,
@@ -30,6 +34,7 @@ SUFFIXES = {".mmd": "mermaid", ".md": "mermaid", ".dot": "dot", ".gv": "dot"}
 
 def run(args: argparse.Namespace) -> int:
     from ussd_gateway.app import load_catalogues
+    from ussd_gateway.directory import is_directory_file
     from ussd_gateway.engine.loader import inspect_menu
     from ussd_gateway.graph import GraphvizMissing, render
 
@@ -43,9 +48,13 @@ def run(args: argparse.Namespace) -> int:
     fmt = fmt or "mermaid"
     settings = load_settings(args.config)
     catalogues, _ = load_catalogues(settings)
-    definition, problems = inspect_menu(
-        args.file, catalogues=catalogues, navigation=settings.navigation
-    )
+    drawn = None
+    if is_directory_file(Path(args.file)):
+        definition, problems, drawn = _directory(Path(args.file), settings, catalogues)
+    else:
+        definition, problems = inspect_menu(
+            args.file, catalogues=catalogues, navigation=settings.navigation
+        )
     errors = [p for p in problems if p.severity == "error"]
     if definition is None or not definition.screens:
         for problem in problems:
@@ -56,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         for problem in errors:
             print(f"  {problem}", file=sys.stderr)
     try:
-        picture = render(definition, fmt)
+        picture = render(definition, fmt, drawn)
     except GraphvizMissing as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -70,3 +79,25 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(picture)
         sys.stdout.flush()
     return 0
+
+
+def _directory(path: Path, settings: Any, catalogues: Any) -> tuple[Any, list[Any], Any]:
+    """A directory file with the menu files beside it: its definition, problems and picture."""
+    from ussd_gateway.directory import inspect_directory
+    from ussd_gateway.engine.loader import inspect_menus
+    from ussd_gateway.graph import directory_flow
+    from ussd_gateway.services import declared_name, split_files
+
+    menus, _ = split_files(sorted(path.parent.glob("*.yaml")))
+    services, found = inspect_menus(menus, catalogues=catalogues, navigation=settings.navigation)
+    by_file = {str(Path(d.source).resolve()): d for d in services.values()}
+    broken = {
+        str(Path(p.file).resolve()): declared_name(Path(p.file), "service")
+        for p in found
+        if p.severity == "error"
+    }
+    definition, problems = inspect_directory(path, by_file, broken, settings.navigation)
+    if definition is None:
+        return None, problems, None
+    code = next((c for c, name in settings.service_codes.items() if name == definition.service), "")
+    return definition, problems, directory_flow(definition, services, code)

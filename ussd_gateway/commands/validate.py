@@ -19,15 +19,38 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ussd_gateway.app import load_catalogues, menu_paths
+    from ussd_gateway.directory import check_extended_codes, inspect_directory
     from ussd_gateway.engine.lint import check_codes
     from ussd_gateway.engine.loader import inspect_menus
     from ussd_gateway.routing import ServiceRouter
+    from ussd_gateway.services import declared_name, split_files, yaml_files
 
     settings = load_settings(args.config)
     catalogues, problems = load_catalogues(settings)
-    files = [Path(f) for f in args.files] or menu_paths(settings)
-    definitions, found = inspect_menus(files, catalogues=catalogues, navigation=settings.navigation)
+    files = [Path(f) for f in args.files] or yaml_files(settings)
+    menus, directories = split_files(files)
+    definitions, found = inspect_menus(menus, catalogues=catalogues, navigation=settings.navigation)
     problems += found
+    if directories:  # a directory lists the menu files beside it, broken or not
+        known, seen = (
+            (definitions, found)
+            if not args.files
+            else inspect_menus(
+                menu_paths(settings), catalogues=catalogues, navigation=settings.navigation
+            )
+        )
+        by_file = {str(Path(d.source).resolve()): d for d in known.values()}
+        broken = {
+            str(Path(p.file).resolve()): declared_name(Path(p.file), "service")
+            for p in seen
+            if p.severity == "error"
+        }
+        for path in directories:
+            directory, wrong = inspect_directory(path, by_file, broken, settings.navigation)
+            problems += wrong
+            if directory is not None:
+                definitions[directory.service] = directory
+        problems += check_extended_codes(definitions, settings.service_codes)
     for clash in check_codes(definitions, settings.service_codes, settings.config_path):
         if clash not in problems:
             problems.append(clash)

@@ -44,10 +44,12 @@ class NavigationKeys:
     back: str = "0"
     home: str = "00"
     more: str = "98"
+    directory: str = "000"
+    """Back to the directory of services, from inside a service reached through one."""
 
     @property
     def reserved(self) -> frozenset[str]:
-        return frozenset({self.back, self.home, self.more})
+        return frozenset({self.back, self.home, self.more, self.directory})
 
     def footer(self, word: Callable[[str], str], *, more: bool, back: bool, home: bool) -> str:
         """The line under a screen, e.g. ``98.Zaidi 0.Rudi 00.Mwanzo``; ``word`` translates."""
@@ -59,6 +61,19 @@ class NavigationKeys:
         if home:
             parts.append(f"{self.home}.{word('home')}")
         return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    """A pull SMS keyword of a service: its words (one per language) and its sub-keywords."""
+
+    words: tuple[str, ...]
+    """Upper case, e.g. ``("MREJESHO", "FEEDBACK")``."""
+    subs: Mapping[str, str]
+    """Sub-keyword (upper case, every language) -> action name, e.g. ``HALI -> status``."""
+    default: str = ""
+    """Action when the text has no (known) sub-keyword; empty: such a text is not understood."""
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +115,10 @@ class MenuDefinition:
     codes: tuple[str, ...] = ()
     title: Mapping[str, str] = field(default_factory=dict)
     owner: Mapping[str, Any] = field(default_factory=dict)
+    backend: str = ""
+    """The backend the service's submissions go to unless a ``submit`` screen names another."""
+    keywords: tuple[Keyword, ...] = ()
+    """Pull SMS keywords this service answers (``MREJESHO HALI <ref>``)."""
     key_lines: Mapping[str, int] = field(default_factory=dict)
     """Line of each top-level key of the file (e.g. ``codes``), for problems found later."""
     text_lines: Mapping[str, Mapping[str, int]] = field(default_factory=dict)

@@ -45,6 +45,10 @@ RULES: dict[str, Rule] = {
             "longest values its variables can take, a hint and the navigation footer",
         ),
         Rule("duplicate-code", "error", "two services claim the same short code"),
+        Rule("duplicate-keyword", "error", "two services declare the same pull SMS keyword"),
+        Rule(
+            "owner", "error", "a service file without `owner` (institution, contact) or `backend`"
+        ),
         Rule(
             "undefined-variable",
             "error",
@@ -276,4 +280,32 @@ def check_codes(
                     line,
                 )
             )
+    return problems
+
+
+# ---- pull SMS keywords ----
+
+
+def check_keywords(definitions: Mapping[str, MenuDefinition]) -> list[Problem]:
+    """A pull SMS keyword declared by two services: an inbound text could not be routed."""
+    problems: list[Problem] = []
+    owners: dict[str, tuple[str, str, int | None]] = {}
+    for definition in definitions.values():
+        for keyword in definition.keywords:
+            line = keyword.line or definition.key_lines.get("keywords")
+            for word in keyword.words:
+                first = owners.get(word)
+                if first is None:
+                    owners[word] = (definition.service, definition.source, line)
+                elif first[0] != definition.service:
+                    where = f"{first[1]}:{first[2]}" if first[2] else first[1]
+                    problems.append(
+                        Problem(
+                            definition.source,
+                            "keywords",
+                            f"SMS keyword {word} is declared by '{definition.service}' "
+                            f"and by '{first[0]}' ({where})",
+                            line,
+                        )
+                    )
     return problems

@@ -18,10 +18,12 @@ from ussd_gateway.engine.definition import (
     Problem,
 )
 from ussd_gateway.engine.gsm import ussd_length
+from ussd_gateway.engine.keywords import parse_keywords
 from ussd_gateway.engine.lint import (
     article,
     check_codes,
     check_duplicate_keys,
+    check_keywords,
     check_variables,
     variable_sets,
 )
@@ -35,8 +37,21 @@ from ussd_gateway.engine.text import LocalizedText
 from ussd_gateway.engine.yaml_source import key_line, line_of, load_yaml
 
 TOP_KEYS = frozenset(
-    {"service", "languages", "start", "screens", "messages", "codes", "title", "owner"}
+    {
+        "service",
+        "languages",
+        "start",
+        "screens",
+        "messages",
+        "codes",
+        "title",
+        "owner",
+        "backend",
+        "keywords",
+    }
 )
+OWNER_KEYS = ("institution", "contact")
+"""What every served service must say about who answers for it (``check_owner``)."""
 
 
 def load_catalogue(path: Path) -> Catalogue:
@@ -135,6 +150,17 @@ def parse_menu(
         top("'codes' must be a list of short codes", key="codes")
         codes = []
 
+    backend = raw.get("backend") or ""
+    if not isinstance(backend, str):
+        top("'backend' must name a backend of config/gateway.yaml", key="backend")
+        backend = ""
+    owner = raw.get("owner") or {}
+    if not isinstance(owner, Mapping):
+        top("'owner' must be a mapping: {institution: ..., contact: ...}", key="owner")
+        owner = {}
+    keywords, found = parse_keywords(raw.get("keywords"), file)
+    problems += found
+
     overrides = raw.get("messages") or {}
     if not isinstance(overrides, Mapping):
         top("'messages' must be a mapping of message name to texts", key="messages")
@@ -172,6 +198,7 @@ def parse_menu(
         messages=messages,
         reserve=reserve,
         problems=problems,
+        backend=backend,
     )
     screens: dict[str, Screen] = {}
     raw_screens = raw.get("screens")
@@ -210,7 +237,9 @@ def parse_menu(
         version=version,
         codes=tuple(codes),
         title=dict(raw.get("title") or {}),
-        owner=dict(raw.get("owner") or {}),
+        owner=dict(owner),
+        backend=backend,
+        keywords=keywords,
         key_lines=MappingProxyType(dict(getattr(raw, "key_lines", {}))),
         text_lines=MappingProxyType(_text_lines(raw_screens, languages_t)),
     )
@@ -394,7 +423,36 @@ def inspect_menus(
             )
         definitions[definition.service] = definition
     problems += check_codes(parsed, {})
+    problems += check_keywords(parsed)
+    for definition in parsed.values():
+        problems += check_owner(definition)
     return definitions, problems
+
+
+def check_owner(definition: MenuDefinition) -> list[Problem]:
+    """A served service names who answers for it and where its submissions go."""
+    missing = [key for key in OWNER_KEYS if not str(definition.owner.get(key) or "").strip()]
+    problems = []
+    line = definition.key_lines.get("owner") or definition.key_lines.get("service")
+    if missing:
+        problems.append(
+            Problem(
+                definition.source,
+                "-",
+                f"'owner' must give {' and '.join(missing)} (who answers for this service)",
+                line,
+            )
+        )
+    if not definition.backend:
+        problems.append(
+            Problem(
+                definition.source,
+                "-",
+                "'backend' must name where this service's submissions go (config backends:)",
+                definition.key_lines.get("backend") or line,
+            )
+        )
+    return problems
 
 
 def load_menus(

@@ -9,7 +9,7 @@ from typing import Any
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.gsm import fits_ussd
 from ussd_gateway.engine.ports import EnginePorts
-from ussd_gateway.engine.screens.base import Fail, Go, Outcome, Retry, Screen, Turn
+from ussd_gateway.engine.screens.base import Enter, Fail, Go, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.end import EndScreen
 from ussd_gateway.engine.session import Session, SessionStatus
 
@@ -79,6 +79,8 @@ class HopResult:
     session: Session
     language_changed: str | None = None
     events: list[tuple[str, Any]] = field(default_factory=list)
+    enter: str | None = None
+    """A service chosen in a directory: the reply is empty until the hop layer enters it."""
 
 
 class Engine:
@@ -156,6 +158,10 @@ class Engine:
             return self._show(ctx, result)
         if isinstance(outcome, Fail):  # pragma: no cover - interactive screens never fail
             return self._show(ctx, result, ctx.message(outcome.hint))
+        if isinstance(outcome, Enter):
+            result.enter = outcome.service
+            result.session = s
+            return result
         origin = s.copy()
         self._set(ctx, outcome, result)
         s.history.append(screen.id)

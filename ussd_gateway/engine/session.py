@@ -51,6 +51,8 @@ class Session:
     """The aggregator's id of the last hop, for providers that send only the newest entry."""
     end_reason: str = ""
     """Why the aggregator said the session ended (``timeout``, ``release``, ``Incomplete``…)."""
+    directory: str = ""
+    """The directory of services this session came through (its key leads back there)."""
 
     @property
     def in_journey(self) -> bool:

@@ -1,6 +1,7 @@
 """A small feedback-intake service for demos and tests (``ussd-gateway demo-backend``).
 
-- ``POST /feedback`` (or ``/``): takes a delivery, answers ``201 {"case_number": …}``; the same
+- ``POST /feedback`` (or ``/``; ``/meetings`` for e-Gov meeting registrations): takes a
+  delivery, answers ``201 {"case_number": …}``; the same
   ``Idempotency-Key`` again gets the same case number (``200``) and counts as a duplicate.
 - checks ``Authorization: Bearer <token>`` and/or ``X-Signature: sha256=<hmac>`` when given
   a token/secret (by default the gateway's own ``feedback`` backend settings).
@@ -135,6 +136,7 @@ def create_demo_backend(
     app = web.Application()
     app[STATE] = DemoState(token=token, secret=secret, gateway=gateway, backend=backend)
     app.router.add_post("/feedback", accept)
+    app.router.add_post("/meetings", accept)
     app.router.add_post("/", accept)
     app.router.add_get("/stats", stats)
     app.router.add_get("/cases", cases)

@@ -54,7 +54,7 @@ class GatewayObserver(HopObserver):
     def advanced(self, request: UssdRequest, previous: Session | None, current: Session) -> None:
         service, provider = current.service, request.provider
         sid = opaque_session_id(provider, request.session_id)
-        if previous is None:
+        if previous is None or previous.service != service:  # a directory's service entered
             child(SESSIONS_STARTED, service, provider).inc()
             self._event(sid, service, provider, "start")
         shown = current.status is not SessionStatus.CANCELLED and current.screen

@@ -125,7 +125,7 @@ class MemorySessionStore(SessionStore):
     async def _save(self, session: Session) -> None:
         raw = session.dumps()
         self._set(self.keys.session(session.key), raw, self.ttl)
-        resume_key = self.keys.resume(session.service, session.phone)
+        resume_key = self.keys.resume(session.directory or session.service, session.phone)
         action = ResumeCopy.on_save(session)
         if action is ResumeCopy.WRITE:
             self._set(resume_key, raw, self.resume_window)

@@ -268,7 +268,7 @@ class RedisSessionStore(SessionStore):
         commands: list[tuple[Any, ...]] = [
             ("SET", self.keys.session(session.key), raw, "PX", _ms(self.ttl))
         ]
-        resume_key = self.keys.resume(session.service, session.phone)
+        resume_key = self.keys.resume(session.directory or session.service, session.phone)
         action = ResumeCopy.on_save(session)
         if action is ResumeCopy.WRITE:
             commands.append(("SET", resume_key, raw, "PX", _ms(self.resume_window)))

@@ -134,6 +134,11 @@ class SubmissionStore:
             kind=row.kind,
         )
 
+    async def existing(self, idempotency_key: str) -> str | None:
+        """The reference stored under ``idempotency_key``, if any: a ``once_per`` repeat."""
+        with _unavailable_on_failure():
+            return await self._reference_for_key(idempotency_key)
+
     async def set_status(self, reference: str, status: str, note: str | None = None) -> bool:
         """Record what happened to a submission (``note`` replaces any previous note).
 

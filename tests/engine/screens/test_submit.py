@@ -281,5 +281,5 @@ async def test_mrejesho_named_feedback_keeps_the_phone(ports) -> None:
 def test_submit_without_backend_is_an_error() -> None:
     _, problems = parse(FEEDBACK.replace("    backend: complaints\n", ""))
     assert [(p.screen, p.message) for p in problems if p.severity == "error"] == [
-        ("send", "missing 'backend'")
+        ("send", "missing 'backend' (here or the service's own `backend:`)")
     ]

@@ -52,7 +52,15 @@ class Fail:
     hint: str
 
 
-Outcome = Go | Retry | Turn | Fail
+@dataclass(frozen=True, slots=True)
+class Enter:
+    """Leave this definition for another service (a directory's choice); the hop layer, which
+    holds every definition, does the switch."""
+
+    service: str
+
+
+Outcome = Go | Retry | Turn | Fail | Enter
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +91,8 @@ class ParseContext:
     problems: list[Problem] = field(default_factory=list)
     screen: str = "-"
     line: int | None = None
+    backend: str = ""
+    """The service's own backend: the default of its ``submit`` screens."""
 
     @property
     def default_language(self) -> str:

@@ -27,7 +27,7 @@ def _truthy(value: Any) -> bool:
 class SubmitScreen(Screen):
     type_name: ClassVar[str] = "submit"
     keys: ClassVar[frozenset[str]] = frozenset(
-        {"backend", "next", "fields", "anonymous", "kind", "save_as"}
+        {"backend", "next", "fields", "anonymous", "kind", "save_as", "once_per", "existing"}
     )
     interactive: ClassVar[bool] = False
     example: ClassVar[str] = """\
@@ -38,7 +38,12 @@ send:
   anonymous: anonymous       # a variable: when true, the phone number is not stored
   kind: kind                 # a variable holding the kind of request
   save_as: reference         # default: reference
-  next: done"""
+  next: done
+register:
+  type: submit               # backend: default the service's own `backend:`
+  once_per: phone            # one submission per value of this variable, ever: a repeat
+  existing: already          # goes here instead, with the first one's reference in save_as
+  next: registered"""
 
     backend: str
     next: str
@@ -46,13 +51,22 @@ send:
     anonymous: str
     kind: str
     save_as: str
+    once_per: str = ""
+    """A variable: at most one submission per value of it, ever (e.g. one registration per
+    phone). The database's unique idempotency key enforces it, also under concurrent repeats."""
+    existing: str = ""
+    """Where a repeat goes, with the first submission's reference in ``save_as``."""
 
     @classmethod
     def parse(cls, screen_id: str, raw: Mapping[str, Any], ctx: ParseContext) -> SubmitScreen:
-        backend = raw.get("backend")
+        backend = raw.get("backend") or ctx.backend
         if not isinstance(backend, str) or not backend:
-            ctx.problem("missing 'backend'", raw)
+            ctx.problem("missing 'backend' (here or the service's own `backend:`)", raw)
             backend = ""
+        once_per = ctx.variable_name(raw, "once_per", required=False)
+        existing = ctx.screen_ref(raw, "existing", required=bool(once_per))
+        if existing and not once_per:
+            ctx.problem("'existing' needs 'once_per'", raw, key="existing")
         fields = raw.get("fields") or []
         if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
             ctx.problem("'fields' must be a list of variable names", raw)
@@ -66,10 +80,15 @@ send:
             ctx.variable_name(raw, "anonymous", required=False),
             ctx.variable_name(raw, "kind", required=False),
             ctx.variable_name(raw, "save_as", required=False) or "reference",
+            once_per,
+            existing,
         )
 
     def targets(self) -> tuple[Edge, ...]:
-        return (Edge(self.next, "stored"),) if self.next else ()
+        edges = [Edge(self.next, "stored")] if self.next else []
+        if self.existing:
+            edges.append(Edge(self.existing, "already stored"))
+        return tuple(edges)
 
     def sets(self) -> Mapping[str, str]:
         return {self.save_as: "W" * 8}
@@ -82,10 +101,12 @@ send:
         if anonymous:
             data = {k: v for k, v in data.items() if k not in {"phone", "name"}}
         kind = variables.get(self.kind) if self.kind else None
+        key = f"{session.key}:{session.started_at:.3f}:{self.id}:{session.submissions}"
+        if self.once_per:
+            value = str(variables.get(self.once_per) or "").strip().lower()
+            key = f"once:{hop.definition.service}:{self.id}:{value}"
         draft = SubmissionDraft(
-            idempotency_key=(
-                f"{session.key}:{session.started_at:.3f}:{self.id}:{session.submissions}"
-            ),
+            idempotency_key=key,
             service=hop.definition.service,
             backend=self.backend,
             channel="ussd",
@@ -97,6 +118,14 @@ send:
         )
         if hop.ports is None:
             return Fail("unavailable")
+        if self.once_per:
+            try:
+                first = await asyncio.wait_for(hop.ports.existing(key), hop.submit_timeout)
+            except Exception:
+                log.exception("duplicate check failed for service %s", hop.definition.service)
+                return Fail("unavailable")
+            if first is not None:
+                return Go(self.existing, {self.save_as: first})
         try:
             # a slow commit may still land after the timeout: the idempotency key makes the
             # citizen's next "send" return that same reference instead of a second submission

@@ -38,6 +38,11 @@ def server(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    # Backends on a port nobody listens on: a demo-backend another process left on the default
+    # port would otherwise move the status from "received" to "delivered" mid-test.
+    closed = f"http://127.0.0.1:{_free_port()}"
+    env["BACKEND_FEEDBACK_URL"] = f"{closed}/feedback"
+    env["BACKEND_MEETINGS_URL"] = f"{closed}/meetings"
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [str(BIN / "ussd-gateway"), "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -138,7 +138,7 @@ def variables_used(raw_screen: Mapping[str, Any]) -> Iterator[tuple[str, int | N
             source = value
         elif kind == "lookup" and key == "reference":
             yield value, line
-        elif kind == "submit" and key in {"anonymous", "kind"}:
+        elif kind == "submit" and key in {"anonymous", "kind", "sms_consent"}:
             yield value, line
         if source is None:
             continue

@@ -26,7 +26,14 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     catalogues, problems = load_catalogues(settings)
     files = [Path(f) for f in args.files] or menu_paths(settings)
-    definitions, found = inspect_menus(files, catalogues=catalogues, navigation=settings.navigation)
+    from ussd_gateway.sms.config import load_sms
+
+    definitions, found = inspect_menus(
+        files,
+        catalogues=catalogues,
+        navigation=settings.navigation,
+        sms_max_segments=load_sms(settings).max_segments,
+    )
     problems += found
     for clash in check_codes(definitions, settings.service_codes, settings.config_path):
         if clash not in problems:

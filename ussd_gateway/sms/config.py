@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ussd_gateway.engine.lint import DEFAULT_SMS_SEGMENTS
 from ussd_gateway.forwarding.config import RetryPolicy
 from ussd_gateway.settings import ConfigError, Settings
 
@@ -90,7 +91,7 @@ class SmsConfig:
     """Alphanumeric sender id registered with the aggregator; None: its default."""
     short_code: str | None = None
     """Where premium replies come from when the inbound message does not say (e.g. 15200)."""
-    max_segments: int = 3
+    max_segments: int = DEFAULT_SMS_SEGMENTS
     """Parts per SMS at most; longer texts are cut at a word and end with "..."."""
     default_language: str = "sw"
     retry: RetryPolicy = field(

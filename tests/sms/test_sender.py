@@ -188,3 +188,11 @@ async def _is(outbox: SmsOutbox, status: str, purpose: str = "receipt:ABCD2345")
 async def _attempts_at_least(outbox: SmsOutbox, attempts: int) -> bool:
     found = await outbox.find("receipt:ABCD2345")
     return found is not None and found.attempts >= attempts and found.locked_by is None
+
+
+async def test_a_number_without_its_plus_is_sent_in_international_form(
+    db: Database, outbox: SmsOutbox, at_api: AtApi
+):
+    await outbox.enqueue(sms(phone="255712345678"))
+    await run_until(SmsWorker(config(at_api.url), db.sessionmaker), lambda: _is(outbox, "sent"))
+    assert [m["to"] for m in at_api.sent()] == ["+255712345678"]

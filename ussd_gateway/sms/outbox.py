@@ -32,6 +32,14 @@ from ussd_gateway.db.models import (
 )
 from ussd_gateway.forwarding.config import RetryPolicy
 
+
+def international(phone: str) -> str:
+    """``+<digits>``: one spelling per number, as the SDK insists and opt-outs compare; some
+    aggregators (and hand-typed requests) drop the ``+`` of a number that is international."""
+    phone = phone.strip().replace(" ", "")
+    return phone if phone.startswith("+") else "+" + phone
+
+
 FINAL_REPORTS = frozenset({"Success", "Failed", "Rejected"})
 """Delivery-report statuses after which a late "Sent" or "Buffered" must not overwrite."""
 
@@ -275,6 +283,7 @@ class SmsOutbox:
     # --- opt-outs ---------------------------------------------------------------------------
 
     async def opt_out(self, phone: str) -> None:
+        phone = international(phone)
         async with self._sessionmaker() as session, session.begin():
             dialect = session.bind.dialect.name
             make = postgresql_insert if dialect == "postgresql" else sqlite_insert
@@ -283,10 +292,12 @@ class SmsOutbox:
             )
 
     async def opt_in(self, phone: str) -> None:
+        phone = international(phone)
         async with self._sessionmaker() as session, session.begin():
             await session.execute(delete(SmsOptOut).where(SmsOptOut.phone == phone))
 
     async def opted_out(self, phone: str) -> bool:
+        phone = international(phone)
         async with self._sessionmaker() as session:
             found = await session.scalar(select(SmsOptOut.phone).where(SmsOptOut.phone == phone))
         return found is not None

@@ -21,7 +21,7 @@ from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 
 from ussd_gateway.sms.config import SmsConfig
-from ussd_gateway.sms.outbox import ClaimedSms, Outcome, SendResult
+from ussd_gateway.sms.outbox import ClaimedSms, Outcome, SendResult, international
 from ussd_gateway.sms.text import fit, segments
 
 log = logging.getLogger(__name__)
@@ -91,13 +91,6 @@ class AtSender:
             sender_id=message.sender or self.config.sender_id,
             timeout=timeout,
         )
-
-
-def international(phone: str) -> str:
-    """``+<digits>``, as the SDK insists: some aggregators (and hand-typed tests) drop the
-    ``+`` of a number that is international already."""
-    phone = phone.strip().replace(" ", "")
-    return phone if phone.startswith("+") else "+" + phone
 
 
 def interpret(reply: Any, phone: str) -> SendResult:

@@ -60,6 +60,8 @@ class SmsWorker:
             self.config.base_url or "Africa's Talking",
             " (sandbox)" if self.config.sandbox and not self.config.base_url else "",
         )
+        if not self.config.api_key and not self.config.base_url:
+            log.warning("AT_API_KEY is not set: every SMS will be refused and retried")
         try:
             while not self._stopping.is_set():
                 self._wake.clear()

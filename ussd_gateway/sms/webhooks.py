@@ -25,6 +25,11 @@ from ussd_gateway.sms.router import Match
 log = logging.getLogger(__name__)
 
 
+async def form_of(request: web.Request) -> dict[str, str]:
+    """The callback's text fields (a file in a multipart body is no field of ours)."""
+    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+
+
 def read_inbound(form: dict[str, str]) -> InboundSms:
     return InboundSms(
         id=required(form, "id", 100),
@@ -38,7 +43,7 @@ def read_inbound(form: dict[str, str]) -> InboundSms:
 
 async def inbound(request: web.Request) -> web.Response:
     try:
-        message = read_inbound(dict(await request.post()))
+        message = read_inbound(await form_of(request))
     except BadRequest as exc:
         return bad_request(exc)
     app = request.app
@@ -72,7 +77,7 @@ async def inbound(request: web.Request) -> web.Response:
 
 
 async def delivery(request: web.Request) -> web.Response:
-    form = dict(await request.post())
+    form = await form_of(request)
     try:
         message_id = required(form, "id", 100)
         status = required(form, "status", 32)

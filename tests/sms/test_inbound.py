@@ -84,6 +84,8 @@ async def test_status_by_sms_in_either_language(sms_client: TestClient, at_api: 
     )
     await post(sms_client, "HALI ZZZZ2222", id="in-4")
     assert await reply_to(at_api, 4) == "Hakuna mrejesho wenye kumbukumbu ZZZZ2222."
+    await post(sms_client, "HALI", id="in-5")  # no reference: how to ask
+    assert (await reply_to(at_api, 5)).startswith("Tuma: MREJESHO <ujumbe>, HALI <kumbukumbu>")
 
 
 async def test_unknown_keyword_gets_help_in_the_guessed_language(

@@ -100,9 +100,11 @@ async def feedback(ctx: ActionContext) -> str:
 async def status(ctx: ActionContext) -> str:
     """``HALI <ref>``: the status the USSD tracking screen would show."""
     reference = ctx.match.argument.split()[0] if ctx.match.argument else ""
-    view = await ctx.submissions.get(reference) if reference else None
+    if not reference:  # "HALI" alone: how to ask
+        return ctx.text("help")
+    view = await ctx.submissions.get(reference)
     if view is None:
-        return ctx.text("not_found", reference=reference.upper() or "-")
+        return ctx.text("not_found", reference=reference.upper())
     return ctx.text("status", **status_fields(view, ctx.language, ctx.definitions))
 
 

@@ -27,6 +27,7 @@ from ussd_gateway.routes import setup_routes
 from ussd_gateway.sessions import StoreUnavailable, create_store
 from ussd_gateway.settings import Settings
 from ussd_gateway.simulator import setup_simulator
+from ussd_gateway.sms.hook import setup_sms
 from ussd_gateway.submissions.store import SubmissionStore, SubmissionUnavailable
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
 
     app.cleanup_ctx.append(resources)
     setup_forwarding(app, settings, worker=worker)
+    setup_sms(app, settings, worker=worker)  # after forwarding: listens to status changes
     app.middlewares.append(request_ids)
     guard.install(app)  # after resources: late hops finish before the stores close
     setup_observability(app, settings)

@@ -51,8 +51,8 @@ def describe(connection: Connection) -> dict[str, Any]:
     }
 
 
-async def test_head_is_the_session_events_migration():
-    assert head_revision() == "0003"
+async def test_head_is_the_sms_migration():
+    assert head_revision() == "0004"
     assert migrate.MIGRATIONS_DIR.is_dir()
     assert migrate.MIGRATIONS_DIR.is_relative_to(Path(migrate.__file__).parent)
 
@@ -77,6 +77,8 @@ async def test_upgrade_creates_the_schema_of_the_models(database_url: str):
         "alembic_version",
         "delivery_attempts",
         "session_events",
+        "sms_messages",
+        "sms_opt_outs",
         "submissions",
     ]
     assert ("ix_submissions_status_next_attempt_at", ("status", "next_attempt_at")) in schema[

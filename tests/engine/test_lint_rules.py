@@ -340,6 +340,18 @@ FAILING = [
         "type: input",
         r"input has no validation: anything typed is accepted",
     ),
+    Case(
+        "sms-too-long",
+        "a receipt quoting the message five times, with a tick that needs UCS-2",
+        BASE
+        + '    sms: {sw: "{{ reference }}'
+        + " \u2713 {{ body }}" * 5
+        + '", en: "Ref {{ reference }}"}\n',
+        "done",
+        "type: end",
+        r"sw: the sms text can take 4 SMS parts \(ucs2\), over sms.max_segments \(3\); "
+        r"it would be cut",
+    ),
 ]
 
 PASSING = {
@@ -368,6 +380,8 @@ PASSING = {
     "owner": BASE,
     "undefined-variable": BASE,
     "no-validation": BASE,
+    "sms-too-long": BASE
+    + '    sms: {sw: "Asante: {{ reference }} {{ body }}", en: "Ref {{ reference }}"}\n',
 }
 """A clean menu close to each failing example: the rule must not fire on it."""
 

@@ -49,6 +49,7 @@ async def test_a_journey_moves_the_counters(gateway) -> None:
     # read from this test's own database: exact, not a delta
     assert value(after, "ussd_submissions", status="pending") == 1
     assert value(after, "ussd_outbox_depth") == 1
+    assert value(after, "ussd_sms_messages", status="pending") == 1  # the receipt, not sent yet
     assert 0 <= value(after, "ussd_outbox_oldest_pending_age_seconds") < 60
     assert value(after, "ussd_database_figures_up") == 1
     # nothing delivered yet: the delivery histogram is empty

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ussd_gateway.commands import (
+    at_sandbox,
     demo_backend,
     emulate,
     graph,
@@ -32,4 +33,5 @@ COMMANDS: tuple[ModuleType, ...] = (
     demo_backend,
     purge,
     report,
+    at_sandbox,
 )

@@ -55,6 +55,11 @@ async def _purge(url: str, age: Any, keys: tuple[str, ...], dry_run: bool) -> in
         result = await purge(
             create_sessionmaker(engine), older_than=age, personal_keys=keys, dry_run=dry_run
         )
+        from ussd_gateway.sms.purge import purge_sms_numbers
+
+        sms_numbers = await purge_sms_numbers(
+            create_sessionmaker(engine), cutoff=result.cutoff, dry_run=dry_run
+        )
     except (OSError, SQLAlchemyError) as exc:
         print(f"cannot purge: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 1
@@ -65,4 +70,5 @@ async def _purge(url: str, age: Any, keys: tuple[str, ...], dry_run: bool) -> in
         f"submissions created before {result.cutoff:%Y-%m-%d %H:%M} UTC: {result.examined}; "
         f"{verb} {result.purged} ({result.numbers} numbers, {result.answers} personal answers)"
     )
+    print(f"SMS sent before then: {verb} {sms_numbers} numbers")
     return 0

@@ -28,8 +28,15 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     catalogues, problems = load_catalogues(settings)
     files = [Path(f) for f in args.files] or yaml_files(settings)
+    from ussd_gateway.sms.config import load_sms
+
     menus, directories = split_files(files)
-    definitions, found = inspect_menus(menus, catalogues=catalogues, navigation=settings.navigation)
+    definitions, found = inspect_menus(
+        menus,
+        catalogues=catalogues,
+        navigation=settings.navigation,
+        sms_max_segments=load_sms(settings).max_segments,
+    )
     problems += found
     if directories:  # a directory lists the menu files beside it, broken or not
         known, seen = (

@@ -13,7 +13,9 @@ from ussd_gateway.settings import load_settings
 
 
 def register(commands: Any) -> None:
-    worker = commands.add_parser("worker", help="deliver submissions to their backends")
+    worker = commands.add_parser(
+        "worker", help="deliver submissions to their backends and send queued SMS"
+    )
     worker.set_defaults(func=run)
 
 
@@ -24,10 +26,13 @@ def run(args: argparse.Namespace) -> int:
     from ussd_gateway.db.migrate import upgrade
     from ussd_gateway.forwarding.config import load_forwarding
     from ussd_gateway.forwarding.worker import DeliveryWorker
+    from ussd_gateway.sms.config import load_sms
+    from ussd_gateway.sms.worker import SmsWorker
 
     settings = load_settings(args.config)
     configure_logging(settings.log_level, log_format(settings.env, settings.section("logging")))
     config = load_forwarding(settings)
+    sms = load_sms(settings)
 
     async def work() -> int:
         engine = create_engine(settings.database_url)
@@ -41,11 +46,23 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            worker = DeliveryWorker(config, create_sessionmaker(engine), settings.env)
+            sessionmaker = create_sessionmaker(engine)
+            worker = DeliveryWorker(config, sessionmaker, settings.env)
+            sender = SmsWorker(sms, sessionmaker)
             loop = asyncio.get_running_loop()
+
+            def stop() -> None:
+                worker.stop()
+                sender.stop()
+
             for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, worker.stop)
-            await worker.run()
+                loop.add_signal_handler(sig, stop)
+            tasks = [asyncio.create_task(worker.run()), asyncio.create_task(sender.run())]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            stop()  # one failing (a configuration mistake) stops the other
+            for result in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(result, BaseException):
+                    raise result  # as before: a configuration mistake is reported by the CLI
             return 0
         finally:
             await engine.dispose()

@@ -194,3 +194,86 @@ class SessionEvent(Base):
 
     def __repr__(self) -> str:
         return f"<SessionEvent {self.service} {self.kind} {self.screen or self.reason or ''}>"
+
+
+# ---- SMS channel (migration 0004) ----
+
+SMS_PENDING = "pending"
+"""Stored, not yet accepted by the SMS API (waiting for its first or next attempt)."""
+SMS_SENT = "sent"
+"""Accepted by the SMS API; delivery reports then fill ``provider_status``."""
+SMS_FAILED = "failed"
+"""Refused for good (invalid or blacklisted number...): retrying will not help."""
+SMS_DEAD = "dead"
+"""Retried until the give-up age or attempt limit."""
+SMS_STATUSES: tuple[str, ...] = (SMS_PENDING, SMS_SENT, SMS_FAILED, SMS_DEAD)
+
+
+class SmsMessage(Base):
+    """One SMS to one citizen: stored before it is sent, claimed by workers with a lease.
+
+    ``purpose`` is unique (``receipt:<reference>``, ``status:<reference>:<status>``,
+    ``reply:<inbound id>``): the same purpose is never queued, hence never sent, twice.
+    """
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'dead')", name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    purpose: Mapped[str] = mapped_column(String(200), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    """None once sent when ``drop_phone`` (anonymous receipts)."""
+    drop_phone: Mapped[bool] = mapped_column(default=False, server_default=false())
+    language: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(16))
+    link_id: Mapped[str | None] = mapped_column(String(100))
+    """The inbound message's linkId: the reply goes out as a premium (on-demand) SMS."""
+    sender: Mapped[str | None] = mapped_column(String(32))
+    """Short code or sender id to send from; None: the configured one."""
+    status: Mapped[str] = mapped_column(String(16), default=SMS_PENDING, server_default=SMS_PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    segments: Mapped[int | None] = mapped_column(Integer)
+    message_id: Mapped[str | None] = mapped_column(String(100))
+    """The provider's id for this recipient: delivery reports name it."""
+    cost: Mapped[str | None] = mapped_column(String(32))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    provider_status: Mapped[str | None] = mapped_column(String(32))
+    """The provider's word: Success/Sent/... when accepted, then the delivery report's status."""
+    failure_reason: Mapped[str | None] = mapped_column(String(100))
+    network_code: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:  # never print the phone or the text
+        return f"<SmsMessage {self.purpose} {self.status}>"
+
+
+class SmsOptOut(Base):
+    """A number that sent ACHA/STOP: no status updates until it sends ANZA/START."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )

@@ -55,8 +55,17 @@ RULES: dict[str, Rule] = {
             "a template uses a variable that no earlier screen on any path can set",
         ),
         Rule("no-validation", "warning", "an `input` accepts anything: no `validate`"),
+        Rule(
+            "sms-too-long",
+            "warning",
+            "an `end` screen's `sms:` text can need more SMS parts than `sms.max_segments` "
+            "(it would be cut), with the longest values its variables can take",
+        ),
     )
 }
+
+DEFAULT_SMS_SEGMENTS = 3
+"""``sms.max_segments`` when the configuration does not say."""
 
 BUILTIN_VARIABLES = frozenset({"language"})
 """Variables every template can read without any screen setting them."""
@@ -142,7 +151,7 @@ def variables_used(raw_screen: Mapping[str, Any]) -> Iterator[tuple[str, int | N
             source = value
         elif kind == "lookup" and key == "reference":
             yield value, line
-        elif kind == "submit" and key in {"anonymous", "kind"}:
+        elif kind == "submit" and key in {"anonymous", "kind", "sms_consent"}:
             yield value, line
         if source is None:
             continue
@@ -308,4 +317,40 @@ def check_keywords(definitions: Mapping[str, MenuDefinition]) -> list[Problem]:
                             line,
                         )
                     )
+    return problems
+
+
+# ---- SMS texts ----
+
+
+def check_sms_lengths(definition: MenuDefinition, max_segments: int) -> list[Problem]:
+    """``sms:`` texts that can need more parts than the cap, rendered with every sample set
+    (inputs at their ``max_length``, the longest catalogue label...), in every language."""
+    from ussd_gateway.engine.gsm import normalise_typography, sms_segments
+    from ussd_gateway.engine.screens.end import EndScreen
+
+    problems: list[Problem] = []
+    samples = variable_sets(definition)
+    for screen in definition.screens.values():
+        if not isinstance(screen, EndScreen) or screen.sms is None:
+            continue
+        for language in definition.languages:
+            worst = max(
+                (
+                    sms_segments(normalise_typography(screen.sms.render(language, variables)))
+                    for variables in samples
+                ),
+                default=(0, "gsm7"),
+            )
+            if worst[0] > max_segments:
+                problems.append(
+                    Problem(
+                        definition.source,
+                        screen.id,
+                        f"{language}: the sms text can take {worst[0]} SMS parts ({worst[1]}), "
+                        f"over sms.max_segments ({max_segments}); it would be cut",
+                        screen.line,
+                        "warning",
+                    )
+                )
     return problems

@@ -20,10 +20,12 @@ from ussd_gateway.engine.definition import (
 from ussd_gateway.engine.gsm import ussd_length
 from ussd_gateway.engine.keywords import parse_keywords
 from ussd_gateway.engine.lint import (
+    DEFAULT_SMS_SEGMENTS,
     article,
     check_codes,
     check_duplicate_keys,
     check_keywords,
+    check_sms_lengths,
     check_variables,
     variable_sets,
 )
@@ -404,8 +406,11 @@ def inspect_menus(
     *,
     catalogues: Mapping[str, Catalogue] | None = None,
     navigation: NavigationKeys | None = None,
+    sms_max_segments: int = DEFAULT_SMS_SEGMENTS,
 ) -> tuple[dict[str, MenuDefinition], list[Problem]]:
-    """Every problem of several menu files, and the definitions of those without errors."""
+    """Every problem of several menu files, and the definitions of those without errors.
+
+    ``sms_max_segments``: the configured ``sms.max_segments``, to size ``sms:`` texts with."""
     definitions: dict[str, MenuDefinition] = {}
     parsed: dict[str, MenuDefinition] = {}
     """Every file read, errors or not: a clash of short codes is worth knowing either way."""
@@ -415,6 +420,7 @@ def inspect_menus(
         problems += found
         if definition is not None:
             parsed[str(path)] = definition
+            problems += check_sms_lengths(definition, sms_max_segments)
         if definition is None or any(p.severity == "error" for p in found):
             continue
         if definition.service in definitions:

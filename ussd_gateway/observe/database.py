@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ussd_gateway.db.models import SessionEvent, Submission
+from ussd_gateway.db.models import SessionEvent, SmsMessage, Submission
 from ussd_gateway.metrics import DELIVERY_BUCKETS, DEPENDENCY_ERRORS
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class Snapshot:
     delivery: tuple[list[int], int, float] | None = None
     """(cumulative count per bucket, count, sum) of delivery latency; None without the column."""
     timed_out: dict[tuple[str, str], int] = field(default_factory=dict)
+    sms_by_status: dict[str, int] = field(default_factory=dict)
     ok: bool = False
 
 
@@ -83,6 +84,8 @@ class DatabaseFigures(Collector):
                 snapshot.oldest_pending_age = max(0.0, (now - oldest).total_seconds())
             snapshot.delivery = await self._delivery(connection)
             snapshot.timed_out = await self._timed_out(connection, now)
+            sms = select(SmsMessage.status, func.count()).group_by(SmsMessage.status)
+            snapshot.sms_by_status = dict((await connection.execute(sms)).all())  # type: ignore[arg-type]
         return snapshot
 
     async def _delivery(self, connection: AsyncConnection) -> tuple[list[int], int, float]:
@@ -166,6 +169,14 @@ class DatabaseFigures(Collector):
         for (service, provider), count in sorted(snap.timed_out.items()):
             timed_out.add_metric([service, provider], count)
         yield timed_out
+        sms = GaugeMetricFamily(
+            "ussd_sms_messages",
+            "SMS in the outbox, by status (pending: waiting to be sent or retried).",
+            labels=["status"],
+        )
+        for status, count in sorted(snap.sms_by_status.items()):
+            sms.add_metric([status], count)
+        yield sms
         if snap.delivery is not None:
             cumulative, count, total = snap.delivery
             delivery = HistogramMetricFamily(

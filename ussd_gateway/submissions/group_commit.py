@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ussd_gateway.db.models import Submission
+from ussd_gateway.sms.receipts import RECEIPT_KEY, enqueue_receipts
 from ussd_gateway.submissions.references import new_reference
 
 log = logging.getLogger(__name__)
@@ -92,13 +93,25 @@ class GroupCommit:
             self._writer = None
 
     async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[str]]]) -> None:
-        rows = [{"reference": self._draw(), **values} for values, _ in batch]
+        rows = [
+            {"reference": self._draw(), **{k: v for k, v in values.items() if k != RECEIPT_KEY}}
+            for values, _ in batch
+        ]
         try:
             async with self._writers(), self._sessions() as session, session.begin():
                 insert = _INSERTS_IGNORING_DUPLICATES[session.bind.dialect.name]
                 await session.execute(insert, rows)
                 keys = list({row["idempotency_key"] for row in rows})
                 found = dict((await session.execute(_REFERENCES.where(_KEYS.in_(keys)))).all())
+                # receipts ride in the same transaction (see sms.receipts)
+                await enqueue_receipts(
+                    session,
+                    [
+                        (found[key], values.get(RECEIPT_KEY))
+                        for values, _ in batch
+                        if (key := values["idempotency_key"]) in found
+                    ],
+                )
         except Exception as exc:  # every waiter must hear of it
             outage = self._translate(exc)
             for values, future in batch:

@@ -7,6 +7,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+REFERENCE_SLOT = "\ue000reference\ue000"
+"""Stands for the reference in a receipt rendered before the reference is drawn."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmsReceipt:
+    """The SMS receipt of a submission, queued in the same transaction as the submission.
+
+    ``text`` holds ``REFERENCE_SLOT`` where the reference goes. ``drop_phone``: the submission
+    is anonymous and the citizen agreed to a receipt; the number is erased once it is sent.
+    """
+
+    phone: str
+    language: str
+    text: str
+    drop_phone: bool = False
+
 
 @dataclass(frozen=True, slots=True)
 class SubmissionDraft:
@@ -23,6 +40,8 @@ class SubmissionDraft:
     """None for anonymous submissions: the number is never stored."""
     anonymous: bool = False
     kind: str | None = None
+    receipt: SmsReceipt | None = None
+    """An SMS receipt to queue with the submission (an ``end`` screen's ``sms:``)."""
 
 
 @dataclass(frozen=True, slots=True)

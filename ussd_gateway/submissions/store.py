@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ussd_gateway.db.models import CHANNELS, Submission, utcnow
 from ussd_gateway.db.writelock import writers_lock
 from ussd_gateway.metrics import DEPENDENCY_ERRORS
+from ussd_gateway.sms.receipts import RECEIPT_KEY, enqueue_receipts
 from ussd_gateway.submissions.group_commit import DIALECTS, GroupCommit
 from ussd_gateway.submissions.model import SubmissionDraft, SubmissionView
 from ussd_gateway.submissions.references import is_valid, new_reference, normalise
@@ -78,18 +79,22 @@ class SubmissionStore:
         the database's unique index, not a racy read, decides who won.
         """
         values = _row_values(draft)
+        if draft.receipt is not None:
+            values[RECEIPT_KEY] = draft.receipt  # written in the same transaction
         if self._group is not None:
             return await self._group.submit(values)
         return await self._submit_alone(values)
 
     async def _submit_alone(self, values: dict[str, Any]) -> str:
         """One submission in a transaction of its own (see ``submit``)."""
+        receipt = values.pop(RECEIPT_KEY, None)
         with _unavailable_on_failure():
             for _ in range(MAX_REFERENCE_TRIES):
                 reference = new_reference()
                 try:
                     async with self._sessionmaker() as session, session.begin():
                         await session.execute(_INSERT, {"reference": reference, **values})
+                        await enqueue_receipts(session, [(reference, receipt)])
                     return reference
                 except sa_exc.IntegrityError:
                     # The failed transaction is rolled back; the winner has committed by now

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ussd_gateway.engine.screens.base import Edge, Fail, Go, Outcome, ParseContext, Screen
-from ussd_gateway.submissions.model import SubmissionDraft
+from ussd_gateway.engine.screens.end import EndScreen
+from ussd_gateway.submissions.model import REFERENCE_SLOT, SmsReceipt, SubmissionDraft
 
 if TYPE_CHECKING:
     from ussd_gateway.engine.runner import HopContext
@@ -27,7 +28,17 @@ def _truthy(value: Any) -> bool:
 class SubmitScreen(Screen):
     type_name: ClassVar[str] = "submit"
     keys: ClassVar[frozenset[str]] = frozenset(
-        {"backend", "next", "fields", "anonymous", "kind", "save_as", "once_per", "existing"}
+        {
+            "backend",
+            "next",
+            "fields",
+            "anonymous",
+            "kind",
+            "save_as",
+            "once_per",
+            "existing",
+            "sms_consent",
+        }
     )
     interactive: ClassVar[bool] = False
     example: ClassVar[str] = """\
@@ -38,6 +49,8 @@ send:
   anonymous: anonymous       # a variable: when true, the phone number is not stored
   kind: kind                 # a variable holding the kind of request
   save_as: reference         # default: reference
+  sms_consent: sms_receipt   # a variable: an anonymous citizen gets the `next` end screen's
+                             # `sms:` receipt only when it is true (named ones always do)
   next: done
 register:
   type: submit               # backend: default the service's own `backend:`
@@ -56,6 +69,7 @@ register:
     phone). The database's unique idempotency key enforces it, also under concurrent repeats."""
     existing: str = ""
     """Where a repeat goes, with the first submission's reference in ``save_as``."""
+    sms_consent: str = ""
 
     @classmethod
     def parse(cls, screen_id: str, raw: Mapping[str, Any], ctx: ParseContext) -> SubmitScreen:
@@ -82,6 +96,7 @@ register:
             ctx.variable_name(raw, "save_as", required=False) or "reference",
             once_per,
             existing,
+            ctx.variable_name(raw, "sms_consent", required=False),
         )
 
     def targets(self) -> tuple[Edge, ...]:
@@ -115,6 +130,7 @@ register:
             phone=None if anonymous else session.phone,
             anonymous=anonymous,
             kind=str(kind) if kind is not None else None,
+            receipt=self.receipt(hop, anonymous),
         )
         if hop.ports is None:
             return Fail("unavailable")
@@ -135,3 +151,16 @@ register:
             return Fail("unavailable")
         session.submissions += 1
         return Go(self.next, {self.save_as: reference})
+
+    def receipt(self, hop: HopContext, anonymous: bool) -> SmsReceipt | None:
+        """The ``next`` end screen's ``sms:`` text, rendered now (the reference left as a slot)
+        so it is stored with the submission; None without one, a number, or consent."""
+        end = hop.definition.screens.get(self.next)
+        phone = hop.session.phone
+        if not isinstance(end, EndScreen) or end.sms is None or not phone:
+            return None
+        if anonymous and not (self.sms_consent and _truthy(hop.session.vars.get(self.sms_consent))):
+            return None
+        variables = {**hop.variables, self.save_as: REFERENCE_SLOT}
+        text = end.sms.render(hop.language, variables)
+        return SmsReceipt(phone, hop.language, text, drop_phone=anonymous) if text else None

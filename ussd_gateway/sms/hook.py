@@ -1,0 +1,85 @@
+"""The SMS channel inside the web application: callbacks, status updates and, on SQLite, a
+worker (the same rule as forwarding: ``serve`` sends by itself unless a separate ``ussd-gateway
+worker`` is the plan, i.e. on PostgreSQL).
+
+Call :func:`setup_sms` after ``setup_forwarding`` (it appends to its ``STATUS_LISTENERS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ussd_gateway.appkeys import DEFINITIONS
+from ussd_gateway.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.forwarding.hook import is_sqlite
+from ussd_gateway.forwarding.status import STATUS_LISTENERS
+from ussd_gateway.settings import ConfigError, Settings
+from ussd_gateway.sms.actions import ACTIONS
+from ussd_gateway.sms.config import SmsConfig, load_sms
+from ussd_gateway.sms.keys import SMS_CONFIG, SMS_OUTBOX, SMS_ROUTER, SMS_WAKE
+from ussd_gateway.sms.outbox import SmsOutbox
+from ussd_gateway.sms.router import KeywordRouter
+from ussd_gateway.sms.updates import status_update_listener
+from ussd_gateway.sms.webhooks import setup_sms_routes
+from ussd_gateway.sms.worker import SmsWorker
+
+log = logging.getLogger(__name__)
+
+
+def build_router(config: SmsConfig) -> KeywordRouter:
+    """The keyword table from configuration; an unknown action or a twice-declared keyword
+    stops start-up."""
+    for route in config.keywords:
+        if route.action not in ACTIONS:
+            raise ConfigError(
+                f"sms.keywords: {' '.join(route.words)}: unknown action {route.action!r} "
+                f"(one of {', '.join(sorted(ACTIONS))})"
+            )
+    try:
+        return KeywordRouter(config.keywords)
+    except ValueError as exc:
+        raise ConfigError(f"sms.keywords: {exc}") from exc
+
+
+def setup_sms(app: web.Application, settings: Settings, *, worker: bool | None) -> None:
+    config = load_sms(settings)
+    run_worker = is_sqlite(settings.database_url) if worker is None else worker
+    app[SMS_CONFIG] = config
+    app[SMS_ROUTER] = build_router(config)
+    app[SMS_WAKE] = lambda: None
+    setup_sms_routes(app)
+
+    async def sms(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        sessionmaker = create_sessionmaker(engine)
+        outbox = app[SMS_OUTBOX] = SmsOutbox(sessionmaker)
+        sender: SmsWorker | None = None
+        task: asyncio.Task[None] | None = None
+        if run_worker:
+            sender = SmsWorker(config, sessionmaker)
+            app[SMS_WAKE] = sender.wake
+            task = asyncio.create_task(sender.run(), name="sms-worker")
+            task.add_done_callback(_report_crash)
+        app[STATUS_LISTENERS].append(
+            status_update_listener(
+                config, outbox, sessionmaker, lambda: app[DEFINITIONS], lambda: app[SMS_WAKE]()
+            )
+        )
+        try:
+            yield
+        finally:
+            if sender is not None and task is not None:
+                sender.stop()
+                await asyncio.gather(task, return_exceptions=True)
+            await engine.dispose()
+
+    app.cleanup_ctx.append(sms)
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("in-process SMS worker stopped: %r", task.exception())

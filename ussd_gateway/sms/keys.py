@@ -1,0 +1,17 @@
+"""Typed application keys of the SMS channel (set by ``sms.hook``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from ussd_gateway.sms.config import SmsConfig
+from ussd_gateway.sms.outbox import SmsOutbox
+from ussd_gateway.sms.router import KeywordRouter
+
+SMS_CONFIG = web.AppKey("sms_config", SmsConfig)
+SMS_OUTBOX = web.AppKey("sms_outbox", SmsOutbox)
+SMS_ROUTER = web.AppKey("sms_router", KeywordRouter)
+SMS_WAKE = web.AppKey("sms_wake", Callable[[], None])
+"""Tells the in-process SMS worker that something was queued (a no-op without one)."""

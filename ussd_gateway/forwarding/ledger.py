@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ussd_gateway.db.claims import claim_due
 from ussd_gateway.db.models import (
     DEAD,
     DELIVERED,
@@ -62,29 +63,15 @@ class DeliveryLedger:
     async def claim(
         self, worker: str, limit: int, lease: float, backends: Iterable[str]
     ) -> list[Claim]:
-        now = utcnow()
-        due = (
-            select(Submission.id)
-            .where(
-                Submission.status == PENDING,
-                Submission.backend.in_(list(backends)),
-                or_(Submission.next_attempt_at.is_(None), Submission.next_attempt_at <= now),
-                or_(Submission.locked_until.is_(None), Submission.locked_until < now),
-            )
-            .order_by(Submission.next_attempt_at, Submission.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        statement = (
-            update(Submission)
-            .where(Submission.id.in_(due))
-            .values(
-                locked_by=worker,
-                locked_until=now + dt.timedelta(seconds=lease),
-                attempts=Submission.attempts + 1,
-            )
-            .returning(
+        rows = await claim_due(
+            self._sessionmaker,
+            Submission,
+            pending=PENDING,
+            worker=worker,
+            limit=limit,
+            lease=lease,
+            where=(Submission.backend.in_(list(backends)),),
+            columns=(
                 Submission.id,
                 Submission.reference,
                 Submission.service,
@@ -97,11 +84,8 @@ class DeliveryLedger:
                 Submission.created_at,
                 Submission.requeued_at,
                 Submission.attempts,
-            )
-            .execution_options(synchronize_session=False)
+            ),
         )
-        async with self._sessionmaker() as session, session.begin():
-            rows = (await session.execute(statement)).all()
         return [
             Claim(
                 id=row.id,

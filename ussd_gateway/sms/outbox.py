@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ussd_gateway.db.claims import claim_due
 from ussd_gateway.db.models import (
     SMS_DEAD,
     SMS_FAILED,
@@ -127,29 +128,15 @@ class SmsOutbox:
             await enqueue_in(session, messages)
 
     async def claim(self, worker: str, limit: int, lease: float) -> list[ClaimedSms]:
-        now = utcnow()
-        due = (
-            select(SmsMessage.id)
-            .where(
-                SmsMessage.status == SMS_PENDING,
-                SmsMessage.phone.is_not(None),
-                or_(SmsMessage.next_attempt_at.is_(None), SmsMessage.next_attempt_at <= now),
-                or_(SmsMessage.locked_until.is_(None), SmsMessage.locked_until < now),
-            )
-            .order_by(SmsMessage.next_attempt_at, SmsMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        statement = (
-            update(SmsMessage)
-            .where(SmsMessage.id.in_(due))
-            .values(
-                locked_by=worker,
-                locked_until=now + dt.timedelta(seconds=lease),
-                attempts=SmsMessage.attempts + 1,
-            )
-            .returning(
+        rows = await claim_due(
+            self._sessionmaker,
+            SmsMessage,
+            pending=SMS_PENDING,
+            worker=worker,
+            limit=limit,
+            lease=lease,
+            where=(SmsMessage.phone.is_not(None),),
+            columns=(
                 SmsMessage.id,
                 SmsMessage.purpose,
                 SmsMessage.phone,
@@ -158,11 +145,8 @@ class SmsOutbox:
                 SmsMessage.sender,
                 SmsMessage.attempts,
                 SmsMessage.created_at,
-            )
-            .execution_options(synchronize_session=False)
+            ),
         )
-        async with self._sessionmaker() as session, session.begin():
-            rows = (await session.execute(statement)).all()
         return [
             ClaimedSms(
                 r.id, r.purpose, r.phone, r.body, r.link_id, r.sender, r.attempts, r.created_at

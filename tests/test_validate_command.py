@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +117,27 @@ def test_warnings_alone_exit_0(tmp_path: Path) -> None:
         f"{menu}:{line(menu.read_text(), 'orphan:')}: orphan: warning: no path reaches this screen"
     ]
     assert result.stderr.strip() == "1 file(s): 0 error(s), 1 warning(s)"
+
+
+def test_a_service_keyword_also_in_the_sms_config_is_an_error_naming_both(tmp_path: Path) -> None:
+    config = (ROOT / "config" / "gateway.yaml").read_text()
+    route = "    - {words: FEEDBACK, language: en, action: feedback, service: mrejesho}\n"
+    (tmp_path / "config").mkdir()
+    shutil.copy(ROOT / "config" / "institutions.yaml", tmp_path / "config")
+    shutil.copytree(ROOT / "menus", tmp_path / "menus")  # paths are relative to the project
+    clashing = tmp_path / "config" / "gateway.yaml"
+    clashing.write_text(config.replace("  keywords:\n", "  keywords:\n" + route, 1))
+    result = subprocess.run(
+        [str(BIN / "ussd-gateway"), "validate"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "USSD_CONFIG": str(clashing)},
+    )
+    assert result.returncode == 1, result.stdout
+    assert result.stdout.splitlines() == [
+        f"{tmp_path / 'menus' / 'mrejesho.yaml'}:8: keywords: SMS keyword FEEDBACK of service "
+        f"'mrejesho' is also declared in {clashing} (sms.keywords[0]): remove one of them"
+    ]

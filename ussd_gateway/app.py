@@ -133,7 +133,8 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
 
     app.cleanup_ctx.append(resources)
     setup_forwarding(app, settings, worker=worker)
-    setup_sms(app, settings, worker=worker)  # after forwarding: listens to status changes
+    # after forwarding: listens to status changes
+    setup_sms(app, settings, worker=worker, menus=menus)
     app.middlewares.append(request_ids)
     guard.install(app)  # after resources: late hops finish before the stores close
     setup_observability(app, settings)

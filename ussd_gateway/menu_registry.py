@@ -21,11 +21,15 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
 from ussd_gateway.engine.session import Session
 from ussd_gateway.routing import Route, ServiceRouter
+
+if TYPE_CHECKING:
+    from ussd_gateway.services import Disabled
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +94,13 @@ class MenuRegistry:
         self._router = router
         self._clock = clock
         self._retained: dict[tuple[str, str], Retained] = {}
+        self.listeners: list[Callable[[], None]] = []
+        """Called after each publish (e.g. the SMS keyword table rebuilds from the new menus)."""
+
+    @property
+    def disabled(self) -> Mapping[str, Disabled]:
+        """Services not served because their file is broken."""
+        return self._router.disabled
 
     @property
     def codes(self) -> dict[str, str]:
@@ -124,6 +135,11 @@ class MenuRegistry:
         self.definitions.update(definitions)
         self._router = router
         self.release()
+        for listener in self.listeners:
+            try:
+                listener()
+            except Exception:  # a listener's bug must not undo the publish
+                log.exception("after publishing menus")
         return changes
 
     def release(self) -> list[tuple[str, str]]:

@@ -20,11 +20,13 @@ from ussd_gateway.directory import (
     is_directory,
     is_directory_file,
 )
-from ussd_gateway.engine.definition import DefinitionError, MenuDefinition, Problem
+from ussd_gateway.engine.definition import DefinitionError, Keyword, MenuDefinition, Problem
+from ussd_gateway.engine.keywords import parse_keywords
 from ussd_gateway.engine.lint import check_codes, check_keywords
 from ussd_gateway.engine.loader import check_owner, inspect_menu
 from ussd_gateway.engine.yaml_source import load_yaml
 from ussd_gateway.settings import Settings
+from ussd_gateway.sms.service_routes import config_clashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class Disabled:
     service: str
     file: str
     problems: tuple[Problem, ...]
+    keywords: tuple[Keyword, ...] = ()
+    """SMS keywords the broken file still declares, so they answer "unavailable", not help."""
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]
@@ -70,6 +74,16 @@ def declared_name(path: Path, key: str) -> str:
     return name if isinstance(name, str) and name.isidentifier() else path.stem
 
 
+def declared_keywords(path: Path) -> tuple[Keyword, ...]:
+    """The ``keywords:`` of a file too broken to load, when that part can still be read."""
+    try:
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+        keywords, _ = parse_keywords(raw.get("keywords"), str(path))
+    except Exception:  # broken beyond reading: its keywords get the help text
+        return ()
+    return keywords
+
+
 def load_services(
     settings: Settings, previous: Mapping[str, MenuDefinition] | None = None
 ) -> Loaded:
@@ -104,7 +118,8 @@ def load_services(
             name = definition.service if definition is not None else declared_name(path, "service")
             last = previous.get(name)
             if last is None or is_directory(last):
-                loaded.disabled[name] = Disabled(name, str(path), tuple(errors))
+                keywords = definition.keywords if definition else declared_keywords(path)
+                loaded.disabled[name] = Disabled(name, str(path), tuple(errors), keywords)
                 broken[str(path.resolve())] = name
                 continue
             loaded.kept[name] = Disabled(name, str(path), tuple(errors))
@@ -118,6 +133,7 @@ def load_services(
         by_file[str(path.resolve())] = definition
     clashes = check_codes(parsed, settings.service_codes, settings.config_path)
     clashes += check_keywords(parsed)
+    clashes += config_clashes(settings, parsed.values())
     if clashes:
         raise DefinitionError(clashes)
     for path in directories:

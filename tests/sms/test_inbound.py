@@ -85,7 +85,9 @@ async def test_status_by_sms_in_either_language(sms_client: TestClient, at_api: 
     await post(sms_client, "HALI ZZZZ2222", id="in-4")
     assert await reply_to(at_api, 4) == "Hakuna mrejesho wenye kumbukumbu ZZZZ2222."
     await post(sms_client, "HALI", id="in-5")  # no reference: how to ask
-    assert (await reply_to(at_api, 5)).startswith("Tuma: MREJESHO <ujumbe>, HALI <kumbukumbu>")
+    assert (await reply_to(at_api, 5)).startswith(
+        "Tuma: MREJESHO <ujumbe>, KIKAO, HALI <kumbukumbu>"
+    )
 
 
 async def test_unknown_keyword_gets_help_in_the_guessed_language(
@@ -94,7 +96,7 @@ async def test_unknown_keyword_gets_help_in_the_guessed_language(
     await post(sms_client, "Habari yenu", id="in-1")
     assert (await reply_to(at_api)).startswith("Tuma: MREJESHO <ujumbe>")
     await post(sms_client, "STATS ABCD2345", id="in-2")  # a misspelt STATUS: English help
-    assert (await reply_to(at_api, 2)).startswith("Send: FEEDBACK <message>")
+    assert (await reply_to(at_api, 2)).startswith("Send: FEEDBACK <message>, MEETING, STATUS")
     await post(sms_client, "", id="in-3")
     assert (await reply_to(at_api, 3)).startswith("Tuma: MREJESHO")
 

@@ -1,4 +1,5 @@
-"""The keyword table: configured routes, longest match, and routes added by other sources."""
+"""The one keyword table: the gateway's configured routes plus the ``<KEYWORD> <SUB-KEYWORD>``
+routes the shipped services declare in their menu files, longest match first."""
 
 from __future__ import annotations
 
@@ -6,27 +7,46 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import project_settings
+from tests.conftest import project_settings, shipped_settings
+from tests.engine.helpers import parse
+from ussd_gateway.app import load_definitions
+from ussd_gateway.engine.definition import DefinitionError
+from ussd_gateway.reloading import load_registry
+from ussd_gateway.services import load_services
 from ussd_gateway.settings import ConfigError
 from ussd_gateway.sms.config import KeywordRoute, load_sms
-from ussd_gateway.sms.hook import build_router
+from ussd_gateway.sms.hook import live_keywords
+from ussd_gateway.sms.router import KeywordRouter
+from ussd_gateway.sms.service_routes import build_keyword_router
+
+MENU = """
+service: {name}
+languages: [sw, en]
+start: home
+keywords:
+{keywords}
+screens:
+  home: {{type: end, text: {{sw: Habari, en: Hello}}}}
+"""
 
 
-@pytest.fixture
-def router():  # type: ignore[no-untyped-def]
-    return build_router(load_sms(project_settings()))
+@pytest.fixture(scope="module")
+def router() -> KeywordRouter:
+    settings = shipped_settings()  # *152*00# is the directory
+    return build_keyword_router(
+        load_sms(settings).keywords, load_definitions(settings), codes=settings.service_codes
+    )
 
 
-def test_configured_keywords_in_both_languages(router) -> None:  # type: ignore[no-untyped-def]
+def test_gateway_routes_in_both_languages(router: KeywordRouter) -> None:
     for text, action, language, argument in (
-        ("MREJESHO Maji hayatoki", "feedback", "sw", "Maji hayatoki"),
-        ("feedback  no water ", "feedback", "en", "no water"),
         ("Hali: ABCD2345", "status", "sw", "ABCD2345"),
         ("STATUS abcd2345", "status", "en", "abcd2345"),
         ("acha", "stop", "sw", ""),
         ("STOP.", "stop", "en", ""),
         ("ANZA", "start", "sw", ""),
         ("start", "start", "en", ""),
+        ("msaada", "help", "sw", ""),
     ):
         match = router.match(text)
         assert match is not None, text
@@ -35,24 +55,116 @@ def test_configured_keywords_in_both_languages(router) -> None:  # type: ignore[
             language,
             argument,
         )
+        assert "service" not in match.route.params  # gateway-wide: every service
     assert router.match("Habari") is None and router.match("") is None
 
 
-def test_another_source_adds_a_two_word_route_and_the_longest_wins(router) -> None:  # type: ignore[no-untyped-def]
-    router.add(KeywordRoute(("MREJESHO", "HALI"), "sw", "status", {"service": "mrejesho"}))
-    match = router.match("mrejesho hali ABCD2345")
-    assert match is not None and (match.route.action, match.argument) == ("status", "ABCD2345")
-    one_word = router.match("MREJESHO halisi mbaya")  # not the two-word route
-    assert one_word is not None and one_word.route.action == "feedback"
-    with pytest.raises(ValueError, match="declared twice"):
-        router.add(KeywordRoute(("mrejesho",), "sw", "help"))
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("MREJESHO HALI MREJ234Q", ("mrejesho", "status", "sw", "MREJ234Q")),
+        ("  mrejesho   hali\tmrej234q  ", ("mrejesho", "status", "sw", "mrej234q")),
+        ("Feedback Status MREJ234Q", ("mrejesho", "status", "en", "MREJ234Q")),
+        ("MREJESHO Umeme umekatika", ("mrejesho", "feedback", "sw", "Umeme umekatika")),
+        ("MREJESHO TOA Maji  hayatoki", ("mrejesho", "feedback", "sw", "Maji  hayatoki")),
+        ("FEEDBACK GIVE no water", ("mrejesho", "feedback", "en", "no water")),
+        ("MREJESHO halisi mbaya", ("mrejesho", "feedback", "sw", "halisi mbaya")),
+        ("kikao sajili", ("egov_meeting", "register", "sw", "")),
+        ("KIKAO", ("egov_meeting", "status", "sw", "")),
+        ("MEETING STATUS", ("egov_meeting", "status", "en", "")),
+    ],
+)
+def test_service_keywords_route_to_their_service(
+    router: KeywordRouter, text: str, expected: tuple[str, str, str, str]
+) -> None:
+    match = router.match(text)
+    assert match is not None
+    route = match.route
+    assert (route.params["service"], route.action, route.language, match.argument) == expected
 
 
-def test_a_keyword_with_an_unknown_action_stops_start_up(tmp_path: Path) -> None:
+def test_a_service_route_knows_how_its_service_is_dialled(router: KeywordRouter) -> None:
+    kikao = router.match("KIKAO SAJILI")
+    assert kikao is not None and kikao.route.params["code"] == "*152*00*2#"
+    assert "menus/egov_meeting.yaml" in kikao.route.source
+
+
+def test_every_service_keyword_has_one_owner(router: KeywordRouter) -> None:
+    owners = {r.words[0]: r.params["service"] for r in router.routes if "service" in r.params}
+    assert owners == {
+        "MREJESHO": "mrejesho",
+        "FEEDBACK": "mrejesho",
+        "KIKAO": "egov_meeting",
+        "MEETING": "egov_meeting",
+    }
+
+
+def test_no_default_answers_the_services_help() -> None:
+    definition, problems = parse(
+        MENU.format(name="s", keywords="  - {word: HUDUMA, subs: {status: [HALI]}}")
+    )
+    assert definition is not None and problems == []
+    router = build_keyword_router((), {"s": definition})
+    hali = router.match("huduma hali 12")
+    assert hali is not None and (hali.route.action, hali.argument) == ("status", "12")
+    alone = router.match("huduma 12")
+    assert alone is not None and alone.route.action == "service_help"
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ("  - {word: 'A B'}", "'word' must be letters or digits (2-20), per language"),
+        ("  - {subs: {x: [Y]}}", "each keyword needs 'word' (per language) and may have 'subs'"),
+        ("  - {word: OK, colour: red}", "unknown key 'colour' in a keyword"),
+        ("  - {word: OK, default: nope}", "'default' must name one of the subs, not 'nope'"),
+        (
+            "  - {word: OK, subs: {give: [XX], status: [XX]}}",
+            "sub-keyword XX means both 'give' and 'status'",
+        ),
+        ("  - {word: OK}\n  - {word: [ok]}", "keyword OK is declared twice in this file"),
+        (
+            "  - {word: OK, subs: {subscribe: [JIUNGE]}}",
+            "sub-keyword action 'subscribe' is not one of give, help, register, status",
+        ),
+    ],
+)
+def test_keyword_grammar_problems(keywords: str, message: str) -> None:
+    _, problems = parse(MENU.format(name="s", keywords=keywords))
+    assert [p.message for p in problems if p.screen == "keywords"] == [message]
+
+
+def test_a_keyword_with_an_unknown_action_stops_start_up() -> None:
     settings = project_settings()
     raw = {
         **settings.raw,
         "sms": {"keywords": [{"words": "MAJI", "language": "sw", "action": "x"}]},
     }
+    settings = project_settings(raw=raw)
     with pytest.raises(ConfigError, match="MAJI: unknown action 'x'"):
-        build_router(load_sms(project_settings(raw=raw)))
+        live_keywords(load_sms(settings), load_registry(settings), settings)
+
+
+def test_a_config_route_on_a_service_keyword_is_refused_naming_both(tmp_path: Path) -> None:
+    settings = project_settings()
+    raw = {
+        **settings.raw,
+        "sms": {
+            "keywords": [
+                {"words": "HALI", "language": "sw", "action": "status"},
+                {"words": "FEEDBACK", "language": "en", "action": "feedback"},
+            ]
+        },
+    }
+    with pytest.raises(DefinitionError) as error:
+        load_services(project_settings(raw=raw))
+    (problem,) = error.value.problems
+    assert problem.file.endswith("menus/mrejesho.yaml") and problem.line == 8
+    assert "SMS keyword FEEDBACK of service 'mrejesho' is also declared in" in problem.message
+    assert "(sms.keywords[1])" in problem.message
+
+
+def test_two_config_routes_with_one_keyword_name_both_entries() -> None:
+    router = KeywordRouter([KeywordRoute(("HALI",), "sw", "status", source="sms.keywords[0]")])
+    with pytest.raises(ValueError, match=r"declared twice \(sms.keywords\[0\] and x.yaml\)"):
+        router.add(KeywordRoute(("hali",), "sw", "help", source="x.yaml"))

@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     for clash in check_codes(definitions, settings.service_codes, settings.config_path):
         if clash not in problems:
             problems.append(clash)
+    from ussd_gateway.sms.service_routes import config_clashes
+
+    problems += config_clashes(settings, definitions.values())  # a keyword in sms.keywords too
     if not args.files and not any(p.severity == "error" for p in problems):
         try:
             ServiceRouter(settings.service_codes, definitions)

@@ -74,6 +74,9 @@ class Keyword:
     default: str = ""
     """Action when the text has no (known) sub-keyword; empty: such a text is not understood."""
     line: int | None = None
+    languages: Mapping[str, str] = field(default_factory=dict)
+    """The language of each word and sub-word declared per language (``HALI -> sw``): the
+    language an SMS reply is written in."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ Grammar (one entry per keyword; each word is given per language, or once for all
           give: {sw: TOA, en: GIVE}
         default: give                        # optional: a text with no known sub-keyword
 
-Parsing lives here so the loader, the validator and ``pull_keywords`` read one grammar.
+Parsing lives here so the loader, the validator and the SMS channel read one grammar.
 """
 
 from __future__ import annotations
@@ -26,9 +26,16 @@ WORD = re.compile(r"[A-Z0-9]{2,20}")
 
 ENTRY_KEYS = frozenset({"word", "subs", "default"})
 
+ACTIONS = frozenset({"give", "status", "register", "help"})
+"""What a sub-keyword may ask for (the SMS channel's ``sms/service_routes.py`` maps each onto
+its generic action, scoped to the service): ``give`` a message to the service's backend,
+``status`` of a reference (or, with none, the sender's own ``once_per`` registration),
+``register`` (how to register), ``help``."""
 
-def _words(value: Any) -> list[str] | None:
-    """``MREJESHO``, ``[MREJESHO, FEEDBACK]`` or ``{sw: MREJESHO, en: FEEDBACK}``, upper-cased."""
+
+def _words(value: Any, languages: dict[str, str] | None = None) -> list[str] | None:
+    """``MREJESHO``, ``[MREJESHO, FEEDBACK]`` or ``{sw: MREJESHO, en: FEEDBACK}``, upper-cased;
+    the language of each word given per language goes into ``languages``."""
     if isinstance(value, str):
         items: list[Any] = [value]
     elif isinstance(value, list):
@@ -38,7 +45,12 @@ def _words(value: Any) -> list[str] | None:
     else:
         return None
     words = [str(item).strip().upper() for item in items]
-    return words if words and all(WORD.fullmatch(w) for w in words) else None
+    if not words or not all(WORD.fullmatch(w) for w in words):
+        return None
+    if isinstance(value, Mapping) and languages is not None:
+        for language, word in zip(value, words, strict=True):
+            languages.setdefault(word, str(language))
+    return words
 
 
 def parse_keywords(raw: Any, file: str) -> tuple[tuple[Keyword, ...], list[Problem]]:
@@ -61,7 +73,8 @@ def parse_keywords(raw: Any, file: str) -> tuple[tuple[Keyword, ...], list[Probl
         for key in entry:
             if key not in ENTRY_KEYS:
                 problem(f"unknown key '{key}' in a keyword", entry, key)
-        words = _words(entry["word"])
+        languages: dict[str, str] = {}
+        words = _words(entry["word"], languages)
         if words is None:
             problem("'word' must be letters or digits (2-20), per language", entry, "word")
             continue
@@ -71,9 +84,15 @@ def parse_keywords(raw: Any, file: str) -> tuple[tuple[Keyword, ...], list[Probl
             problem("'subs' must map an action name to its words", entry, "subs")
             raw_subs = {}
         for action, value in raw_subs.items():
-            sub_words = _words(value)
+            sub_words = _words(value, languages)
             if not str(action).isidentifier() or sub_words is None:
                 problem(f"sub-keyword '{action}' must be letters or digits, per language", raw_subs)
+                continue
+            if action not in ACTIONS:
+                problem(
+                    f"sub-keyword action '{action}' is not one of {', '.join(sorted(ACTIONS))}",
+                    raw_subs,
+                )
                 continue
             for word in sub_words:
                 if subs.get(word, action) != action:
@@ -90,6 +109,8 @@ def parse_keywords(raw: Any, file: str) -> tuple[tuple[Keyword, ...], list[Probl
                 problem(f"keyword {word} is declared twice in this file", entry, "word")
             seen[word] = word
         keywords.append(
-            Keyword(tuple(dict.fromkeys(words)), subs, str(default or ""), line_of(entry))
+            Keyword(
+                tuple(dict.fromkeys(words)), subs, str(default or ""), line_of(entry), languages
+            )
         )
     return tuple(keywords), problems

@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from ussd_gateway.engine.definition import MenuDefinition
-from ussd_gateway.engine.screens.submit import SubmitScreen
+from ussd_gateway.engine.screens.submit import SubmitScreen, once_key
 from ussd_gateway.sms.config import SmsConfig
 from ussd_gateway.sms.outbox import SmsOutbox
-from ussd_gateway.sms.router import Match
+from ussd_gateway.sms.router import KeywordRouter, Match
 from ussd_gateway.sms.status_text import status_fields
 from ussd_gateway.submissions.model import SubmissionDraft
 from ussd_gateway.submissions.store import SubmissionStore
@@ -46,13 +46,48 @@ class ActionContext:
     outbox: SmsOutbox
     submissions: SubmissionStore
     definitions: Mapping[str, MenuDefinition]
+    router: KeywordRouter | None = None
 
     @property
     def language(self) -> str:
-        return self.match.route.language
+        return self.match.route.language or self.config.default_language
+
+    @property
+    def service(self) -> str | None:
+        """The service whose keyword matched (None for the gateway's own routes)."""
+        service = self.match.route.params.get("service")
+        return str(service) if service else None
 
     def text(self, key: str, **fields: object) -> str:
-        return self.config.text(key, self.language, **fields)
+        """Text ``key``; every text may name the keyword, the service's title and code, and
+        list the service keywords (``{keywords}``, for help)."""
+        definition = self.definitions.get(self.service or "")
+        title = definition.title if definition is not None else {}
+        values: dict[str, object] = {
+            "keyword": self.match.route.words[0],
+            "title": title.get(self.language) or next(iter(title.values()), self.service or ""),
+            "code": self.match.route.params.get("code") or "",
+            "keywords": self.service_keywords(),
+            **fields,
+        }
+        return self.config.text(key, self.language, **values)
+
+    def service_keywords(self) -> str:
+        """``MREJESHO <ujumbe>, KIKAO, `` : the services' keywords in this language."""
+        if self.router is None:
+            return ""
+        items = []
+        for route in self.router.routes:
+            if (
+                len(route.words) == 1
+                and route.params.get("service")
+                and (route.action != "unavailable" and route.language == self.language)
+            ):
+                word = route.words[0]
+                if route.action == "feedback":
+                    word = self.config.text("keyword_give", self.language, keyword=word)
+                items.append(word)
+        return "".join(f"{item}, " for item in items)
 
 
 Action = Callable[[ActionContext], Awaitable[str]]
@@ -98,14 +133,53 @@ async def feedback(ctx: ActionContext) -> str:
 
 
 async def status(ctx: ActionContext) -> str:
-    """``HALI <ref>``: the status the USSD tracking screen would show."""
+    """``HALI <ref>``: the status the USSD tracking screen would show. Under a service's
+    keyword (``MREJESHO HALI <ref>``) only that service's references are found; with no
+    reference (``KIKAO HALI``) the sender's own ``once_per`` registration is looked up."""
     reference = ctx.match.argument.split()[0] if ctx.match.argument else ""
+    service = ctx.service
     if not reference:  # "HALI" alone: how to ask
+        if service:
+            return await own_registration(ctx, service)
         return ctx.text("help")
     view = await ctx.submissions.get(reference)
-    if view is None:
-        return ctx.text("not_found", reference=reference.upper())
+    if view is None or (service and view.service != service):  # no leak across services
+        return ctx.text("not_found_in" if service else "not_found", reference=reference.upper())
     return ctx.text("status", **status_fields(view, ctx.language, ctx.definitions))
+
+
+async def own_registration(ctx: ActionContext, service: str) -> str:
+    """The sender's number as the ``once_per`` value of the service's submit screens: what
+    the USSD menu would answer "already registered" with."""
+    definition = ctx.definitions.get(service)
+    screens = (
+        []
+        if definition is None
+        else [s for s in definition.screens.values() if isinstance(s, SubmitScreen) and s.once_per]
+    )
+    if not screens:
+        return ctx.text("service_help")
+    for screen in screens:
+        key = once_key(service, screen.id, ctx.message.phone)
+        reference = await ctx.submissions.existing(key)
+        if reference is not None:
+            return ctx.text("registered", reference=reference)
+    return ctx.text("not_registered")
+
+
+async def register(ctx: ActionContext) -> str:
+    """``KIKAO SAJILI``: how to register by USSD (name, institution, position and number are
+    checked and confirmed screen by screen there; a free-text SMS form would skip that)."""
+    return ctx.text("register")
+
+
+async def service_help(ctx: ActionContext) -> str:
+    return ctx.text("service_help")
+
+
+async def unavailable(ctx: ActionContext) -> str:
+    """A keyword of a service whose file is broken: it is not served for now."""
+    return ctx.text("service_unavailable")
 
 
 async def stop(ctx: ActionContext) -> str:
@@ -130,4 +204,7 @@ ACTIONS: dict[str, Action] = {
     "stop": stop,
     "start": start,
     "help": help_text,
+    "register": register,
+    "service_help": service_help,
+    "unavailable": unavailable,
 }

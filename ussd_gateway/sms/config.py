@@ -16,9 +16,17 @@ from ussd_gateway.settings import ConfigError, Settings
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     "help": {
-        "sw": "Tuma: MREJESHO <ujumbe>, HALI <kumbukumbu>, "
-        "ACHA kusitisha taarifa, ANZA kuzirudisha.",
-        "en": "Send: FEEDBACK <message>, STATUS <reference>, STOP to end updates, START to resume.",
+        "sw": "Tuma: {keywords}HALI <kumbukumbu>, ACHA kusitisha taarifa, ANZA kuzirudisha.",
+        "en": "Send: {keywords}STATUS <reference>, STOP to end updates, START to resume.",
+    },
+    "service_help": {
+        "sw": "Tuma: {keyword} <ujumbe> au {keyword} HALI <kumbukumbu>.",
+        "en": "Send: {keyword} <message> or {keyword} STATUS <reference>.",
+    },
+    "keyword_give": {"sw": "{keyword} <ujumbe>", "en": "{keyword} <message>"},
+    "not_found_in": {
+        "sw": "{title}: hakuna kumbukumbu {reference}.",
+        "en": "{title}: no reference {reference}.",
     },
     "feedback_received": {
         "sw": "e-Mrejesho: ujumbe wako umepokelewa. Kumbukumbu: {reference}",
@@ -40,9 +48,25 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "sw": "Hakuna mrejesho wenye kumbukumbu {reference}.",
         "en": "No feedback has reference {reference}.",
     },
+    "registered": {
+        "sw": "{title}: umeshasajiliwa. Namba yako ya usajili ni {reference}.",
+        "en": "{title}: you are registered. Your registration number is {reference}.",
+    },
+    "not_registered": {
+        "sw": "{title}: namba hii haijasajiliwa. Piga {code} kujisajili.",
+        "en": "{title}: this number is not registered. Dial {code} to register.",
+    },
+    "register": {
+        "sw": "{title}: kujisajili piga {code} na ufuate maelekezo.",
+        "en": "{title}: to register, dial {code} and follow the steps.",
+    },
     "unavailable": {
         "sw": "Samahani, huduma haipatikani sasa. Jaribu tena baadaye.",
         "en": "Sorry, the service is unavailable right now. Please try again later.",
+    },
+    "service_unavailable": {
+        "sw": "Samahani, huduma ya {keyword} haipatikani kwa muda. Jaribu tena baadaye.",
+        "en": "Sorry, the {keyword} service is temporarily unavailable. Please try again later.",
     },
     "stopped": {
         "sw": "Hutapokea taarifa za mrejesho tena. Tuma ANZA kuzirudisha.",
@@ -56,8 +80,6 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
 """Texts the SMS channel sends, per language; ``{name}`` fields are filled in."""
 
 DEFAULT_KEYWORDS: tuple[dict[str, Any], ...] = (
-    {"words": "MREJESHO", "language": "sw", "action": "feedback", "service": "mrejesho"},
-    {"words": "FEEDBACK", "language": "en", "action": "feedback", "service": "mrejesho"},
     {"words": "HALI", "language": "sw", "action": "status"},
     {"words": "STATUS", "language": "en", "action": "status"},
     {"words": "ACHA", "language": "sw", "action": "stop"},
@@ -77,6 +99,8 @@ class KeywordRoute:
     language: str
     action: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    source: str = field(default="", compare=False)
+    """Where it is declared (``sms.keywords[2]``, ``menus/mrejesho.yaml keywords (line 8)``)."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +181,7 @@ def parse_keyword(index: int, raw: Any) -> KeywordRoute:
             raise ConfigError(f"{where}.{key} is missing")
     params = {k: v for k, v in raw.items() if k not in {"words", "language", "action"}}
     return KeywordRoute(
-        tuple(w.strip().upper() for w in words), raw["language"], raw["action"], params
+        tuple(w.strip().upper() for w in words), raw["language"], raw["action"], params, where
     )
 
 

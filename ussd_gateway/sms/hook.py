@@ -17,12 +17,13 @@ from ussd_gateway.appkeys import DEFINITIONS
 from ussd_gateway.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.forwarding.hook import is_sqlite
 from ussd_gateway.forwarding.status import STATUS_LISTENERS
+from ussd_gateway.menu_registry import MenuRegistry
 from ussd_gateway.settings import ConfigError, Settings
 from ussd_gateway.sms.actions import ACTIONS
 from ussd_gateway.sms.config import SmsConfig, load_sms
 from ussd_gateway.sms.keys import SMS_CONFIG, SMS_OUTBOX, SMS_ROUTER, SMS_WAKE
 from ussd_gateway.sms.outbox import SmsOutbox
-from ussd_gateway.sms.router import KeywordRouter
+from ussd_gateway.sms.service_routes import LiveKeywords
 from ussd_gateway.sms.updates import status_update_listener
 from ussd_gateway.sms.webhooks import setup_sms_routes
 from ussd_gateway.sms.worker import SmsWorker
@@ -30,26 +31,33 @@ from ussd_gateway.sms.worker import SmsWorker
 log = logging.getLogger(__name__)
 
 
-def build_router(config: SmsConfig) -> KeywordRouter:
-    """The keyword table from configuration; an unknown action or a twice-declared keyword
-    stops start-up."""
+def check_routes(config: SmsConfig) -> None:
+    """An unknown action in ``sms.keywords`` stops start-up."""
     for route in config.keywords:
         if route.action not in ACTIONS:
             raise ConfigError(
                 f"sms.keywords: {' '.join(route.words)}: unknown action {route.action!r} "
                 f"(one of {', '.join(sorted(ACTIONS))})"
             )
+
+
+def live_keywords(config: SmsConfig, menus: MenuRegistry, settings: Settings) -> LiveKeywords:
+    """The one keyword table: configured routes and the served services' own keywords; a
+    keyword declared twice (config and a service, or twice in config) stops start-up."""
+    check_routes(config)
     try:
-        return KeywordRouter(config.keywords)
+        return LiveKeywords(config.keywords, menus, settings.service_codes)
     except ValueError as exc:
         raise ConfigError(f"sms.keywords: {exc}") from exc
 
 
-def setup_sms(app: web.Application, settings: Settings, *, worker: bool | None) -> None:
+def setup_sms(
+    app: web.Application, settings: Settings, *, worker: bool | None, menus: MenuRegistry
+) -> None:
     config = load_sms(settings)
     run_worker = is_sqlite(settings.database_url) if worker is None else worker
     app[SMS_CONFIG] = config
-    app[SMS_ROUTER] = build_router(config)
+    app[SMS_ROUTER] = live_keywords(config, menus, settings)
     app[SMS_WAKE] = lambda: None
     setup_sms_routes(app)
 

@@ -8,10 +8,11 @@ from aiohttp import web
 
 from ussd_gateway.sms.config import SmsConfig
 from ussd_gateway.sms.outbox import SmsOutbox
-from ussd_gateway.sms.router import KeywordRouter
+from ussd_gateway.sms.service_routes import LiveKeywords
 
 SMS_CONFIG = web.AppKey("sms_config", SmsConfig)
 SMS_OUTBOX = web.AppKey("sms_outbox", SmsOutbox)
-SMS_ROUTER = web.AppKey("sms_router", KeywordRouter)
+SMS_ROUTER = web.AppKey("sms_router", LiveKeywords)
+"""The keyword table (``.router``) for the menus served now."""
 SMS_WAKE = web.AppKey("sms_wake", Callable[[], None])
 """Tells the in-process SMS worker that something was queued (a no-op without one)."""

@@ -42,7 +42,9 @@ class KeywordRouter:
         """Add a route; two routes with the same words are a configuration mistake."""
         words = tuple(w.upper() for w in route.words)
         if words in self._routes:
-            raise ValueError(f"SMS keyword {' '.join(words)!r} is declared twice")
+            first = self._routes[words].source
+            both = f" ({first} and {route.source})" if first or route.source else ""
+            raise ValueError(f"SMS keyword {' '.join(words)!r} is declared twice{both}")
         self._routes[words] = route
 
     @property

@@ -47,7 +47,7 @@ async def inbound(request: web.Request) -> web.Response:
     except BadRequest as exc:
         return bad_request(exc)
     app = request.app
-    config, outbox, router = app[SMS_CONFIG], app[SMS_OUTBOX], app[SMS_ROUTER]
+    config, outbox, router = app[SMS_CONFIG], app[SMS_OUTBOX], app[SMS_ROUTER].router
     purpose = f"reply:{message.id}"
     if await outbox.find(purpose) is not None:  # Africa's Talking retrying: done already
         return web.Response(text="OK")
@@ -55,7 +55,9 @@ async def inbound(request: web.Request) -> web.Response:
     if match is None:
         language = router.guess_language(message.text, config.default_language)
         match = Match(KeywordRoute(("",), language, "help"), message.text)
-    context = ActionContext(message, match, config, outbox, app[SUBMISSIONS], app[DEFINITIONS])
+    context = ActionContext(
+        message, match, config, outbox, app[SUBMISSIONS], app[DEFINITIONS], router
+    )
     try:
         reply = await ACTIONS[match.route.action](context)
     except Exception:  # a 500 makes Africa's Talking retry: the actions are idempotent

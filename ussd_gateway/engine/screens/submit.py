@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def once_key(service: str, screen: str, value: str) -> str:
+    """The idempotency key of a ``once_per`` submission: one per service, screen and value (the
+    SMS channel asks it too: ``KIKAO HALI`` looks up the sender's own registration)."""
+    return f"once:{service}:{screen}:{value.strip().lower()}"
+
+
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in {"1", "true", "yes", "ndiyo"}
@@ -118,8 +124,7 @@ register:
         kind = variables.get(self.kind) if self.kind else None
         key = f"{session.key}:{session.started_at:.3f}:{self.id}:{session.submissions}"
         if self.once_per:
-            value = str(variables.get(self.once_per) or "").strip().lower()
-            key = f"once:{hop.definition.service}:{self.id}:{value}"
+            key = once_key(hop.definition.service, self.id, str(variables.get(self.once_per) or ""))
         draft = SubmissionDraft(
             idempotency_key=key,
             service=hop.definition.service,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from ussd_gateway.sessions.roundtrip import roundtrip, trip_timeout
+from ussd_gateway.sessions.roundtrip import Lanes, roundtrip, trip_timeout
 
 
 async def test_replies_come_back_in_order_with_a_server_error_in_its_place(redis_url: str) -> None:
@@ -51,3 +53,25 @@ async def test_a_restarted_redis_is_reached_again_on_the_next_trip(isolated_redi
         ]
     finally:
         await client.aclose()
+
+
+async def test_stashed_connections_closed_by_a_restart_are_replaced_not_used(
+    isolated_redis_server,
+) -> None:
+    """After a Redis restart, every hop-path trip succeeds: idle stashed connections that Redis
+    closed are reconnected at checkout instead of failing one hop each."""
+    client = aioredis.from_url(isolated_redis_server.url, socket_timeout=0.5)
+    other = aioredis.from_url(isolated_redis_server.url, socket_timeout=0.5)
+    lanes = Lanes(client)
+    try:
+        trips = [roundtrip(client, [("INCR", "n")], 0.5, lanes) for _ in range(3)]
+        assert sorted(r[0] for r in await asyncio.gather(*trips)) == [1, 2, 3]
+        assert len(lanes.idle) == 3
+        isolated_redis_server.stop()
+        isolated_redis_server.start()
+        await other.ping()  # the event loop runs, and sees Redis close the idle sockets
+        trips = [roundtrip(client, [("INCR", "n")], 0.5, lanes) for _ in range(3)]
+        assert sorted(r[0] for r in await asyncio.gather(*trips)) == [1, 2, 3]
+    finally:
+        await client.aclose()
+        await other.aclose()

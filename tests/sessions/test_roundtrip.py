@@ -75,3 +75,21 @@ async def test_stashed_connections_closed_by_a_restart_are_replaced_not_used(
     finally:
         await client.aclose()
         await other.aclose()
+
+
+async def test_a_stashed_trip_past_its_deadline_fails_and_leaves_no_late_reply(
+    redis_url: str,
+) -> None:
+    """The lanes' watchdog cuts off a trip Redis does not answer in time; the next trip on the
+    same lanes reads its own reply, not the late one."""
+    client = aioredis.from_url(redis_url)
+    lanes = Lanes(client)
+    try:
+        await roundtrip(client, [("SET", "k", "mine")], 1.0, lanes)
+        with pytest.raises(TimeoutError):  # BLPOP itself would answer nil after 2 s
+            await roundtrip(client, [("BLPOP", "nothing", "2")], 0.1, lanes)
+        await roundtrip(client, [("RPUSH", "nothing", "late")], 1.0, lanes)
+        assert await roundtrip(client, [("GET", "k")], 1.0, lanes) == [b"mine"]
+        assert not lanes.due and not lanes.late
+    finally:
+        await client.aclose()

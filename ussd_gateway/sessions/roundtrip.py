@@ -46,6 +46,10 @@ Command = Sequence[Any]
 
 STASH = 64
 """Idle connections a ``Lanes`` keeps at most; more go back to the pool."""
+SWEEPS = 10
+"""A ``Lanes`` watchdog sweeps this many times per trip deadline: a late trip ends within
+1.1 deadlines."""
+MIN_SWEEP = 0.005
 
 
 def _pack(conn: Any, commands: Sequence[Command]) -> list[bytes]:
@@ -61,17 +65,27 @@ def trip_timeout(client: aioredis.Redis) -> float | None:
 
 
 class Lanes:
-    """Idle connections of one client kept for the hop path's trips (see the module doc).
+    """Idle connections of one client kept for the hop path's trips (see the module doc), and
+    the watchdog that enforces those trips' deadlines.
 
-    They stay checked out of the client's pool while stashed, so closing the client
-    (``aclose`` disconnects in-use connections too) still closes them.
+    Connections stay checked out of the client's pool while stashed, so closing the client
+    (``aclose`` disconnects in-use connections too) still closes them. Deadlines: a trip notes
+    when it must end (``due``); a timer, armed only while trips are in flight, sweeps every
+    ``deadline / SWEEPS`` and aborts the socket of a late trip, whose read then fails and which
+    raises ``TimeoutError``. That is two dict operations per trip instead of a timeout context
+    with its timer (``asyncio.timeout``, ~6 us), for a deadline kept within one sweep.
     """
 
-    __slots__ = ("client", "idle")
+    __slots__ = ("_timer", "client", "due", "idle", "late")
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self.idle: list[Any] = []
+        self.due: dict[Any, float] = {}
+        """Connections on a trip, with the loop time the trip must end by."""
+        self.late: set[Any] = set()
+        """Connections whose trip the watchdog cut off."""
+        self._timer: asyncio.TimerHandle | None = None
 
     async def take(self) -> Any:
         pool = self.client.connection_pool
@@ -92,6 +106,33 @@ class Lanes:
         else:
             await self.client.connection_pool.release(conn)
 
+    def watch(self, conn: Any, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        self.due[conn] = loop.time() + deadline
+        if self._timer is None:
+            tick = max(deadline / SWEEPS, MIN_SWEEP)
+            self._timer = loop.call_later(tick, self._sweep, loop, tick)
+
+    def unwatch(self, conn: Any) -> bool:
+        """Forget the trip; True when the watchdog had cut it off."""
+        self.due.pop(conn, None)
+        if self.late and conn in self.late:
+            self.late.discard(conn)
+            return True
+        return False
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop, tick: float) -> None:
+        self._timer = None
+        now = loop.time()
+        for conn in [conn for conn, due in self.due.items() if due <= now]:
+            del self.due[conn]
+            self.late.add(conn)
+            transport = getattr(getattr(conn, "_writer", None), "transport", None)
+            if transport is not None:
+                transport.abort()  # the pending read or drain fails at once
+        if self.due:
+            self._timer = loop.call_later(tick, self._sweep, loop, tick)
+
 
 async def roundtrip(
     client: aioredis.Redis,
@@ -100,6 +141,8 @@ async def roundtrip(
     lanes: Lanes | None = None,
 ) -> list[Any]:
     """Send ``commands`` in one write and return their replies in order (errors in place)."""
+    if lanes is not None and deadline is not None:
+        return await _watched(lanes, commands, deadline)
     pool = client.connection_pool
     conn = await (pool.get_connection() if lanes is None else lanes.take())
     try:
@@ -113,6 +156,28 @@ async def roundtrip(
         raise
     if lanes is None:
         await pool.release(conn)
+    else:
+        await lanes.give(conn)
+    return replies
+
+
+async def _watched(lanes: Lanes, commands: Sequence[Command], deadline: float) -> list[Any]:
+    """``roundtrip`` on a stashed connection, its deadline kept by the lanes' watchdog."""
+    conn = await lanes.take()
+    lanes.watch(conn, deadline)
+    try:
+        await _send(conn, _pack(conn, commands))
+        replies = await _read(conn, len(commands))
+    except BaseException as exc:
+        late = lanes.unwatch(conn)
+        await conn.disconnect(nowait=True)
+        await lanes.client.connection_pool.release(conn)
+        if late:
+            raise TimeoutError(f"redis did not answer within {deadline}s") from exc
+        raise
+    if lanes.unwatch(conn):  # answered, but cut off in the same instant: never reuse it
+        await conn.disconnect(nowait=True)
+        await lanes.client.connection_pool.release(conn)
     else:
         await lanes.give(conn)
     return replies

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import random
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -33,7 +33,7 @@ from ussd_gateway.sessions.base import (
     Transaction,
 )
 from ussd_gateway.sessions.memory import LANGUAGE_TTL
-from ussd_gateway.sessions.roundtrip import roundtrip, trip_timeout
+from ussd_gateway.sessions.roundtrip import Lanes, roundtrip, trip_timeout
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,8 @@ class RedisSessionStore(SessionStore):
         """Piggybacked scripts by their text, registered once."""
         self._timeout = trip_timeout(client)
         """Deadline of one hop-path round trip (``roundtrip``): the client's socket timeout."""
+        self._lanes = Lanes(client)
+        """Idle connections of the hop path's trips, kept out of the pool's bookkeeping."""
 
     # -- transaction: the two-round-trip path ----------------------------------------------------
 
@@ -211,16 +213,16 @@ class RedisSessionStore(SessionStore):
             commands.append(
                 ("EVALSHA", rider.sha, len(piggyback.keys), *piggyback.keys, *piggyback.args)
             )
-        results = await roundtrip(self.client, commands, self._timeout)
+        results = await roundtrip(self.client, commands, self._timeout, self._lanes)
         reply = results[0]
         language, dropped = results[1:3] if arrival is not None else (None, None)
         piggybacked = results[-1] if rider is not None else None
         if isinstance(reply, NoScriptError):
             # Redis restarted or its script cache was flushed: the script call loads it again.
-            reply = await self._acquire_script(keys=keys, args=args)
+            reply = await self._eval(self._acquire_script, keys, args)
         if rider is not None and piggyback is not None and isinstance(piggybacked, NoScriptError):
             try:
-                piggybacked = await rider(keys=list(piggyback.keys), args=list(piggyback.args))
+                piggybacked = await self._eval(rider, piggyback.keys, piggyback.args)
             except (RedisError, OSError) as exc:
                 piggybacked = exc
         for result in (reply, language, dropped):
@@ -231,9 +233,23 @@ class RedisSessionStore(SessionStore):
     async def _acquire_alone(self, keys: list[str], args: list[Any]) -> Any:
         """The lock script on its own (no arrival, no piggyback), in one lean round trip."""
         commands = [("EVALSHA", self._acquire_script.sha, len(keys), *keys, *args)]
-        (reply,) = await roundtrip(self.client, commands, self._timeout)
+        (reply,) = await roundtrip(self.client, commands, self._timeout, self._lanes)
         if isinstance(reply, NoScriptError):
-            return await self._acquire_script(keys=keys, args=args)
+            return await self._eval(self._acquire_script, keys, args)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def _eval(self, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Run a script Redis no longer has cached (it restarted, or its cache was flushed) by
+        its text, which caches it again; on the hop path's connections, whose stale ones are
+        replaced at checkout, not the pool's (redis-py 8 skips that check on RESP3)."""
+        (reply,) = await roundtrip(
+            self.client,
+            [("EVAL", script.script, len(keys), *keys, *args)],
+            self._timeout,
+            self._lanes,
+        )
         if isinstance(reply, Exception):
             raise reply
         return reply
@@ -245,14 +261,14 @@ class RedisSessionStore(SessionStore):
         with _unavailable("save"):
             commands = self._save_commands(session, raw)
             commands.append(("EVALSHA", self._release_script.sha, 1, lock_key, token))
-            results = await roundtrip(self.client, commands, self._timeout)
+            results = await roundtrip(self.client, commands, self._timeout, self._lanes)
             *writes, released = results
             for result in writes:
                 if isinstance(result, Exception):
                     raise result
             if isinstance(released, NoScriptError):
                 # Redis restarted or its script cache was flushed: load and run it again.
-                await self._release_script(keys=[lock_key], args=[token])
+                await self._eval(self._release_script, [lock_key], [token])
             elif isinstance(released, Exception):
                 raise released
 
@@ -286,9 +302,9 @@ class RedisSessionStore(SessionStore):
         lock_key = self.keys.lock(session_key)
         with _unavailable("unlock"):
             commands = [("EVALSHA", self._release_script.sha, 1, lock_key, token)]
-            (released,) = await roundtrip(self.client, commands, self._timeout)
+            (released,) = await roundtrip(self.client, commands, self._timeout, self._lanes)
             if isinstance(released, NoScriptError):
-                await self._release_script(keys=[lock_key], args=[token])
+                await self._eval(self._release_script, [lock_key], [token])
             elif isinstance(released, Exception):
                 raise released
 
@@ -298,7 +314,10 @@ class RedisSessionStore(SessionStore):
     async def _save(self, session: Session) -> None:
         with _unavailable("save"):
             results = await roundtrip(
-                self.client, self._save_commands(session, session.dumps()), self._timeout
+                self.client,
+                self._save_commands(session, session.dumps()),
+                self._timeout,
+                self._lanes,
             )
             for result in results:
                 if isinstance(result, Exception):

@@ -91,6 +91,13 @@ class DirectoryScreen(Screen):
     def pages(self, hop: HopContext) -> int:
         return len(self._pages(hop.language))
 
+    def page_listing(self, service: str, language: str) -> int:
+        """The page (0-based) that lists ``service``: where a citizen chose it."""
+        for page, indexes in enumerate(self._pages(language)):
+            if any(self.entries[i].service == service for i in indexes):
+                return page
+        return 0
+
     def line_of(self, index: int, language: str) -> str:
         return entry_line(self.entries[index], index, language, self.unavailable)
 
@@ -345,12 +352,7 @@ def backs_out(session: Session, service: MenuDefinition) -> bool:
 def listed_page(directory: MenuDefinition, service: str, language: str) -> int:
     """The directory page (0-based) that lists ``service`` in ``language``: where it was chosen."""
     screen = directory.screens.get(START)
-    if not isinstance(screen, DirectoryScreen):
-        return 0
-    for page, indexes in enumerate(screen._pages(language)):
-        if any(screen.entries[i].service == service for i in indexes):
-            return page
-    return 0
+    return screen.page_listing(service, language) if isinstance(screen, DirectoryScreen) else 0
 
 
 async def leave(

@@ -328,7 +328,7 @@ def check_lengths(definition: MenuDefinition, file: str, *, directory: str = "")
     problems: list[Problem] = []
     samples = variable_sets(definition)
     longest = samples[0]
-    screens = definition.screens.values()
+    screens: Iterable[Screen] = definition.screens.values()
     if directory:
         screens = [s for s in screens if s.id == definition.start]
     for screen in screens:

@@ -21,8 +21,9 @@ from tests.conftest import ROOT, GatewayFactory
 from tests.support.phone import Phone
 from tests.test_cli import BIN, _free_port
 from ussd_gateway.appkeys import HOPS
-from ussd_gateway.engine.definition import DefinitionError
+from ussd_gateway.engine.definition import DefinitionError, NavigationKeys
 from ussd_gateway.reloading import read_menus
+from ussd_gateway.services import load_services
 from ussd_gateway.settings import load_settings
 
 TOKEN = "directory-admin-token"
@@ -172,9 +173,13 @@ async def test_pages_number_services_across_pages_and_000_returns(
     back = await phone.send("0")  # the previous page
     assert numbered(back) and numbered(back) != numbered(screen)
     entered = await phone.send("8")  # a number from another page: s1
-    assert entered == "CON Karibu s1\n1. Endelea"
+    assert entered == "CON Karibu s1\n1. Endelea\n0.Rudi"  # 0 leads back to the directory
+    assert (await phone.send("0")) == screen  # the page that lists s1 (its last)
+    await phone.send("8")
     assert (await phone.send("000")) == first  # back on the directory's first page
-    assert (await phone.send("2")) == "CON Karibu s8\n1. Endelea"
+    assert (await phone.send("2")) == "CON Karibu s8\n1. Endelea\n0.Rudi"
+    assert (await phone.send("0")) == first  # s8 is listed on the first page
+    await phone.send("2")
     assert (await phone.send("1")).startswith("END Mwisho wa s8")
 
 
@@ -200,7 +205,8 @@ async def test_extended_and_direct_codes_reach_the_same_menu(
     client = await gateway(**menus.settings())
     extended = await Phone(client).dial("*152*00*2#")
     direct = await Phone(client).dial("*152*77#")
-    assert extended == direct == "CON Karibu s2\n1. Endelea"
+    assert direct == "CON Karibu s2\n1. Endelea"
+    assert extended == direct + "\n0.Rudi"  # dialled on the directory's code: 0 leads there
     assert (await Phone(client).dial("*152*00*2*1#")).startswith("END Mwisho wa s2")
     assert (await Phone(client).dial("*152*77*1#")).startswith("END Mwisho wa s2")
     phone = Phone(client)
@@ -209,6 +215,10 @@ async def test_extended_and_direct_codes_reach_the_same_menu(
     direct_phone = Phone(client)
     await direct_phone.dial("*152*77#")  # no directory on this code: 000 is just a wrong entry
     assert (await direct_phone.send("000")).startswith("CON Chaguo si sahihi.\nKaribu s2")
+    assert (await direct_phone.send("0")) == "CON Chaguo si sahihi.\nKaribu s2\n1. Endelea"
+    phone = Phone(client)
+    await phone.dial("*152*00*2#")
+    assert (await phone.send("0")).startswith("CON Huduma\n1. s1\n2. s2")
 
 
 async def test_a_service_never_sees_another_services_variables(
@@ -497,3 +507,97 @@ async def test_entering_a_service_from_the_directory_counts_as_its_start(
     await phone.dial()
     await phone.send("2")
     assert (await started("s2"), await started("kurasa")) == (before[0] + 1, before[1] + 1)
+
+
+async def test_0_on_a_services_first_screen_leads_back_to_the_directory_and_says_so(
+    gateway: GatewayFactory, menus: Menus
+) -> None:
+    menus.write("alpha", ALPHA)
+    own_word = "start: home\nmessages: {back: {sw: Nyuma, en: Go back}}\n"
+    menus.write("beta", BETA.replace("start: home\n", own_word))
+    menus.directory(["{file: alpha.yaml}", "{file: beta.yaml}"])
+    client = await gateway(**menus.settings())
+    phone = Phone(client)
+    first = await phone.dial()
+    assert first == "CON Huduma\n1. alpha\n2. beta"
+    assert (await phone.send("1")) == "CON Karibu alpha\n1. Weka siri\n0.Rudi"
+    assert (await phone.send("0")) == first
+    # a service's own word for back (messages:) is its footer's too
+    assert (await phone.send("2")) == "CON Karibu beta\n1. Weka yangu\n2. Tazama\n0.Nyuma"
+    assert (await phone.send("2")).endswith("\n1. Mwanzo\n0.Nyuma 00.Mwanzo")
+    assert (await phone.send("0")).startswith("CON Karibu beta\n")  # back inside beta first
+    assert (await phone.send("0")) == first
+    await client.app[HOPS].store.remember_language(phone.number, "en")
+    english = Phone(client, number=phone.number)
+    await english.dial()
+    assert (await english.send("1")) == "CON Welcome to alpha\n1. Set secret\n0.Back"
+    assert (await english.send("0")) == "CON Services\n1. alpha\n2. beta"
+
+
+async def test_the_configured_back_key_is_the_one_offered_and_obeyed(
+    gateway: GatewayFactory, menus: Menus
+) -> None:
+    menus.write("alpha", ALPHA)
+    menus.directory(["{file: alpha.yaml}"])
+    keys = NavigationKeys(back="9", home="99", more="98", directory="999")
+    phone = Phone(await gateway(**menus.settings(navigation=keys)))
+    first = await phone.dial()
+    assert (await phone.send("1")) == "CON Karibu alpha\n1. Weka siri\n9.Rudi"
+    assert (await phone.send("0")) == "CON Chaguo si sahihi.\nKaribu alpha\n1. Weka siri\n9.Rudi"
+    assert (await phone.send("9")) == first
+
+
+LONG_START = """\
+service: long
+owner: {{institution: "Taasisi L", contact: "l@example.go.tz"}}
+backend: feedback
+languages: [sw, en]
+start: home
+screens:
+  home:
+    type: menu
+    text:
+      sw: "{text}"
+      en: "Welcome"
+    options:
+      - {{label: {{sw: "Endelea", en: "Go on"}}, next: done}}
+  done:
+    type: end
+    text: {{sw: "Mwisho", en: "End"}}
+"""
+
+
+def test_a_listed_services_first_screen_must_fit_with_the_directorys_footer(
+    menus: Menus,
+) -> None:
+    text = ("Huduma hii inatoa taarifa za serikali kwa wananchi wote. " * 3)[:170]
+    assert len(f"{text}\n1. Endelea") <= 182 < len(f"{text}\n1. Endelea\n0.Rudi")
+    long = menus.write("long", LONG_START.format(text=text))
+    menus.service("s1")
+    settings = dataclasses.replace(
+        load_settings(ROOT / "config" / "gateway.yaml", env={}), **menus.settings(env={})
+    )
+    directory = menus.directory(["{file: s1.yaml}", "{file: long.yaml, enabled: false}"])
+    loaded = load_services(settings)  # switched off: never entered, no footer to fit
+    assert "long" in loaded.definitions and not loaded.disabled
+
+    menus.directory(["{file: s1.yaml}", "{file: long.yaml}"])
+    loaded = load_services(settings)
+    expected = (
+        f"{long}:10: home: sw: screen can reach 188 characters (gsm7), over the 182 a phone "
+        "shows (entered through directory 'kurasa': its footer '0.Rudi')"
+    )
+    assert list(loaded.disabled) == ["long"]  # its service alone; the directory marks it
+    assert loaded.disabled["long"].lines() == [expected]
+    assert "s1" in loaded.definitions and "kurasa" in loaded.definitions
+
+    result = subprocess.run(
+        [str(BIN / "ussd-gateway"), "validate", str(long), str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert expected in result.stdout.splitlines(), result.stdout

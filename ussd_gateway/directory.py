@@ -22,6 +22,7 @@ import yaml
 
 from ussd_gateway.engine.definition import MenuDefinition, NavigationKeys, Problem
 from ussd_gateway.engine.gsm import fits_ussd, ussd_length
+from ussd_gateway.engine.loader import check_lengths
 from ussd_gateway.engine.messages import DEFAULT_MESSAGES
 from ussd_gateway.engine.runner import Engine, HopResult, compose
 from ussd_gateway.engine.screens.base import Enter, Outcome, Retry, Screen, Turn
@@ -89,6 +90,13 @@ class DirectoryScreen(Screen):
 
     def pages(self, hop: HopContext) -> int:
         return len(self._pages(hop.language))
+
+    def page_listing(self, service: str, language: str) -> int:
+        """The page (0-based) that lists ``service``: where a citizen chose it."""
+        for page, indexes in enumerate(self._pages(language)):
+            if any(self.entries[i].service == service for i in indexes):
+                return page
+        return 0
 
     def line_of(self, index: int, language: str) -> str:
         return entry_line(self.entries[index], index, language, self.unavailable)
@@ -278,6 +286,33 @@ def inspect_directory(
     return definition, problems
 
 
+def listed_files(paths: list[Path]) -> dict[str, str]:
+    """Resolved path of each menu file an enabled entry of these directory files lists, with the
+    directory's name (a file too broken to read lists nothing; its own check reports it)."""
+    listed: dict[str, str] = {}
+    for path in paths:
+        try:
+            raw = load_yaml(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("services"), list):
+            continue
+        name = raw.get("directory")
+        name = name if isinstance(name, str) and name else path.stem
+        for item in raw["services"]:
+            if isinstance(item, Mapping) and isinstance(item.get("file"), str):
+                if item.get("enabled", True) is True:
+                    listed.setdefault(str((path.parent / item["file"]).resolve()), name)
+    return listed
+
+
+def check_listed(definition: MenuDefinition, listed: Mapping[str, str]) -> list[Problem]:
+    """A listed service's start screen must still fit with the footer a directory adds to it
+    (``0.Rudi``: back to the directory), before a citizen finds out."""
+    name = listed.get(str(Path(definition.source).resolve()))
+    return check_lengths(definition, definition.source, directory=name) if name else []
+
+
 def is_directory(definition: MenuDefinition) -> bool:
     return isinstance(definition.screens.get(START), DirectoryScreen)
 
@@ -302,10 +337,36 @@ async def enter(
     return await engine.start(service, moved)
 
 
+def backs_out(session: Session, service: MenuDefinition) -> bool:
+    """The back key on a service's start screen, with no earlier screen or page in it: in a
+    session that came through a directory it leads back there (elsewhere it is a wrong entry).
+    """
+    return (
+        bool(session.directory)
+        and session.screen == service.start
+        and session.page == 0
+        and not session.history
+    )
+
+
+def listed_page(directory: MenuDefinition, service: str, language: str) -> int:
+    """The directory page (0-based) that lists ``service`` in ``language``: where it was chosen."""
+    screen = directory.screens.get(START)
+    return screen.page_listing(service, language) if isinstance(screen, DirectoryScreen) else 0
+
+
 async def leave(
-    engine: Engine, directory: MenuDefinition, session: Session, hint: str | None = None
+    engine: Engine,
+    directory: MenuDefinition,
+    session: Session,
+    hint: str | None = None,
+    *,
+    back: bool = False,
 ) -> HopResult:
-    """Back to the directory: the service's variables stay behind with it."""
+    """Back to the directory: the service's variables stay behind with it.
+
+    ``back``: the back key left the service, so the directory shows the page listing it (the
+    page it was chosen on); the directory key (``000``) shows the first page, like home."""
     moved = session.copy()
     moved.service = directory.service
     moved.version = directory.version
@@ -314,6 +375,12 @@ async def leave(
     if moved.language not in directory.languages:
         moved.language = directory.default_language
     result = await engine.start(directory, moved)
+    page = listed_page(directory, session.service, moved.language) if back else 0
+    if page:
+        turned = result.session.copy()
+        turned.page = page
+        shown = engine.show(directory, turned)
+        result.reply, result.session = shown.reply, shown.session
     if hint:
         result.reply = type(result.reply)(compose(hint, result.reply.text), result.reply.end)
     return result

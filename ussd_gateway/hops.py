@@ -287,6 +287,8 @@ class HopService:
                 if current is None:
                     hint = self.settings.text("unavailable", session.language)
                     return await directory.leave(self.engine, dialled, session, hint)
+            if entry.strip() == dialled.navigation.back and directory.backs_out(session, current):
+                return await directory.leave(self.engine, dialled, session, back=True)
         result = await hop_on_version(self.engine, self.router, session, current, entry)
         if result.enter is None:
             return result

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from ussd_gateway.directory import (
     check_extended_codes,
+    check_listed,
     inspect_directory,
     is_directory,
     is_directory_file,
+    listed_files,
 )
 from ussd_gateway.engine.definition import DefinitionError, Keyword, MenuDefinition, Problem
 from ussd_gateway.engine.keywords import parse_keywords
@@ -101,6 +103,7 @@ def load_services(
     if problems:
         raise DefinitionError(problems)
     menus, directories = split_files(yaml_files(settings))
+    listed = listed_files(directories)
     loaded = Loaded()
     parsed: dict[str, MenuDefinition] = {}
     by_file: dict[str, MenuDefinition] = {}
@@ -110,7 +113,7 @@ def load_services(
             path, catalogues=catalogues, navigation=settings.navigation
         )
         if definition is not None:
-            found += check_owner(definition)
+            found += check_owner(definition) + check_listed(definition, listed)
             parsed[str(path)] = definition
         errors = [p for p in found if p.severity == "error"]
         loaded.warnings += [p for p in found if p.severity != "error"]

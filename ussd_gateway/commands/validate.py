@@ -19,7 +19,12 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ussd_gateway.app import load_catalogues, menu_paths
-    from ussd_gateway.directory import check_extended_codes, inspect_directory
+    from ussd_gateway.directory import (
+        check_extended_codes,
+        check_listed,
+        inspect_directory,
+        listed_files,
+    )
     from ussd_gateway.engine.lint import check_codes
     from ussd_gateway.engine.loader import inspect_menus
     from ussd_gateway.routing import ServiceRouter
@@ -38,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
         sms_max_segments=load_sms(settings).max_segments,
     )
     problems += found
+    listed = listed_files(split_files(yaml_files(settings))[1] + directories)
+    for definition in definitions.values():  # a directory's footer on a listed start screen
+        problems += check_listed(definition, listed)
     if directories:  # a directory lists the menu files beside it, broken or not
         known, seen = (
             (definitions, found)

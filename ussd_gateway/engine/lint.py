@@ -42,7 +42,8 @@ RULES: dict[str, Rule] = {
             "too-long",
             "error",
             "a screen can exceed 182 characters (80 in UCS-2) in some language, with the "
-            "longest values its variables can take, a hint and the navigation footer",
+            "longest values its variables can take, a hint and the navigation footer (on the "
+            "start screen of a service a directory lists: the directory's back line)",
         ),
         Rule("duplicate-code", "error", "two services claim the same short code"),
         Rule("duplicate-keyword", "error", "two services declare the same pull SMS keyword"),

@@ -316,21 +316,30 @@ def worst_case_variables(definition: MenuDefinition) -> dict[str, Any]:
     return longest
 
 
-def check_lengths(definition: MenuDefinition, file: str) -> list[Problem]:
+def check_lengths(definition: MenuDefinition, file: str, *, directory: str = "") -> list[Problem]:
     """Every page of every screen, in every language, with the longest values and a hint.
 
     Screens are rendered once per set of sample values (see ``lint.variable_sets``), so a text
     shown only when a variable is false or short is measured too; the worst case is reported.
+
+    ``directory``: only the start screen, as a session that came through that directory sees
+    it (its footer then offers the back key, ``0.Rudi``); reported only when it fits without.
     """
     problems: list[Problem] = []
     samples = variable_sets(definition)
     longest = samples[0]
-    for screen in definition.screens.values():
+    screens: Iterable[Screen] = definition.screens.values()
+    if directory:
+        screens = [s for s in screens if s.id == definition.start]
+    for screen in screens:
         if not screen.interactive:
             continue
         for language in definition.languages:
             try:
-                worst = _worst_render(definition, screen, language, samples)
+                worst = _worst_render(definition, screen, language, samples, directory)
+                if worst is not None and directory:
+                    if _worst_render(definition, screen, language, samples) is not None:
+                        continue  # too long anyway: the ordinary check reports it
             except Exception:  # a screen broken in another way, reported as such
                 continue
             if worst is None:
@@ -339,12 +348,21 @@ def check_lengths(definition: MenuDefinition, file: str) -> list[Problem]:
             where = f" page {page + 1}" if page else ""
             changed = [f"{k}={v!r}" for k, v in variables.items() if longest.get(k) != v]
             when = f" when {', '.join(changed)}" if changed else ""
+            through = ""
+            if directory:
+                back = definition.navigation.footer(
+                    lambda key, lang=language: definition.message(key, lang),
+                    more=False,
+                    back=True,
+                    home=False,
+                )
+                through = f" (entered through directory '{directory}': its footer '{back}')"
             problems.append(
                 Problem(
                     file,
                     screen.id,
                     f"{language}{where}: screen{how} can reach {used} characters "
-                    f"({encoding}), over the {limit} a phone shows{when}",
+                    f"({encoding}), over the {limit} a phone shows{when}{through}",
                     definition.text_lines.get(screen.id, {}).get(language) or screen.line,
                 )
             )
@@ -356,11 +374,13 @@ def _worst_render(
     screen: Screen,
     language: str,
     samples: list[dict[str, Any]],
+    directory: str = "",
 ) -> tuple[int, int, str, int, str, dict[str, Any]] | None:
     """The worst over-limit rendering of a screen in one language, if any.
 
     A screen too long on its own is reported as such (the fix is in its text); only when it fits
-    alone is the longest rendering with a hint above it reported.
+    alone is the longest rendering with a hint above it reported. ``directory``: rendered in a
+    session that came through that directory.
     """
     worst: tuple[int, int, str, int, str, dict[str, Any]] | None = None
     worst_rank = (len(_HOWS), 0)
@@ -370,6 +390,7 @@ def _worst_render(
         session = Session(key="inspect", service=definition.service, phone="", language=language)
         session.screen = screen.id
         session.vars = dict(variables)
+        session.directory = directory
         hop = HopContext(definition, session)
         for page in range(screen.pages(hop)):
             session.page = page

@@ -64,11 +64,15 @@ class HopContext:
         return self.definition.message(key, self.session.language, **params)
 
     def footer(self, *, more: bool = False, back: bool = True) -> str:
-        """The navigation line under a screen: more (98), back (0) and home (00)."""
+        """The navigation line under a screen: more (98), back (0) and home (00).
+
+        A start screen shows back only in a service entered through a directory: there the
+        back key leads out to the directory (see ``hops``)."""
+        first = self.is_start and self.session.page == 0
         return self.definition.navigation.footer(
             self.message,
             more=more,
-            back=back and not (self.is_start and self.session.page == 0),
+            back=back and (not first or bool(self.session.directory)),
             home=not self.is_start,
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.support.phone import Phone
+from tests.support.serve import ServeProcesses, Server
 from ussd_gateway.app import create_app
 from ussd_gateway.settings import SessionSettings, Settings, load_settings
 
@@ -88,3 +89,11 @@ async def client(gateway: GatewayFactory) -> AsyncIterator[TestClient]:
 @pytest.fixture
 def phone(client: TestClient) -> Phone:
     return Phone(client)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """``ussd-gateway serve`` processes on a copy of the project (its config and menus)."""
+    processes = ServeProcesses(tmp_path)
+    yield processes.start
+    processes.stop_all()

@@ -6,7 +6,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.serve import BIN, free_port
 
 
 def _run(
@@ -35,12 +27,12 @@ def _run(
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """``ussd-gateway serve`` on embedded defaults (in-process sessions, a SQLite file)."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
     # Backends on a port nobody listens on: a demo-backend another process left on the default
     # port would otherwise move the status from "received" to "delivered" mid-test.
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     env["BACKEND_FEEDBACK_URL"] = f"{closed}/feedback"
     env["BACKEND_MEETINGS_URL"] = f"{closed}/meetings"
     log = (tmp_path / "serve.log").open("w")
@@ -124,7 +116,7 @@ def test_serve_refuses_to_start_on_a_broken_menu(tmp_path: Path) -> None:
     (menus / "bad.yaml").write_text(
         "service: bad\nlanguages: [sw]\nstart: a\nscreens:\n  a: {type: nope}\n"
     )
-    env = dict(os.environ, USSD_MENUS_DIR=str(menus), PORT=str(_free_port()))
+    env = dict(os.environ, USSD_MENUS_DIR=str(menus), PORT=str(free_port()))
     result = _run(str(BIN / "ussd-gateway"), "serve", env=env, timeout=30)
     assert result.returncode == 1
     assert f"{menus / 'bad.yaml'}:5: a: unknown screen type 'nope'" in result.stderr
@@ -133,8 +125,8 @@ def test_serve_refuses_to_start_on_a_broken_menu(tmp_path: Path) -> None:
 def test_serve_explains_an_unreachable_database_in_one_line(tmp_path: Path) -> None:
     env = dict(
         os.environ,
-        DATABASE_URL=f"postgresql://nobody@127.0.0.1:{_free_port()}/none",
-        PORT=str(_free_port()),
+        DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/none",
+        PORT=str(free_port()),
     )
     result = _run(str(BIN / "ussd-gateway"), "serve", env=env, timeout=60)
     assert result.returncode == 1

@@ -4,13 +4,12 @@ entering and leaving services, extended and direct codes, isolation, broken file
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import ROOT, GatewayFactory
 from tests.support.phone import Phone
-from tests.test_cli import BIN, _free_port
+from tests.support.serve import BIN, Server
 from ussd_gateway.appkeys import HOPS
 from ussd_gateway.engine.definition import DefinitionError, NavigationKeys
 from ussd_gateway.reloading import read_menus
@@ -370,7 +369,9 @@ def post(url: str, session: str, text: str, code: str = "*152*00#") -> str:
         return response.read().decode()
 
 
-def test_serve_starts_with_a_broken_service_and_serves_the_others(tmp_path: Path) -> None:
+def test_serve_starts_with_a_broken_service_and_serves_the_others(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
     """``ussd-gateway serve`` on the shipped config and menus, the meeting's file broken: the log
     names file and problem, the directory marks it, e-Mrejesho works end to end over HTTP."""
     shutil.copytree(ROOT / "config", tmp_path / "config")
@@ -380,56 +381,22 @@ def test_serve_starts_with_a_broken_service_and_serves_the_others(tmp_path: Path
     line = 1 + next(  # a wrong `next` of an input is blamed on its screen's first key
         n for n, text in enumerate(meeting.read_text().splitlines(), 1) if text == "  name:"
     )
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"REDIS_URL", "DATABASE_URL", "USSD_MENUS_DIR", "USSD_CONFIG", "PORT"}
-    }
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-    log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                str(BIN / "ussd-gateway"),
-                "--config",
-                str(tmp_path / "config" / "gateway.yaml"),
-                "serve",
-                "--no-worker",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while "listening on" not in log_path.read_text():
-                assert process.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
-            output = log_path.read_text()
-            assert (
-                f"service egov_meeting disabled: {meeting}:{line}: name: "
-                "leads to unknown screen 'taasisi'" in output
-            ), output
-            url = f"http://127.0.0.1:{port}/ussd/africastalking"
-            listing = post(url, "s1", "")
-            assert "2. Kikao cha mwaka e-Gov (haipatikani kwa muda)" in listing, listing
-            assert post(url, "s1", "2").startswith("CON Kikao cha mwaka e-Gov (haipatikani")
-            assert post(url, "s2", "", "*152*00*2#").startswith("CON Kikao cha mwaka e-Gov (")
-            entries = ["1", "1", "1", "1", "Umeme umekatika siku tatu", "2", "1"]
-            reply = ""
-            for n in range(1, len(entries) + 1):
-                reply = post(url, "s3", "*".join(entries[:n]))
-            assert reply.startswith("END Asante! Mrejesho umepokelewa."), reply
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    server = serve("--no-worker")
+    output = server.output()
+    assert (
+        f"service egov_meeting disabled: {meeting}:{line}: name: "
+        "leads to unknown screen 'taasisi'" in output
+    ), output
+    url = server.url
+    listing = post(url, "s1", "")
+    assert "2. Kikao cha mwaka e-Gov (haipatikani kwa muda)" in listing, listing
+    assert post(url, "s1", "2").startswith("CON Kikao cha mwaka e-Gov (haipatikani")
+    assert post(url, "s2", "", "*152*00*2#").startswith("CON Kikao cha mwaka e-Gov (")
+    entries = ["1", "1", "1", "1", "Umeme umekatika siku tatu", "2", "1"]
+    reply = ""
+    for n in range(1, len(entries) + 1):
+        reply = post(url, "s3", "*".join(entries[:n]))
+    assert reply.startswith("END Asante! Mrejesho umepokelewa."), reply
 
 
 def test_graph_draws_the_directory_with_its_services_and_the_way_back(menus: Menus) -> None:

@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import signal
-import subprocess
-import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO
 
-import pytest
-
-from tests.conftest import ROOT
-from tests.test_cli import BIN, _free_port
+from tests.support.serve import Server, wait_for
 
 V1_HOME, V2_HOME = "Karibu e-Mrejesho", "Karibu tena e-Mrejesho"
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    menu: Path
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def edit(self, old: str, new: str) -> None:
-        source = self.menu.read_text()
-        assert old in source, old
-        self.menu.write_text(source.replace(old, new, 1))
 
 
 @dataclass
@@ -66,62 +41,8 @@ class Caller:
         return self.post()
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def dial_shows(server: Server, text: str) -> Callable[[], bool]:
     return lambda: text in Caller(server, number="+255712999999").post()
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """``ussd-gateway serve`` on a copy of the project (its config, catalogue and menus)."""
-    processes: list[tuple[subprocess.Popen[bytes], IO[str]]] = []
-
-    def start(*options: str) -> Server:
-        shutil.copytree(ROOT / "config", tmp_path / "config")
-        shutil.copytree(ROOT / "menus", tmp_path / "menus")
-        port = _free_port()
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in {"REDIS_URL", "DATABASE_URL", "USSD_MENUS_DIR", "USSD_CONFIG", "PORT"}
-        }
-        env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-        log_path = tmp_path / "serve.log"
-        log = log_path.open("w")
-        process = subprocess.Popen(
-            [
-                str(BIN / "ussd-gateway"),
-                "--config",
-                str(tmp_path / "config" / "gateway.yaml"),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                *options,
-            ],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        processes.append((process, log))
-        wait_for("the server to listen", lambda: "listening on" in log_path.read_text(), 30)
-        url = f"http://127.0.0.1:{port}/ussd/africastalking"
-        return Server(process, url, log_path, tmp_path / "menus" / "mrejesho.yaml")
-
-    yield start
-    for process, log in processes:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def test_sighup_publishes_edited_menus_and_refuses_a_broken_edit(

@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -17,14 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.serve import BIN, free_port
 
 
 def _serve_two(port: int) -> list[str]:
@@ -70,7 +62,7 @@ def _post(url: str, session_id: str, text: str) -> str:
 
 @pytest.fixture
 def workers(tmp_path: Path, redis_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         REDIS_URL=redis_url,
@@ -139,7 +131,7 @@ def test_a_worker_that_dies_is_replaced(workers) -> None:
 def test_in_process_store_refuses_more_than_one_worker(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-    env["PORT"] = str(_free_port())
+    env["PORT"] = str(free_port())
     result = subprocess.run(
         [str(BIN / "ussd-gateway"), "serve", "--workers", "2"],
         cwd=ROOT,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,12 +12,10 @@ import pytest
 import yaml
 from aiohttp import web
 
-from tests.conftest import ROOT
 from tests.forwarding.conftest import row, submit
 from tests.support.databases import Database
+from tests.support.serve import start_worker
 from ussd_gateway.forwarding.ledger import DeliveryLedger
-
-BIN = Path(sys.executable).parent
 
 
 class HoldingBackend:
@@ -73,21 +69,6 @@ def write_config(tmp_path: Path, url: str, **delivery: Any) -> Path:
     path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(config))
     return path
-
-
-async def start_worker(config: Path, database_url: str, log: Path) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BACKEND_", "DATABASE_"))}
-    env["DATABASE_URL"] = database_url
-    return await asyncio.create_subprocess_exec(
-        str(BIN / "ussd-gateway"),
-        "--config",
-        str(config),
-        "worker",
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=asyncio.subprocess.STDOUT,
-    )
 
 
 async def wait_for_status(db: Database, count: int, status: str, within: float) -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
 import yaml
 
-from tests.conftest import ROOT
 from tests.sms.conftest import API_KEY, AtApi, eventually
 from tests.support.databases import Database
+from tests.support.serve import start_worker
 from ussd_gateway.sms.outbox import OutgoingSms, SmsOutbox
 
 BIN = Path(sys.executable).parent
@@ -25,24 +24,9 @@ async def test_worker_command_sends_queued_sms_and_stops_on_sigterm(
     await outbox.enqueue(OutgoingSms("receipt:ABCD2345", "+255712345678", "sw", "Kumbukumbu"))
     config = tmp_path / "gateway.yaml"
     config.write_text(yaml.safe_dump({"sms": {"poll_interval": 0.1, "sender_id": "eGA"}}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AT_", "DATABASE_"))}
-    env |= {
-        "DATABASE_URL": db.url,
-        "AT_USERNAME": "gateway",
-        "AT_API_KEY": API_KEY,
-        "AT_API_BASE_URL": at_api.url,
-    }
+    env = {"AT_USERNAME": "gateway", "AT_API_KEY": API_KEY, "AT_API_BASE_URL": at_api.url}
     log = tmp_path / "worker.log"
-    worker = await asyncio.create_subprocess_exec(
-        str(BIN / "ussd-gateway"),
-        "--config",
-        str(config),
-        "worker",
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    worker = await start_worker(config, db.url, log, env)
     try:
         await eventually(at_api.sent, within=30)
         await eventually(lambda: _sent(outbox), within=10)

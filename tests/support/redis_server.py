@@ -20,13 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.serve import free_port
+
 _START_TIMEOUT = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _command(port: int, *command: str, timeout: float = 1.0) -> bytes:
@@ -53,7 +49,7 @@ class RedisServer:
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.workdir = workdir
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.binary = _binary()
         self._process: subprocess.Popen[bytes] | None = None

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from ussd_gateway.engine.lint import check_codes
     from ussd_gateway.engine.loader import inspect_menus
     from ussd_gateway.routing import ServiceRouter
-    from ussd_gateway.services import declared_name, split_files, yaml_files
+    from ussd_gateway.services import menu_files_for_directories, split_files, yaml_files
 
     settings = load_settings(args.config)
     catalogues, problems = load_catalogues(settings)
@@ -54,12 +54,7 @@ def run(args: argparse.Namespace) -> int:
                 menu_paths(settings), catalogues=catalogues, navigation=settings.navigation
             )
         )
-        by_file = {str(Path(d.source).resolve()): d for d in known.values()}
-        broken = {
-            str(Path(p.file).resolve()): declared_name(Path(p.file), "service")
-            for p in seen
-            if p.severity == "error"
-        }
+        by_file, broken = menu_files_for_directories(known, seen)
         for path in directories:
             directory, wrong = inspect_directory(path, by_file, broken, settings.navigation)
             problems += wrong

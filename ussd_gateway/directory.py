@@ -26,6 +26,7 @@ from ussd_gateway.engine.loader import check_lengths
 from ussd_gateway.engine.messages import DEFAULT_MESSAGES
 from ussd_gateway.engine.runner import Engine, HopResult, compose
 from ussd_gateway.engine.screens.base import Enter, Outcome, Retry, Screen, Turn
+from ussd_gateway.engine.screens.list import paginate
 from ussd_gateway.engine.session import Session
 from ussd_gateway.engine.text import LocalizedText
 from ussd_gateway.engine.yaml_source import key_line, line_of, load_yaml
@@ -135,28 +136,6 @@ def _messages(languages: tuple[str, ...]) -> dict[str, LocalizedText]:
     }
 
 
-def _paginate(
-    header: str, lines: list[str], navigation: NavigationKeys, word: Any, reserve: int
-) -> tuple[tuple[int, ...], ...]:
-    """Greedy pages so that a hint, the title, the entries and the footer fit one screen."""
-    more = navigation.footer(word, more=True, back=True, home=False)
-    last = navigation.footer(word, more=False, back=True, home=False)
-    pages: list[tuple[int, ...]] = []
-    i = 0
-    while i < len(lines):
-        page = [i]
-        i += 1
-        while i < len(lines):
-            footer = last if i == len(lines) - 1 else more
-            text = "\n".join([header, *(lines[j] for j in [*page, i]), footer])
-            if not fits_ussd("x" * reserve + "\n" + text):
-                break
-            page.append(i)
-            i += 1
-        pages.append(tuple(page))
-    return tuple(pages)
-
-
 def _text(value: Any, languages: tuple[str, ...]) -> LocalizedText | None:
     if isinstance(value, str):
         return LocalizedText.plain(value, languages[0])
@@ -263,7 +242,14 @@ def inspect_directory(
     for lang in langs:
         word = lambda key, lang=lang: messages[key].render(lang, {})  # noqa: E731
         lines = [entry_line(e, i, lang, unavailable) for i, e in enumerate(entries)]
-        pages[lang] = _paginate(title.render(lang, {}), lines, navigation, word, reserve)
+        pages[lang] = paginate(
+            title.render(lang, {}),
+            lines,
+            navigation.footer(word, more=True, back=True, home=False),
+            navigation.footer(word, more=False, back=True, home=False),
+            reserve + 1,  # the hint's own line break
+            numbered=False,  # numbered across pages already
+        )
         for line in lines:
             if not fits_ussd(line):
                 problem(f"{lang}: entry '{line}' is too long for one screen")

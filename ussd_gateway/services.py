@@ -76,6 +76,17 @@ def declared_name(path: Path, key: str) -> str:
     return name if isinstance(name, str) and name.isidentifier() else path.stem
 
 
+def menu_files_for_directories(
+    definitions: Mapping[str, MenuDefinition], problems: list[Problem]
+) -> tuple[dict[str, MenuDefinition], dict[str, str]]:
+    """What ``inspect_directory`` needs from an ``inspect_menus`` answer: the definitions by
+    resolved file, and the declared service name of each file with an error."""
+    by_file = {str(Path(d.source).resolve()): d for d in definitions.values()}
+    failed = dict.fromkeys(p.file for p in problems if p.severity == "error")
+    broken = {str(Path(file).resolve()): declared_name(Path(file), "service") for file in failed}
+    return by_file, broken
+
+
 def declared_keywords(path: Path) -> tuple[Keyword, ...]:
     """The ``keywords:`` of a file too broken to load, when that part can still be read."""
     try:

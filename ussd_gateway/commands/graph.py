@@ -86,16 +86,11 @@ def _directory(path: Path, settings: Any, catalogues: Any) -> tuple[Any, list[An
     from ussd_gateway.directory import inspect_directory
     from ussd_gateway.engine.loader import inspect_menus
     from ussd_gateway.graph import directory_flow
-    from ussd_gateway.services import declared_name, split_files
+    from ussd_gateway.services import menu_files_for_directories, split_files
 
     menus, _ = split_files(sorted(path.parent.glob("*.yaml")))
     services, found = inspect_menus(menus, catalogues=catalogues, navigation=settings.navigation)
-    by_file = {str(Path(d.source).resolve()): d for d in services.values()}
-    broken = {
-        str(Path(p.file).resolve()): declared_name(Path(p.file), "service")
-        for p in found
-        if p.severity == "error"
-    }
+    by_file, broken = menu_files_for_directories(services, found)
     definition, problems = inspect_directory(path, by_file, broken, settings.navigation)
     if definition is None:
         return None, problems, None

@@ -18,7 +18,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ussd_gateway.app import load_catalogues, menu_paths
+    from ussd_gateway.app import load_catalogues
     from ussd_gateway.directory import (
         check_extended_codes,
         check_listed,
@@ -28,14 +28,16 @@ def run(args: argparse.Namespace) -> int:
     from ussd_gateway.engine.lint import check_codes
     from ussd_gateway.engine.loader import inspect_menus
     from ussd_gateway.routing import ServiceRouter
-    from ussd_gateway.services import declared_name, split_files, yaml_files
+    from ussd_gateway.services import menu_files_for_directories, split_files, yaml_files
 
     settings = load_settings(args.config)
     catalogues, problems = load_catalogues(settings)
-    files = [Path(f) for f in args.files] or yaml_files(settings)
+    every = yaml_files(settings)
+    files = [Path(f) for f in args.files] or every
     from ussd_gateway.sms.config import load_sms
 
     menus, directories = split_files(files)
+    every_menu, every_directory = split_files(every) if args.files else (menus, directories)
     definitions, found = inspect_menus(
         menus,
         catalogues=catalogues,
@@ -43,23 +45,16 @@ def run(args: argparse.Namespace) -> int:
         sms_max_segments=load_sms(settings).max_segments,
     )
     problems += found
-    listed = listed_files(split_files(yaml_files(settings))[1] + directories)
+    listed = listed_files(list(dict.fromkeys([*every_directory, *directories])))
     for definition in definitions.values():  # a directory's footer on a listed start screen
         problems += check_listed(definition, listed)
     if directories:  # a directory lists the menu files beside it, broken or not
         known, seen = (
             (definitions, found)
             if not args.files
-            else inspect_menus(
-                menu_paths(settings), catalogues=catalogues, navigation=settings.navigation
-            )
+            else inspect_menus(every_menu, catalogues=catalogues, navigation=settings.navigation)
         )
-        by_file = {str(Path(d.source).resolve()): d for d in known.values()}
-        broken = {
-            str(Path(p.file).resolve()): declared_name(Path(p.file), "service")
-            for p in seen
-            if p.severity == "error"
-        }
+        by_file, broken = menu_files_for_directories(known, seen)
         for path in directories:
             directory, wrong = inspect_directory(path, by_file, broken, settings.navigation)
             problems += wrong

@@ -8,7 +8,7 @@ applies, so the operators' guide and the tests can be checked against it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,7 +243,6 @@ def check_codes(
     """A short code claimed by two services: in menu files (``codes:``) or in the configuration."""
 
     problems: list[Problem] = []
-    owners: dict[str, tuple[str, str, int | None]] = {}
     config = str(config_path or "config/gateway.yaml")
     config_lines: Mapping[Any, int] = {}
     raw_codes: Any = {}
@@ -276,17 +275,25 @@ def check_codes(
     for code, service, line in entries:
         claims.append((normalise_code(code), service, config, line))
 
-    for code, service, source, line in claims:
-        first = owners.get(code)
-        if first is None:
-            owners[code] = (service, source, line)
-        elif first[0] != service:
+    return problems + claimed_twice(claims, "-", "short code", "claimed")
+
+
+def claimed_twice(
+    claims: Iterable[tuple[str, str, str, int | None]], screen: str, noun: str, verb: str
+) -> list[Problem]:
+    """Each (name, service, file, line) claim of a name another service claimed first, e.g.
+    ``short code *152*01# is claimed by 'b' and by 'a' (menus/a.yaml:3)``."""
+    problems: list[Problem] = []
+    owners: dict[str, tuple[str, str, int | None]] = {}
+    for name, service, source, line in claims:
+        first = owners.setdefault(name, (service, source, line))
+        if first[0] != service:
             where = f"{first[1]}:{first[2]}" if first[2] else first[1]
             problems.append(
                 Problem(
                     source,
-                    "-",
-                    f"short code {code} is claimed by '{service}' and by '{first[0]}' ({where})",
+                    screen,
+                    f"{noun} {name} is {verb} by '{service}' and by '{first[0]}' ({where})",
                     line,
                 )
             )
@@ -298,27 +305,18 @@ def check_codes(
 
 def check_keywords(definitions: Mapping[str, MenuDefinition]) -> list[Problem]:
     """A pull SMS keyword declared by two services: an inbound text could not be routed."""
-    problems: list[Problem] = []
-    owners: dict[str, tuple[str, str, int | None]] = {}
-    for definition in definitions.values():
-        for keyword in definition.keywords:
-            line = keyword.line or definition.key_lines.get("keywords")
-            for word in keyword.words:
-                first = owners.get(word)
-                if first is None:
-                    owners[word] = (definition.service, definition.source, line)
-                elif first[0] != definition.service:
-                    where = f"{first[1]}:{first[2]}" if first[2] else first[1]
-                    problems.append(
-                        Problem(
-                            definition.source,
-                            "keywords",
-                            f"SMS keyword {word} is declared by '{definition.service}' "
-                            f"and by '{first[0]}' ({where})",
-                            line,
-                        )
-                    )
-    return problems
+    claims = [
+        (
+            word,
+            definition.service,
+            definition.source,
+            keyword.line or definition.key_lines.get("keywords"),
+        )
+        for definition in definitions.values()
+        for keyword in definition.keywords
+        for word in keyword.words
+    ]
+    return claimed_twice(claims, "keywords", "SMS keyword", "declared")
 
 
 # ---- SMS texts ----

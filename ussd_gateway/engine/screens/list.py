@@ -23,9 +23,18 @@ def _footer(ctx: ParseContext, language: str, *, more: bool) -> str:
 
 
 def paginate(
-    header: str, labels: list[str], footer_more: str, footer_last: str, reserve: int
+    header: str,
+    labels: list[str],
+    footer_more: str,
+    footer_last: str,
+    reserve: int,
+    *,
+    numbered: bool = True,
 ) -> tuple[tuple[int, ...], ...]:
-    """Greedy pages of item indexes so that hint + header + items + footer fit one screen."""
+    """Greedy pages of item indexes so that hint + header + items + footer fit one screen.
+
+    ``numbered``: each page numbers its items from 1; off, the labels are whole lines already
+    (a directory numbers its entries across pages)."""
     pages: list[tuple[int, ...]] = []
     i = 0
     while i < len(labels):
@@ -34,7 +43,11 @@ def paginate(
         while i < len(labels):
             candidate = [*page, i]
             footer = footer_last if i == len(labels) - 1 else footer_more
-            lines = [header, *(f"{n}. {labels[j]}" for n, j in enumerate(candidate, 1)), footer]
+            if numbered:
+                items = [f"{n}. {labels[j]}" for n, j in enumerate(candidate, 1)]
+            else:
+                items = [labels[j] for j in candidate]
+            lines = [header, *items, footer]
             if not fits_ussd("x" * reserve + "\n".join(lines)):
                 break
             page = candidate

@@ -55,13 +55,6 @@ def load_catalogues(settings: Settings) -> tuple[dict[str, Catalogue], list[Prob
     return catalogues, problems
 
 
-def menu_paths(settings: Settings) -> list[Path]:
-    """Every menu file (directory files, ``directory: <name>``, are read by ``services``)."""
-    from ussd_gateway.services import split_files, yaml_files
-
-    return split_files(yaml_files(settings))[0]
-
-
 def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
     """Every service and directory, validated; any broken file raises with every problem
     (``file: screen: problem``). Serving is more forgiving: see ``services.load_services``."""

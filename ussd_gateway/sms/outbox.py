@@ -181,9 +181,8 @@ class SmsOutbox:
         elif result.outcome is Outcome.FAILED:
             status = SMS_FAILED
         else:
-            age = (now - claim.created_at).total_seconds()
-            wait = policy.delay(claim.attempt, rng)
-            if claim.attempt >= policy.max_attempts or age + wait > policy.give_up_after:
+            wait = policy.next_wait(claim.attempt, (now - claim.created_at).total_seconds(), rng)
+            if wait is None:
                 status = SMS_DEAD
             else:
                 status = SMS_PENDING

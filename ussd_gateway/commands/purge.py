@@ -47,19 +47,15 @@ async def _purge(url: str, age: Any, keys: tuple[str, ...], dry_run: bool) -> in
 
     from ussd_gateway.db.engine import create_engine, create_sessionmaker
     from ussd_gateway.db.migrate import upgrade
+    from ussd_gateway.sms.purge import purge_sms_numbers
     from ussd_gateway.submissions.purge import purge
 
     engine = create_engine(url)
     try:
         await upgrade(engine)
-        result = await purge(
-            create_sessionmaker(engine), older_than=age, personal_keys=keys, dry_run=dry_run
-        )
-        from ussd_gateway.sms.purge import purge_sms_numbers
-
-        sms_numbers = await purge_sms_numbers(
-            create_sessionmaker(engine), cutoff=result.cutoff, dry_run=dry_run
-        )
+        sessionmaker = create_sessionmaker(engine)
+        result = await purge(sessionmaker, older_than=age, personal_keys=keys, dry_run=dry_run)
+        sms_numbers = await purge_sms_numbers(sessionmaker, cutoff=result.cutoff, dry_run=dry_run)
     except (OSError, SQLAlchemyError) as exc:
         print(f"cannot purge: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 1

@@ -45,6 +45,20 @@ class RetryPolicy:
         spread = (rng or random).uniform(1 - self.jitter, 1 + self.jitter) if self.jitter else 1
         return max(0.0, raw * spread)
 
+    def next_wait(
+        self,
+        attempt: int,
+        age: float,
+        rng: random.Random | None = None,
+        retry_after: float | None = None,
+    ) -> float | None:
+        """Seconds until the next try after failed attempt ``attempt`` of something ``age``
+        seconds old (at least ``retry_after``, if the other side asked); None to give up."""
+        wait = max(self.delay(attempt, rng), retry_after or 0.0)
+        if attempt >= self.max_attempts or age + wait > self.give_up_after:
+            return None
+        return wait
+
     @classmethod
     def parse(cls, where: str, raw: Any) -> RetryPolicy:
         raw = _mapping(where, raw)

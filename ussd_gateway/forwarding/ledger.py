@@ -134,8 +134,8 @@ class DeliveryLedger:
             values |= {"status": _if_pending(FAILED), "last_error": result.error}
         else:
             age = (now - claim.age_from).total_seconds()
-            wait = max(policy.delay(claim.attempt, rng), result.retry_after or 0.0)
-            if claim.attempt >= policy.max_attempts or age + wait > policy.give_up_after:
+            wait = policy.next_wait(claim.attempt, age, rng, result.retry_after)
+            if wait is None:
                 status = DEAD
                 values |= {"status": _if_pending(DEAD), "last_error": result.error}
             else:

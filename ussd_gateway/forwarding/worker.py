@@ -145,7 +145,7 @@ class DeliveryWorker:
                         self.name, min(free, settings.batch_size), self.config.lease, connectors
                     )
                 except Exception as exc:  # database away: keep the loop, try again later
-                    log.warning("worker %s cannot claim: %s", self.name, _one_line(exc))
+                    log.warning("worker %s cannot claim: %s", self.name, error_line(exc))
                     await self._sleep(min(5.0, settings.poll_interval * 4))
                     continue
             for claim in claimed:
@@ -175,7 +175,7 @@ class DeliveryWorker:
             raise
         except Exception as exc:  # a connector bug must not lose the submission
             log.exception("connector %s raised", connector.name)
-            result = AttemptResult(Outcome.RETRY, error=_one_line(exc))
+            result = AttemptResult(Outcome.RETRY, error=error_line(exc))
         backend = self.config.backends[claim.delivery.backend]
         try:
             recorded = await self.ledger.record(
@@ -188,7 +188,7 @@ class DeliveryWorker:
             )
         except Exception as exc:  # cannot write: the lease runs out and it is retried
             reference = claim.delivery.reference
-            log.warning("worker %s cannot record %s: %s", self.name, reference, _one_line(exc))
+            log.warning("worker %s cannot record %s: %s", self.name, reference, error_line(exc))
             return
         if result.outcome is Outcome.DELIVERED and claim.attempt > 1:
             await self._backend_is_back(backend.name)
@@ -218,7 +218,7 @@ class DeliveryWorker:
         try:
             hurried = await self.ledger.hurry(backend)
         except Exception as exc:
-            log.warning("worker %s cannot reschedule %s: %s", self.name, backend, _one_line(exc))
+            log.warning("worker %s cannot reschedule %s: %s", self.name, backend, error_line(exc))
             return
         if hurried:
             log.info("%s is back: %d waiting submission(s) due now", backend, hurried)
@@ -242,5 +242,6 @@ class DeliveryWorker:
                 log.warning("worker %s could not release leases (they expire): %s", self.name, exc)
 
 
-def _one_line(exc: BaseException) -> str:
+def error_line(exc: BaseException) -> str:
+    """An exception as one short line for logs and ``last_error`` (the SMS worker's too)."""
     return " ".join(f"{type(exc).__name__}: {exc}".split())[:200]

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 
 from ussd_gateway.providers.base import BadRequest
+from ussd_gateway.sms.outbox import international
 
 PHONE = re.compile(r"^\+?\d{6,15}$")
 DELIVERY_STATUSES = frozenset({"Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed"})
@@ -31,4 +32,4 @@ def phone(form: Mapping[str, str], name: str) -> str:
     value = required(form, name, 20).replace(" ", "")
     if not PHONE.match(value):
         raise BadRequest(f"{name} is not a phone number")
-    return value if value.startswith("+") else "+" + value
+    return international(value)

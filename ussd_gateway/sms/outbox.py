@@ -72,11 +72,11 @@ class OutgoingSms:
         }
 
 
-def insert_ignoring_duplicates(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` into the outbox for ``dialect``."""
+def insert_ignoring_duplicates(dialect: str, table: Any = SmsMessage.__table__) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``table`` (the outbox) for ``dialect``."""
     if dialect == "postgresql":
-        return postgresql_insert(SmsMessage.__table__).on_conflict_do_nothing()
-    return sqlite_insert(SmsMessage.__table__).on_conflict_do_nothing()
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 async def enqueue_in(session: AsyncSession, messages: Sequence[OutgoingSms]) -> None:
@@ -181,9 +181,8 @@ class SmsOutbox:
         elif result.outcome is Outcome.FAILED:
             status = SMS_FAILED
         else:
-            age = (now - claim.created_at).total_seconds()
-            wait = policy.delay(claim.attempt, rng)
-            if claim.attempt >= policy.max_attempts or age + wait > policy.give_up_after:
+            wait = policy.next_wait(claim.attempt, (now - claim.created_at).total_seconds(), rng)
+            if wait is None:
                 status = SMS_DEAD
             else:
                 status = SMS_PENDING
@@ -269,11 +268,8 @@ class SmsOutbox:
     async def opt_out(self, phone: str) -> None:
         phone = international(phone)
         async with self._sessionmaker() as session, session.begin():
-            dialect = session.bind.dialect.name
-            make = postgresql_insert if dialect == "postgresql" else sqlite_insert
-            await session.execute(
-                make(SmsOptOut.__table__).on_conflict_do_nothing(), {"phone": phone}
-            )
+            insert = insert_ignoring_duplicates(session.bind.dialect.name, SmsOptOut.__table__)
+            await session.execute(insert, {"phone": phone})
 
     async def opt_in(self, phone: str) -> None:
         phone = international(phone)

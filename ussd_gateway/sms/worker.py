@@ -14,7 +14,8 @@ import random
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ussd_gateway.forwarding.worker import worker_id
+from ussd_gateway.db.models import SMS_SENT
+from ussd_gateway.forwarding.worker import error_line, worker_id
 from ussd_gateway.privacy import mask_phone
 from ussd_gateway.sms.config import SmsConfig
 from ussd_gateway.sms.outbox import ClaimedSms, Outcome, SendResult, SmsOutbox
@@ -72,7 +73,7 @@ class SmsWorker:
                         limit = min(free, self.config.batch_size)
                         claimed = await self.outbox.claim(self.name, limit, self.config.lease)
                     except Exception as exc:  # database away: try again later
-                        log.warning("sms worker cannot claim: %s", _line(exc))
+                        log.warning("sms worker cannot claim: %s", error_line(exc))
                         await self._sleep(min(5.0, self.config.poll_interval * 4))
                         continue
                 for claim in claimed:
@@ -101,15 +102,15 @@ class SmsWorker:
             raise
         except Exception as exc:  # a bug in parsing must not lose the message
             log.exception("sms sender raised")
-            result = SendResult(Outcome.RETRY, error=_line(exc))
+            result = SendResult(Outcome.RETRY, error=error_line(exc))
         try:
             status = await self.outbox.record(
                 claim, result, worker=self.name, policy=self.config.retry, rng=self._rng
             )
         except Exception as exc:  # cannot write: the lease runs out and it is tried again
-            log.warning("sms worker cannot record %s: %s", claim.purpose, _line(exc))
+            log.warning("sms worker cannot record %s: %s", claim.purpose, error_line(exc))
             return
-        if status == "sent":
+        if status == SMS_SENT:
             self.sent += 1
         log.info(
             "sms %s to %s attempt %d → %s%s",
@@ -132,7 +133,3 @@ class SmsWorker:
         await asyncio.gather(*still, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.outbox.release(self.name, held)
-
-
-def _line(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())[:200]

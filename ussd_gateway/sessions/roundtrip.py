@@ -95,9 +95,7 @@ class Lanes:
             reader = getattr(conn, "_reader", None)
             if conn.is_connected and reader is not None and not reader.at_eof():
                 return conn
-            # closed by Redis while idle (a restart): the pool reconnects it on its next use
-            await conn.disconnect(nowait=True)
-            await pool.release(conn)
+            await _drop(pool, conn)  # closed by Redis while idle (a restart)
         return await pool.get_connection()
 
     async def give(self, conn: Any) -> None:
@@ -150,9 +148,7 @@ async def roundtrip(
             await _send(conn, _pack(conn, commands))
             replies = await _read(conn, len(commands))
     except BaseException:
-        # a half-read or half-written connection must never serve another request
-        await conn.disconnect(nowait=True)
-        await pool.release(conn)
+        await _drop(pool, conn)
         raise
     if lanes is None:
         await pool.release(conn)
@@ -170,17 +166,22 @@ async def _watched(lanes: Lanes, commands: Sequence[Command], deadline: float) -
         replies = await _read(conn, len(commands))
     except BaseException as exc:
         late = lanes.unwatch(conn)
-        await conn.disconnect(nowait=True)
-        await lanes.client.connection_pool.release(conn)
+        await _drop(lanes.client.connection_pool, conn)
         if late:
             raise TimeoutError(f"redis did not answer within {deadline}s") from exc
         raise
     if lanes.unwatch(conn):  # answered, but cut off in the same instant: never reuse it
-        await conn.disconnect(nowait=True)
-        await lanes.client.connection_pool.release(conn)
+        await _drop(lanes.client.connection_pool, conn)
     else:
         await lanes.give(conn)
     return replies
+
+
+async def _drop(pool: Any, conn: Any) -> None:
+    """Close ``conn`` and hand it back: the pool reconnects it on its next use, so a closed,
+    half-read or half-written connection never serves another request."""
+    await conn.disconnect(nowait=True)
+    await pool.release(conn)
 
 
 async def _read(conn: Any, count: int) -> list[Any]:

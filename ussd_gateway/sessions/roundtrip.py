@@ -9,16 +9,16 @@ read back under a single deadline for the whole trip.
 Connections come from a ``Lanes`` stash when the caller has one: a plain list of idle
 connections this process already took from the client's pool, so a trip skips the pool's lock,
 its readiness probe and its bookkeeping (about a fifth of a trip's CPU with redis-py 8). A
-stashed connection whose socket Redis closed (a restart) is seen at checkout and handed back to
-the pool, which reconnects it; none is ever reused half-read.
+stashed connection whose socket Redis closed (a restart) is seen at checkout by ``Lanes.take``
+and handed back to the pool, which reconnects it (the pool's own readiness probe is skipped by
+redis-py 8 on RESP3 connections); none is ever reused half-read.
 
 The failure contract is the pipeline's with ``raise_on_error=False``: a command's server error
 (``NoScriptError`` included) comes back in its place; a dead socket or a missed deadline raises
 (``ConnectionError``, ``TimeoutError``) and the connection is dropped, never returned to the
 pool half-read. Nothing is retried: callers turn the error into ``StoreUnavailable`` and the
 hop ends politely within the aggregator's deadline instead of waiting through reconnect
-back-offs. A connection that went stale while idle (Redis restarted) is replaced at checkout:
-by ``Lanes.take`` (the pool's own readiness probe is skipped by redis-py 8 on RESP3 connections).
+back-offs.
 """
 
 from __future__ import annotations

@@ -219,39 +219,27 @@ def targets(args: argparse.Namespace, redis_port: int, workdir: Path) -> list[Ta
     redis_url = f"redis://127.0.0.1:{redis_port}"
     out: list[Target] = []
     gateway_env = {"USSD_CONFIG": str(BENCH_CONFIG), "LOG_LEVEL": args.log_level}
-    serve = [str(Path(sys.executable).parent / "ussd-gateway"), "serve", "--host", "127.0.0.1"]
+    executable = str(Path(sys.executable).parent / "ussd-gateway")
+    serve = [executable, "serve", "--host", "127.0.0.1"]
     stores = [s.strip() for s in args.store.split(",") if s.strip()]
+    # with --before-bin, each Redis row runs for the other build first, then for this one
+    builds = [("gateway", executable)]
+    if args.before_bin:
+        builds.insert(0, ("before", args.before_bin))
     db = 1
     if "redis" in stores:
         for workers in [int(w) for w in args.workers_list.split(",") if w.strip()]:
-            if args.before_bin:  # the same row for another build, just before this one's
-                database = args.database_url or f"sqlite+aiosqlite:///{workdir}/before-{db}.db"
+            for label, binary in builds:
+                database = args.database_url or f"sqlite+aiosqlite:///{workdir}/{label}-{db}.db"
                 out.append(
                     Target(
-                        f"before redis w{workers}",
-                        [
-                            args.before_bin,
-                            "serve",
-                            "--host",
-                            "127.0.0.1",
-                            "--workers",
-                            str(workers),
-                        ],
+                        f"{label} redis w{workers}",
+                        [binary, "serve", "--host", "127.0.0.1", "--workers", str(workers)],
                         {**gateway_env, "REDIS_URL": f"{redis_url}/{db}", "DATABASE_URL": database},
                         redis_db=db,
                     )
                 )
                 db += 1
-            database = args.database_url or f"sqlite+aiosqlite:///{workdir}/gateway-{db}.db"
-            out.append(
-                Target(
-                    f"gateway redis w{workers}",
-                    [*serve, "--workers", str(workers)],
-                    {**gateway_env, "REDIS_URL": f"{redis_url}/{db}", "DATABASE_URL": database},
-                    redis_db=db,
-                )
-            )
-            db += 1
     if "memory" in stores:
         database = args.database_url or f"sqlite+aiosqlite:///{workdir}/gateway-memory.db"
         out.append(

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -39,6 +39,16 @@ def default_database_url() -> str:
     return "sqlite+aiosqlite:///var/gateway.db"
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names; None for other databases, ``:memory:`` and ``file:`` URIs."""
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database:
+        return None
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def create_engine(url: str, *, connect_timeout: float = 5.0, **kwargs: Any) -> AsyncEngine:
     """Create an async engine for ``url`` (normalised first).
 
@@ -54,8 +64,8 @@ def create_engine(url: str, *, connect_timeout: float = 5.0, **kwargs: Any) -> A
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if (path := sqlite_file(parsed)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         if database and database != ":memory:" and "poolclass" not in kwargs:
             # SQLite has one writer: a second pooled connection wanting to write would wait in
             # SQLite's busy handler, which sleeps up to 100 ms at a time (p99 of a second under

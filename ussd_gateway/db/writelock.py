@@ -22,6 +22,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from ussd_gateway.db.engine import sqlite_file
+
 
 class FileWriteLock:
     """An exclusive ``flock`` on ``path``, for the tasks of this process one at a time.
@@ -87,15 +89,7 @@ class NoLock:
 def writers_lock(bind: Any) -> FileWriteLock | NoLock:
     """A ``FileWriteLock`` beside a SQLite file database (``<file>-writers.lock``), else none."""
     url = getattr(bind, "url", None)
-    if url is None:
+    path = None if url is None else sqlite_file(make_url(url))
+    if path is None:
         return NoLock()
-    parsed = make_url(str(url)) if not hasattr(url, "get_backend_name") else url
-    database = parsed.database
-    if (
-        parsed.get_backend_name() != "sqlite"
-        or not database
-        or database == ":memory:"
-        or database.startswith("file:")
-    ):
-        return NoLock()
-    return FileWriteLock(Path(f"{Path(database).expanduser()}-writers.lock"))
+    return FileWriteLock(Path(f"{path}-writers.lock"))

@@ -167,13 +167,10 @@ class RedisSessionStore(SessionStore):
         piggybacked: Any = None
         while True:
             with _unavailable("lock"):
-                if arrival is None and piggyback is None:
-                    reply = await self._acquire_alone(keys, args)
-                else:
-                    reply, extra, piggybacked = await self._acquire_with_arrival(
-                        keys, args, arrival, piggyback
-                    )
-                    piggyback = None  # it ran: a retry of the lock must not run it again
+                reply, extra, piggybacked = await self._acquire_with_arrival(
+                    keys, args, arrival, piggyback
+                )
+                piggyback = None  # it ran: a retry of the lock must not run it again
             if reply[0] == 1:
                 return token, reply[1] if len(reply) > 1 else None, extra, piggybacked
             remaining = deadline - loop.time()
@@ -191,8 +188,8 @@ class RedisSessionStore(SessionStore):
         arrival: Arrival | None,
         piggyback: Piggyback | None = None,
     ) -> tuple[Any, tuple[Any, Any], Any]:
-        """The lock script plus GETs of the language and resume keys (with ``arrival``) and
-        the piggybacked script, in one pipeline.
+        """The lock script, plus GETs of the language and resume keys (with ``arrival``) and
+        the piggybacked script (with ``piggyback``), in one round trip.
 
         The keys hash to other slots than the session's, so this is a plain pipeline, not a
         script (a Redis Cluster client splits it by slot).
@@ -229,16 +226,6 @@ class RedisSessionStore(SessionStore):
             if isinstance(result, Exception):
                 raise result
         return reply, (language, dropped), piggybacked
-
-    async def _acquire_alone(self, keys: list[str], args: list[Any]) -> Any:
-        """The lock script on its own (no arrival, no piggyback), in one lean round trip."""
-        commands = [("EVALSHA", self._acquire_script.sha, len(keys), *keys, *args)]
-        (reply,) = await roundtrip(self.client, commands, self._timeout, self._lanes)
-        if isinstance(reply, NoScriptError):
-            return await self._eval(self._acquire_script, keys, args)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
 
     async def _eval(self, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         """Run a script Redis no longer has cached (it restarted, or its cache was flushed) by

@@ -9,16 +9,16 @@ read back under a single deadline for the whole trip.
 Connections come from a ``Lanes`` stash when the caller has one: a plain list of idle
 connections this process already took from the client's pool, so a trip skips the pool's lock,
 its readiness probe and its bookkeeping (about a fifth of a trip's CPU with redis-py 8). A
-stashed connection whose socket Redis closed (a restart) is seen at checkout and handed back to
-the pool, which reconnects it; none is ever reused half-read.
+stashed connection whose socket Redis closed (a restart) is seen at checkout by ``Lanes.take``
+and handed back to the pool, which reconnects it (the pool's own readiness probe is skipped by
+redis-py 8 on RESP3 connections); none is ever reused half-read.
 
 The failure contract is the pipeline's with ``raise_on_error=False``: a command's server error
 (``NoScriptError`` included) comes back in its place; a dead socket or a missed deadline raises
 (``ConnectionError``, ``TimeoutError``) and the connection is dropped, never returned to the
 pool half-read. Nothing is retried: callers turn the error into ``StoreUnavailable`` and the
 hop ends politely within the aggregator's deadline instead of waiting through reconnect
-back-offs. A connection that went stale while idle (Redis restarted) is replaced at checkout:
-by ``Lanes.take`` (the pool's own readiness probe is skipped by redis-py 8 on RESP3 connections).
+back-offs.
 """
 
 from __future__ import annotations
@@ -95,9 +95,7 @@ class Lanes:
             reader = getattr(conn, "_reader", None)
             if conn.is_connected and reader is not None and not reader.at_eof():
                 return conn
-            # closed by Redis while idle (a restart): the pool reconnects it on its next use
-            await conn.disconnect(nowait=True)
-            await pool.release(conn)
+            await _drop(pool, conn)  # closed by Redis while idle (a restart)
         return await pool.get_connection()
 
     async def give(self, conn: Any) -> None:
@@ -150,9 +148,7 @@ async def roundtrip(
             await _send(conn, _pack(conn, commands))
             replies = await _read(conn, len(commands))
     except BaseException:
-        # a half-read or half-written connection must never serve another request
-        await conn.disconnect(nowait=True)
-        await pool.release(conn)
+        await _drop(pool, conn)
         raise
     if lanes is None:
         await pool.release(conn)
@@ -170,17 +166,22 @@ async def _watched(lanes: Lanes, commands: Sequence[Command], deadline: float) -
         replies = await _read(conn, len(commands))
     except BaseException as exc:
         late = lanes.unwatch(conn)
-        await conn.disconnect(nowait=True)
-        await lanes.client.connection_pool.release(conn)
+        await _drop(lanes.client.connection_pool, conn)
         if late:
             raise TimeoutError(f"redis did not answer within {deadline}s") from exc
         raise
     if lanes.unwatch(conn):  # answered, but cut off in the same instant: never reuse it
-        await conn.disconnect(nowait=True)
-        await lanes.client.connection_pool.release(conn)
+        await _drop(lanes.client.connection_pool, conn)
     else:
         await lanes.give(conn)
     return replies
+
+
+async def _drop(pool: Any, conn: Any) -> None:
+    """Close ``conn`` and hand it back: the pool reconnects it on its next use, so a closed,
+    half-read or half-written connection never serves another request."""
+    await conn.disconnect(nowait=True)
+    await pool.release(conn)
 
 
 async def _read(conn: Any, count: int) -> list[Any]:

@@ -17,7 +17,6 @@ draft) is written alone by the caller's single-submission path, so one bad draft
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -29,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ussd_gateway.db.models import Submission
+from ussd_gateway.db.writelock import NoLock
 from ussd_gateway.sms.receipts import RECEIPT_KEY, enqueue_receipts
 from ussd_gateway.submissions.references import new_reference
 
@@ -62,7 +62,7 @@ class GroupCommit:
         writers: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         self._sessions = sessions
-        self._writers = writers or _no_lock
+        self._writers = writers or NoLock().held
         """Held around each transaction: SQLite's lock across processes (``db.writelock``)."""
         self._draw = draw
         self._single = single
@@ -132,11 +132,6 @@ class GroupCommit:
     def _alone(self, values: dict[str, Any], future: asyncio.Future[str]) -> None:
         task = asyncio.ensure_future(self._single(values))
         task.add_done_callback(lambda done: _settle_from(future, done))
-
-
-@contextlib.asynccontextmanager
-async def _no_lock() -> Any:
-    yield
 
 
 def _settle(

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -83,6 +84,18 @@ def cpu_seconds(pid: int) -> float:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent not idle so far (/proc/stat), for the whole machine.
+
+    With the client, Redis and the database on the same cores as the server, this says whether
+    the machine, not the server, was the limit (busy seconds / wall seconds = cores in use).
+    """
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(f) for f in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -187,13 +200,18 @@ def run_client(
             f"{seconds:g}",
         ]
         env = dict(os.environ)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=seconds + 60
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError(f"{client} printed no result: {done.stdout[-500:]} {done.stderr[-500:]}")
-    return json.loads(lines[-1])
+    result: dict[str, object] = json.loads(lines[-1])
+    spent = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    result["client_cpu_ms_per_hop"] = round(spent * 1000 / max(int(result["hops"]), 1), 3)
+    return result
 
 
 def session_memory(redis_port: int, db: int, sample: int = 200) -> dict[str, float]:
@@ -288,7 +306,7 @@ def print_table(rows: list[Row], memory: dict[str, dict[str, float]]) -> None:
     baseline, peer = find("baseline"), find("peer")
     header = (
         f"{'server':<26} {'client':<8} {'hops/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'errors':>6} {'cpu ms/hop':>10} {'redis cpu':>9} "
+        f"{'errors':>6} {'cpu ms/hop':>10} {'redis cpu':>9} {'client cpu':>10} {'cores':>5} "
         f"{'x base':>7} {'p99/base':>8} {'x peer':>7} {'p99/peer':>8}"
     )
     print(header)
@@ -298,7 +316,8 @@ def print_table(rows: list[Row], memory: dict[str, dict[str, float]]) -> None:
         cells = [
             f"{row.name:<26} {row.client:<8} {float(r['hops_per_s']):>9.0f} "
             f"{float(r['p50_ms']):>8.2f} {float(r['p99_ms']):>8.2f} {int(r['errors']):>6} "
-            f"{float(r['cpu_ms_per_hop']):>10.3f} {float(r['redis_cpu_ms_per_hop']):>9.3f}"
+            f"{float(r['cpu_ms_per_hop']):>10.3f} {float(r['redis_cpu_ms_per_hop']):>9.3f} "
+            f"{float(r['client_cpu_ms_per_hop']):>10.3f} {float(r['cores_busy']):>5.2f}"
         ]
         for ref in (baseline, peer):
             if ref is None or not row.name.startswith(("gateway", "before")):
@@ -381,7 +400,10 @@ def main(argv: list[str] | None = None) -> int:
                             run_client(client, url, args, args.warmup)
                         cpu_before = cpu_seconds(process.pid)
                         redis_before = cpu_seconds(redis_pid)
+                        busy_before, wall_before = machine_busy_seconds(), time.monotonic()
                         result = run_client(client, url, args, args.duration)
+                        busy = machine_busy_seconds() - busy_before
+                        result["cores_busy"] = round(busy / (time.monotonic() - wall_before), 2)
                         hops = max(int(result["hops"]), 1)
                         spent = cpu_seconds(process.pid) - cpu_before
                         result["cpu_ms_per_hop"] = round(spent * 1000 / hops, 3)

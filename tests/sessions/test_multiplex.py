@@ -40,13 +40,14 @@ async def test_replies_come_back_in_order_with_a_server_error_in_its_place(redis
         await client.aclose()
 
 
-async def test_concurrent_trips_share_a_connection_and_each_gets_its_own_replies(
-    redis_url: str,
+@pytest.mark.parametrize("lines", sorted({LINES, 2}))
+async def test_concurrent_trips_share_connections_and_each_gets_its_own_replies(
+    redis_url: str, lines: int
 ) -> None:
     """Hundreds of trips in flight at once, some with replies too large for one read: every
-    trip reads exactly its own replies, over at most ``LINES`` connections."""
+    trip reads exactly its own replies, over at most ``lines`` connections."""
     client = aioredis.from_url(redis_url)
-    trips = Multiplexer(client, 2.0)
+    trips = Multiplexer(client, 2.0, lines)
 
     async def one(i: int) -> tuple[int, list]:
         await asyncio.sleep(0.001 * (i % 3))  # trips of several loop turns interleave
@@ -63,7 +64,7 @@ async def test_concurrent_trips_share_a_connection_and_each_gets_its_own_replies
             assert value.split(b":")[0] == str(i).encode()
             connections.add(client_id)
         assert sorted(r[3] for _, r in results) == list(range(1, 301))
-        assert len(connections) <= LINES
+        assert len(connections) <= lines
     finally:
         await trips.close()
         await client.aclose()
@@ -230,6 +231,67 @@ async def walk_once(store: RedisSessionStore, key: str) -> None:
     async with store.transaction(key) as tx:
         tx.session = session(key, 99)
     assert (await store.get(key)).hops == 99  # type: ignore[union-attr]
+
+
+class SilentProxy:
+    """A TCP proxy to Redis that can stop passing data on its open connections without
+    closing them, as a firewall that forgets idle connections does."""
+
+    def __init__(self, redis_port: int) -> None:
+        self.redis_port = redis_port
+        self.port = 0
+        self._open: list[list[bool]] = []
+        self._writers: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def silence(self) -> None:
+        for passing in self._open:
+            passing[0] = False
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.redis_port)
+        self._writers += [writer, up_writer]
+        passing = [True]
+        self._open.append(passing)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                if passing[0]:
+                    dst.write(data)
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def close(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+
+
+async def test_a_connection_silently_dropped_while_quiet_is_replaced_before_use(
+    isolated_redis_server,
+) -> None:
+    """A connection quiet for longer than the client's health check interval is PINGed before
+    a trip uses it; when nothing answers, the trip goes out on a new connection instead of
+    failing."""
+    proxy = SilentProxy(isolated_redis_server.port)
+    await proxy.start()
+    client = aioredis.from_url(f"redis://127.0.0.1:{proxy.port}/0", health_check_interval=0.3)
+    trips = Multiplexer(client, 0.2)
+    try:
+        (first_id,) = await trips.trip([("CLIENT", "ID")])
+        proxy.silence()
+        await asyncio.sleep(0.4)
+        (later_id,) = await trips.trip([("CLIENT", "ID")])
+        assert later_id != first_id
+    finally:
+        await trips.close()
+        await client.aclose()
+        await proxy.close()
 
 
 async def test_a_dead_redis_fails_trips_at_once_and_a_revived_one_serves_them(

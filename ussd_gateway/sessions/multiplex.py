@@ -49,6 +49,7 @@ SWEEPS = 10
 1.1 deadlines."""
 MIN_SWEEP = 0.005
 
+_PING = hiredis.pack_command(("PING",)) if hiredis is not None else b""
 _MORE = object()
 """What the hiredis reader returns while a reply is incomplete."""
 _PUSH = getattr(hiredis, "PushNotification", None)
@@ -80,6 +81,8 @@ class _Line(asyncio.Protocol):
         self.inflight: deque[_Trip] = deque()
         """Written trips, oldest first: the order of the replies to come."""
         self.dead = False
+        self.heard = loop.time()
+        """When Redis last sent something on this connection."""
         self._flushing = False
         reader_options: dict[str, Any] = {
             "protocolError": InvalidResponse,
@@ -121,6 +124,7 @@ class _Line(asyncio.Protocol):
         reader = self.reader
         inflight = self.inflight
         reader.feed(data)
+        self.heard = self.loop.time()
         try:
             while (reply := reader.gets()) is not _MORE:
                 if _PUSH is not None and type(reply) is _PUSH:
@@ -190,6 +194,9 @@ class Multiplexer:
         """True when the client's connections do not parse with hiredis: trips use
         ``roundtrip`` on a pooled connection each."""
         self._timer: asyncio.TimerHandle | None = None
+        interval = client.connection_pool.connection_kwargs.get("health_check_interval")
+        self._quiet = float(interval) if interval else float("inf")
+        """Seconds a connection may go without a reply before a trip checks it first."""
 
     async def trip(self, commands: Sequence[Command]) -> list[Any]:
         """Send ``commands`` and return their replies in order (server errors in place)."""
@@ -200,21 +207,39 @@ class Multiplexer:
         if len(self._lines) > 1:
             self._turn = (slot + 1) % len(self._lines)
         line = self._lines[slot]
-        if line is None or line.dead:
-            line = await self._open(slot)
+        if line is None or line.dead or line.loop.time() - line.heard > self._quiet:
+            line = await self._ready(slot, line)
             if line is None:
                 return await roundtrip(self.client, commands, self.deadline)
+        return await self._send(line, packed, len(commands))
+
+    def _send(self, line: _Line, packed: bytes, count: int) -> asyncio.Future[list[Any]]:
         loop = line.loop
         future: asyncio.Future[list[Any]] = loop.create_future()
         deadline = self.deadline
         if deadline is None:
-            line.send(_Trip(future, packed, len(commands), float("inf")))
+            line.send(_Trip(future, packed, count, float("inf")))
         else:
-            line.send(_Trip(future, packed, len(commands), loop.time() + deadline))
+            line.send(_Trip(future, packed, count, loop.time() + deadline))
             if self._timer is None:
                 tick = max(deadline / SWEEPS, MIN_SWEEP)
                 self._timer = loop.call_later(tick, self._sweep, loop, tick)
-        return await future
+        return future
+
+    async def _ready(self, slot: int, line: _Line | None) -> _Line | None:
+        """A working connection for the slot: a new one for a closed one, and a PING first on
+        one quiet for longer than the client's ``health_check_interval`` (a firewall may have
+        dropped it without a word), replaced when the PING fails, as redis-py's health check
+        does."""
+        if line is None or line.dead:
+            return await self._open(slot)
+        line.heard = line.loop.time()  # trips of the next moments queue behind this PING
+        try:
+            await self._send(line, _PING, 1)
+        except (RedisConnectionError, OSError):
+            line.die("failed its health check")
+            return await self._open(slot)
+        return line
 
     async def _open(self, slot: int) -> _Line | None:
         """The slot's connection, opened once for all the trips waiting on it (one failed
@@ -276,6 +301,9 @@ class Multiplexer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        for opening in self._opening:
+            if opening is not None:
+                opening.cancel()
         pool = self.client.connection_pool
         for slot, line in enumerate(self._lines):
             self._lines[slot] = None

@@ -328,7 +328,8 @@ class RedisSessionStore(SessionStore):
             await self.client.ping()
 
     async def close(self) -> None:
-        """Close the client only if this store created it; a shared client belongs to its owner."""
+        """Hand the hop path's connections back to the client's pool; close the client only if
+        this store created it (a shared client belongs to its owner)."""
         await self._trips.close()
         if self.owns_client:
             await self.client.aclose()

@@ -5,7 +5,8 @@ session (pipelined, on a dial, with the number's language and dropped journey, a
 ``Piggyback`` script such as the guard's rate limits), and one pipeline that writes the session
 (and its resume copy) and releases the lock. Two is the floor for a
 locked read-modify-write whose "modify" runs in Python: see docs/performance.md. Both trips go
-through ``sessions.roundtrip`` (one write, one deadline), not redis-py's pipeline machinery.
+through ``sessions.multiplex`` (pipelined with other hops' trips on a shared connection, one
+deadline each), not redis-py's pipeline machinery.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from ussd_gateway.sessions.base import (
     Transaction,
 )
 from ussd_gateway.sessions.memory import LANGUAGE_TTL
-from ussd_gateway.sessions.roundtrip import Lanes, roundtrip, trip_timeout
+from ussd_gateway.sessions.multiplex import Multiplexer
+from ussd_gateway.sessions.roundtrip import trip_timeout
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +118,9 @@ class RedisSessionStore(SessionStore):
         self._release_script = client.register_script(_RELEASE)
         self._scripts: dict[str, Any] = {}
         """Piggybacked scripts by their text, registered once."""
-        self._timeout = trip_timeout(client)
-        """Deadline of one hop-path round trip (``roundtrip``): the client's socket timeout."""
-        self._lanes = Lanes(client)
-        """Idle connections of the hop path's trips, kept out of the pool's bookkeeping."""
+        self._trips = Multiplexer(client, trip_timeout(client))
+        """The hop path's round trips, pipelined on shared connections; the deadline of each
+        is the client's socket timeout."""
 
     # -- transaction: the two-round-trip path ----------------------------------------------------
 
@@ -210,7 +211,7 @@ class RedisSessionStore(SessionStore):
             commands.append(
                 ("EVALSHA", rider.sha, len(piggyback.keys), *piggyback.keys, *piggyback.args)
             )
-        results = await roundtrip(self.client, commands, self._timeout, self._lanes)
+        results = await self._trips.trip(commands)
         reply = results[0]
         language, dropped = results[1:3] if arrival is not None else (None, None)
         piggybacked = results[-1] if rider is not None else None
@@ -229,14 +230,9 @@ class RedisSessionStore(SessionStore):
 
     async def _eval(self, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         """Run a script Redis no longer has cached (it restarted, or its cache was flushed) by
-        its text, which caches it again; on the hop path's connections, whose stale ones are
-        replaced at checkout, not the pool's (redis-py 8 skips that check on RESP3)."""
-        (reply,) = await roundtrip(
-            self.client,
-            [("EVAL", script.script, len(keys), *keys, *args)],
-            self._timeout,
-            self._lanes,
-        )
+        its text, which caches it again; on the hop path's connections, which are replaced as
+        soon as Redis closes them, not the pool's (redis-py 8 skips that check on RESP3)."""
+        (reply,) = await self._trips.trip([("EVAL", script.script, len(keys), *keys, *args)])
         if isinstance(reply, Exception):
             raise reply
         return reply
@@ -248,7 +244,7 @@ class RedisSessionStore(SessionStore):
         with _unavailable("save"):
             commands = self._save_commands(session, raw)
             commands.append(("EVALSHA", self._release_script.sha, 1, lock_key, token))
-            results = await roundtrip(self.client, commands, self._timeout, self._lanes)
+            results = await self._trips.trip(commands)
             *writes, released = results
             for result in writes:
                 if isinstance(result, Exception):
@@ -289,7 +285,7 @@ class RedisSessionStore(SessionStore):
         lock_key = self.keys.lock(session_key)
         with _unavailable("unlock"):
             commands = [("EVALSHA", self._release_script.sha, 1, lock_key, token)]
-            (released,) = await roundtrip(self.client, commands, self._timeout, self._lanes)
+            (released,) = await self._trips.trip(commands)
             if isinstance(released, NoScriptError):
                 await self._eval(self._release_script, [lock_key], [token])
             elif isinstance(released, Exception):
@@ -300,12 +296,7 @@ class RedisSessionStore(SessionStore):
 
     async def _save(self, session: Session) -> None:
         with _unavailable("save"):
-            results = await roundtrip(
-                self.client,
-                self._save_commands(session, session.dumps()),
-                self._timeout,
-                self._lanes,
-            )
+            results = await self._trips.trip(self._save_commands(session, session.dumps()))
             for result in results:
                 if isinstance(result, Exception):
                     raise result
@@ -337,6 +328,8 @@ class RedisSessionStore(SessionStore):
             await self.client.ping()
 
     async def close(self) -> None:
-        """Close the client only if this store created it; a shared client belongs to its owner."""
+        """Hand the hop path's connections back to the client's pool; close the client only if
+        this store created it (a shared client belongs to its owner)."""
+        await self._trips.close()
         if self.owns_client:
             await self.client.aclose()

@@ -1,17 +1,12 @@
-"""One Redis round trip without redis-py's per-call layers: the hop path's two trips use it.
+"""One Redis round trip on a pooled connection, without redis-py's per-call layers.
 
 redis-py's pipeline wraps every execution in a retry helper, a command stack, a write timeout
 that runs the send as an extra task (``asyncio.wait_for``) and a timeout context per reply; on
-the hop path that was about half of the Redis client's CPU (0.1 ms of ~0.2 ms per round trip,
-see docs/performance.md). Here: one connection, all commands packed into one write, the replies
-read back under a single deadline for the whole trip.
-
-Connections come from a ``Lanes`` stash when the caller has one: a plain list of idle
-connections this process already took from the client's pool, so a trip skips the pool's lock,
-its readiness probe and its bookkeeping (about a fifth of a trip's CPU with redis-py 8). A
-stashed connection whose socket Redis closed (a restart) is seen at checkout by ``Lanes.take``
-and handed back to the pool, which reconnects it (the pool's own readiness probe is skipped by
-redis-py 8 on RESP3 connections); none is ever reused half-read.
+the hop path that was about half of the Redis client's CPU (see docs/performance.md). Here: one
+connection from the client's pool, all commands packed into one write, the replies read back
+under a single deadline for the whole trip. The hop path itself pipelines its trips over shared
+connections (``sessions.multiplex``), and comes here only for a client without the hiredis
+parser.
 
 The failure contract is the pipeline's with ``raise_on_error=False``: a command's server error
 (``NoScriptError`` included) comes back in its place; a dead socket or a missed deadline raises
@@ -37,19 +32,7 @@ try:  # hiredis (a core dependency via redis[hiredis]) packs a command in C, ~8x
 except ImportError:  # pragma: no cover - redis without hiredis
     _pack_one = None
 
-try:  # its parser hands back server errors as values: read them without read_response's layers
-    from redis._parsers.hiredis import _AsyncHiredisParser
-except ImportError:  # pragma: no cover - a redis-py without it
-    _AsyncHiredisParser = None
-
 Command = Sequence[Any]
-
-STASH = 64
-"""Idle connections a ``Lanes`` keeps at most; more go back to the pool."""
-SWEEPS = 10
-"""A ``Lanes`` watchdog sweeps this many times per trip deadline: a late trip ends within
-1.1 deadlines."""
-MIN_SWEEP = 0.005
 
 
 def _pack(conn: Any, commands: Sequence[Command]) -> list[bytes]:
@@ -64,120 +47,24 @@ def trip_timeout(client: aioredis.Redis) -> float | None:
     return float(timeout) if timeout else None
 
 
-class Lanes:
-    """Idle connections of one client kept for the hop path's trips (see the module doc), and
-    the watchdog that enforces those trips' deadlines.
-
-    Connections stay checked out of the client's pool while stashed, so closing the client
-    (``aclose`` disconnects in-use connections too) still closes them. Deadlines: a trip notes
-    when it must end (``due``); a timer, armed only while trips are in flight, sweeps every
-    ``deadline / SWEEPS`` and aborts the socket of a late trip, whose read then fails and which
-    raises ``TimeoutError``. That is two dict operations per trip instead of a timeout context
-    with its timer (``asyncio.timeout``, ~6 us), for a deadline kept within one sweep.
-    """
-
-    __slots__ = ("_timer", "client", "due", "idle", "late")
-
-    def __init__(self, client: aioredis.Redis) -> None:
-        self.client = client
-        self.idle: list[Any] = []
-        self.due: dict[Any, float] = {}
-        """Connections on a trip, with the loop time the trip must end by."""
-        self.late: set[Any] = set()
-        """Connections whose trip the watchdog cut off."""
-        self._timer: asyncio.TimerHandle | None = None
-
-    async def take(self) -> Any:
-        pool = self.client.connection_pool
-        idle = self.idle
-        while idle:
-            conn = idle.pop()
-            reader = getattr(conn, "_reader", None)
-            if conn.is_connected and reader is not None and not reader.at_eof():
-                return conn
-            await _drop(pool, conn)  # closed by Redis while idle (a restart)
-        return await pool.get_connection()
-
-    async def give(self, conn: Any) -> None:
-        if conn.is_connected and len(self.idle) < STASH:
-            self.idle.append(conn)
-        else:
-            await self.client.connection_pool.release(conn)
-
-    def watch(self, conn: Any, deadline: float) -> None:
-        loop = asyncio.get_running_loop()
-        self.due[conn] = loop.time() + deadline
-        if self._timer is None:
-            tick = max(deadline / SWEEPS, MIN_SWEEP)
-            self._timer = loop.call_later(tick, self._sweep, loop, tick)
-
-    def unwatch(self, conn: Any) -> bool:
-        """Forget the trip; True when the watchdog had cut it off."""
-        self.due.pop(conn, None)
-        if self.late and conn in self.late:
-            self.late.discard(conn)
-            return True
-        return False
-
-    def _sweep(self, loop: asyncio.AbstractEventLoop, tick: float) -> None:
-        self._timer = None
-        now = loop.time()
-        for conn in [conn for conn, due in self.due.items() if due <= now]:
-            del self.due[conn]
-            self.late.add(conn)
-            transport = getattr(getattr(conn, "_writer", None), "transport", None)
-            if transport is not None:
-                transport.abort()  # the pending read or drain fails at once
-        if self.due:
-            self._timer = loop.call_later(tick, self._sweep, loop, tick)
-
-
 async def roundtrip(
-    client: aioredis.Redis,
-    commands: Sequence[Command],
-    deadline: float | None,
-    lanes: Lanes | None = None,
+    client: aioredis.Redis, commands: Sequence[Command], deadline: float | None
 ) -> list[Any]:
     """Send ``commands`` in one write and return their replies in order (errors in place)."""
-    if lanes is not None and deadline is not None:
-        return await _watched(lanes, commands, deadline)
     pool = client.connection_pool
-    conn = await (pool.get_connection() if lanes is None else lanes.take())
+    conn = await pool.get_connection()
     try:
         async with asyncio.timeout(deadline):
             await _send(conn, _pack(conn, commands))
             replies = await _read(conn, len(commands))
     except BaseException:
-        await _drop(pool, conn)
+        await drop(pool, conn)
         raise
-    if lanes is None:
-        await pool.release(conn)
-    else:
-        await lanes.give(conn)
+    await pool.release(conn)
     return replies
 
 
-async def _watched(lanes: Lanes, commands: Sequence[Command], deadline: float) -> list[Any]:
-    """``roundtrip`` on a stashed connection, its deadline kept by the lanes' watchdog."""
-    conn = await lanes.take()
-    lanes.watch(conn, deadline)
-    try:
-        await _send(conn, _pack(conn, commands))
-        replies = await _read(conn, len(commands))
-    except BaseException as exc:
-        late = lanes.unwatch(conn)
-        await _drop(lanes.client.connection_pool, conn)
-        if late:
-            raise TimeoutError(f"redis did not answer within {deadline}s") from exc
-        raise
-    if lanes.unwatch(conn):  # answered, but cut off in the same instant: never reuse it
-        await _drop(lanes.client.connection_pool, conn)
-    else:
-        await lanes.give(conn)
-    return replies
-
-
-async def _drop(pool: Any, conn: Any) -> None:
+async def drop(pool: Any, conn: Any) -> None:
     """Close ``conn`` and hand it back: the pool reconnects it on its next use, so a closed,
     half-read or half-written connection never serves another request."""
     await conn.disconnect(nowait=True)
@@ -185,19 +72,8 @@ async def _drop(pool: Any, conn: Any) -> None:
 
 
 async def _read(conn: Any, count: int) -> list[Any]:
-    """``count`` replies, server errors in place. With hiredis straight from its parser, which
-    returns server errors as values (and skips push messages); otherwise ``read_response``."""
+    """``count`` replies, server errors in place."""
     replies: list[Any] = []
-    parser = getattr(conn, "_parser", None)
-    if _AsyncHiredisParser is not None and type(parser) is _AsyncHiredisParser:
-        try:
-            for _ in range(count):
-                replies.append(await parser.read_response())
-        except OSError as exc:
-            raise RedisConnectionError(f"error reading from redis: {exc}") from exc
-        if conn.health_check_interval:
-            conn.next_health_check = asyncio.get_running_loop().time() + conn.health_check_interval
-        return replies
     for _ in range(count):
         try:
             # math.inf: no per-reply timeout context, the trip's deadline covers all
@@ -214,8 +90,8 @@ async def _send(conn: Any, packed: list[bytes]) -> None:
     if writer is None or not conn.is_connected:
         await conn.send_packed_command(packed)
         return
-    if conn.health_check_interval:
-        await conn.check_health()
+    if conn.health_check_interval and asyncio.get_running_loop().time() > conn.next_health_check:
+        await conn.check_health()  # only when due: the call itself cost ~2% of a hop's CPU
     try:
         writer.writelines(packed)
         await writer.drain()

@@ -1,6 +1,7 @@
 """Redis session store: lets any web process continue any session.
 
-A hop costs two round trips, first hops included: one Lua call that takes the lock and reads the
+A hop costs two round trips, first hops included (one, when this process saved the session
+last and nothing happened since: ``single_trip.py``): one Lua call that takes the lock and reads the
 session (pipelined, on a dial, with the number's language and dropped journey, and with any
 ``Piggyback`` script such as the guard's rate limits), and one pipeline that writes the session
 (and its resume copy) and releases the lock. Two is the floor for a
@@ -19,6 +20,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
 from ussd_gateway.engine.session import Session
@@ -34,6 +36,7 @@ from ussd_gateway.sessions.base import (
 )
 from ussd_gateway.sessions.memory import LANGUAGE_TTL
 from ussd_gateway.sessions.roundtrip import Lanes, roundtrip, trip_timeout
+from ussd_gateway.sessions.single_trip import SCRIPT, Limit, RecentSessions, Verdict, script_call
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,7 @@ class RedisSessionStore(SessionStore):
         lock_wait: float = 2.0,
         language_ttl: float = LANGUAGE_TTL,
         owns_client: bool = False,
+        single_trip: bool = True,
     ) -> None:
         super().__init__(ttl=ttl, resume_window=resume_window, keys=keys)
         self.client = client
@@ -120,6 +124,12 @@ class RedisSessionStore(SessionStore):
         """Deadline of one hop-path round trip (``roundtrip``): the client's socket timeout."""
         self._lanes = Lanes(client)
         """Idle connections of the hop path's trips, kept out of the pool's bookkeeping."""
+        self.recent: RecentSessions | None = None
+        """The sessions this process saved last, for one-trip hops (``single_trip.py``); None
+        when ``single_trip`` is off or the client is a Redis Cluster one (its keys span slots)."""
+        if single_trip and not isinstance(client, RedisCluster):
+            self.recent = RecentSessions()
+            self._single_trip_script = client.register_script(SCRIPT)
 
     # -- transaction: the two-round-trip path ----------------------------------------------------
 
@@ -253,6 +263,8 @@ class RedisSessionStore(SessionStore):
             for result in writes:
                 if isinstance(result, Exception):
                     raise result
+            if self.recent is not None:
+                self.recent.saved(session_key, raw, session)
             if isinstance(released, NoScriptError):
                 # Redis restarted or its script cache was flushed: load and run it again.
                 await self._eval(self._release_script, [lock_key], [token])
@@ -271,13 +283,65 @@ class RedisSessionStore(SessionStore):
         commands: list[tuple[Any, ...]] = [
             ("SET", self.keys.session(session.key), raw, "PX", _ms(self.ttl))
         ]
-        resume_key = self.keys.resume(session.directory or session.service, session.phone)
+        resume_key = self._resume_key(session)
         action = ResumeCopy.on_save(session)
         if action is ResumeCopy.WRITE:
             commands.append(("SET", resume_key, raw, "PX", _ms(self.resume_window)))
         elif action is ResumeCopy.DROP:
             commands.append(("DEL", resume_key))
         return commands
+
+    def _resume_key(self, session: Session) -> str:
+        return self.keys.resume(session.directory or session.service, session.phone)
+
+    # -- the one-trip path (single_trip.py) ------------------------------------------------------
+
+    async def save_unchanged(
+        self,
+        session_key: str,
+        expected: str,
+        session: Session,
+        limits: Sequence[Limit] = (),
+        memo_key: str | None = None,
+    ) -> tuple[Verdict, list[int]]:
+        """Save ``session`` in one trip if the stored value is still ``expected``, no lock is
+        held and no ``memo_key`` exists; count ``limits`` first (the verdict and the counts:
+        see ``single_trip.SCRIPT``). Only with ``recent`` (``single_trip`` on)."""
+        assert self.recent is not None, "single_trip is off"
+        raw = session.dumps()
+        keys, args = script_call(
+            (
+                self.keys.lock(session_key),
+                self.keys.session(session_key),
+                self._resume_key(session),
+            ),
+            (
+                expected,
+                raw,
+                _ms(self.ttl),
+                ResumeCopy.on_save(session).value,
+                _ms(self.resume_window),
+            ),
+            limits,
+            memo_key,
+        )
+        script = self._single_trip_script
+        with _unavailable("save"):
+            (reply,) = await roundtrip(
+                self.client,
+                [("EVALSHA", script.sha, len(keys), *keys, *args)],
+                self._timeout,
+                self._lanes,
+            )
+            if isinstance(reply, NoScriptError):
+                # Redis restarted or its script cache was flushed: the script call loads it again.
+                reply = await self._eval(script, keys, args)
+            elif isinstance(reply, Exception):
+                raise reply
+        verdict = Verdict(int(reply[0]))
+        if verdict is Verdict.OK:
+            self.recent.saved(session_key, raw, session)
+        return verdict, [int(n) for n in reply[1:]]
 
     # -- the SessionStore primitives -------------------------------------------------------------
 
@@ -299,16 +363,16 @@ class RedisSessionStore(SessionStore):
         return await self.get(session_key)
 
     async def _save(self, session: Session) -> None:
+        raw = session.dumps()
         with _unavailable("save"):
             results = await roundtrip(
-                self.client,
-                self._save_commands(session, session.dumps()),
-                self._timeout,
-                self._lanes,
+                self.client, self._save_commands(session, raw), self._timeout, self._lanes
             )
             for result in results:
                 if isinstance(result, Exception):
                     raise result
+        if self.recent is not None:
+            self.recent.saved(session.key, raw, session)
 
     async def get(self, session_key: str) -> Session | None:
         with _unavailable("read"):
@@ -338,5 +402,7 @@ class RedisSessionStore(SessionStore):
 
     async def close(self) -> None:
         """Close the client only if this store created it; a shared client belongs to its owner."""
+        if self.recent is not None:
+            self.recent.clear()
         if self.owns_client:
             await self.client.aclose()

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.session import SessionStatus
-from ussd_gateway.engine.speculation import Speculation, speculating
+from ussd_gateway.engine.speculation import Speculating, Speculation
 from ussd_gateway.guard.hops import GuardAdmission
 from ussd_gateway.hops import Admission, as_cumulative, is_repeat, newest_entry
 from ussd_gateway.menu_registry import hop_on_version
@@ -75,7 +75,7 @@ class OneTrip:
         if request.text == session.consumed and session.hops:
             return None  # a retry of the hop already answered: the locked path replays it
         try:
-            with speculating():
+            with Speculating():
                 result = await hop_on_version(
                     service.engine,
                     service.router,

@@ -2,15 +2,13 @@
 
 The one-trip hop (``ussd_gateway/onetrip.py``) runs the engine first and only then sends one
 script that saves the result if the stored session is still the one it started from. That is
-safe only while the hop has no effect outside its session: inside ``speculating()`` the engine
+safe only while the hop has no effect outside its session: inside ``Speculating()`` the engine
 refuses, before it runs, any automatic screen not declared ``pure`` (a submit or a lookup), and
 the hop takes the locked path instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -24,14 +22,17 @@ class Speculation(Exception):
     """A speculative hop reached a step with effects outside its session: nothing ran."""
 
 
-@contextmanager
-def speculating() -> Iterator[None]:
-    """Engine calls inside refuse every automatic screen that is not ``pure``."""
-    token = _SPECULATING.set(True)
-    try:
-        yield
-    finally:
-        _SPECULATING.reset(token)
+class Speculating:
+    """Engine calls inside refuse every automatic screen that is not ``pure`` (a class, not a
+    generator context manager: it is entered on most hops)."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        self._token = _SPECULATING.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _SPECULATING.reset(self._token)
 
 
 def refuse_effects(screen: Screen) -> None:

@@ -106,5 +106,7 @@ class OneTrip:
             decided = await admission.decide([*counts, None], asked)
             if isinstance(decided, UssdReply):
                 return decided
+        if verdict is Verdict.LIMITED:  # the script and ``exceeded`` disagree: never expected
+            return None
         service.observer.advanced(request, session, new)
         return UssdReply(result.reply.text, result.reply.end)

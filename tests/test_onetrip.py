@@ -347,3 +347,30 @@ def test_recent_sessions_are_bounded_and_forget_ended_ones() -> None:
     ended.end_reason = "timeout"
     recent.saved("k2", ended.dumps(), ended)
     assert recent.get("k2") is None
+
+
+async def test_a_one_trip_hop_past_the_deadline_answers_on_the_next_entry(
+    aiohttp_client, sqlite_url, redis_url
+) -> None:
+    client = await gateway(
+        aiohttp_client, sqlite_url, redis_url, sections={"limits": {"hop_deadline": 0.15}}
+    )
+    phone = Phone(client)
+    await phone.dial()
+    await phone.send("1")
+    holder = aioredis.from_url(redis_url)
+    try:
+        # Redis holds every write for 0.35 s (under the 0.5 s socket timeout): the one trip is
+        # late, the citizen is asked to continue, the hop finishes on its own
+        await holder.execute_command("CLIENT", "PAUSE", "350", "WRITE")
+        assert await phone.send("1") == "CON Bado tunashughulikia ombi lako.\n1. Endelea"
+        await asyncio.sleep(0.4)
+        saved = await client.app[HOPS].store.get(key_of(phone))
+        assert saved is not None and saved.consumed == "1*1"  # saved once, by the late hop
+        # "1. Endelea": the stalled hop is replayed, which shows what it answered
+        assert INSTITUTIONS in await phone.send("1")
+        assert await holder.get(f"ussd:{{{key_of(phone)}}}:stalled") is None
+    finally:
+        await holder.aclose()
+    saved = await client.app[HOPS].store.get(key_of(phone))
+    assert saved is not None and saved.consumed == "1*1" and saved.hops == 3

@@ -161,6 +161,9 @@ async def test_a_session_moved_on_by_another_process_is_answered_from_redis(
     assert counted.calls == [ONE_TRIP + TWO_TRIPS]
     saved = await first.client.app[HOPS].store.get(key_of(first))
     assert saved is not None and saved.consumed == "1*1*2" and saved.screen == "body"
+    # the locked path's save is remembered: the next hop takes one trip again
+    assert "Ungependa kujitambulisha?" in await counted.send(MESSAGE)
+    assert counted.calls[-1] == ONE_TRIP
 
 
 async def test_a_locked_session_waits_for_its_lock(aiohttp_client, sqlite_url, redis_url) -> None:

@@ -100,6 +100,7 @@ class OneTrip:
             limits = [Limit(c.key, max(1, int(c.window * 1000)), c.limit) for c in admission.found]
         verdict, counts = await store.save_unchanged(key, expected, new, limits, memo_key)
         if verdict is Verdict.FALLBACK:
+            recent.forget(key)  # maybe stale: the locked path's save remembers it again
             return None
         if admission is not None:
             # no memo (the script checked): the guard's bookkeeping, its limits' reply and log

@@ -1,12 +1,14 @@
 """Redis session store: lets any web process continue any session.
 
-A hop costs two round trips, first hops included (one, when this process saved the session
-last and nothing happened since: ``single_trip.py``): one Lua call that takes the lock and reads the
+A hop costs two round trips, first hops included: one Lua call that takes the lock and reads the
 session (pipelined, on a dial, with the number's language and dropped journey, and with any
 ``Piggyback`` script such as the guard's rate limits), and one pipeline that writes the session
 (and its resume copy) and releases the lock. Two is the floor for a
 locked read-modify-write whose "modify" runs in Python: see docs/performance.md. Both trips go
 through ``sessions.roundtrip`` (one write, one deadline), not redis-py's pipeline machinery.
+
+A plain hop on a session this process saved last, with nothing changed since, costs one:
+``save_unchanged`` (``single_trip.py``, used by ``onetrip.py``).
 """
 
 from __future__ import annotations
@@ -366,7 +368,10 @@ class RedisSessionStore(SessionStore):
         raw = session.dumps()
         with _unavailable("save"):
             results = await roundtrip(
-                self.client, self._save_commands(session, raw), self._timeout, self._lanes
+                self.client,
+                self._save_commands(session, raw),
+                self._timeout,
+                self._lanes,
             )
             for result in results:
                 if isinstance(result, Exception):

@@ -109,6 +109,9 @@ class RecentSessions:
         if len(kept) > self.size:
             kept.popitem(last=False)
 
+    def forget(self, key: str) -> None:
+        self._kept.pop(key, None)
+
     def clear(self) -> None:
         self._kept.clear()
 

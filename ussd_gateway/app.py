@@ -85,6 +85,7 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
             settings.redis_url,
             ttl=settings.sessions.ttl,
             resume_window=settings.sessions.resume_window,
+            single_trip=settings.sessions.single_trip,
         )
         engine = create_engine(settings.database_url)
         try:

@@ -108,6 +108,10 @@ class HopService:
         self.settings = settings
         self.observer = HopObserver()
         """Told about every hop (metrics, session events); replaced at start-up."""
+        from ussd_gateway.onetrip import OneTrip  # it imports this module
+
+        self.onetrip = OneTrip(self)
+        """The one-Redis-trip path, tried first on every hop (``onetrip.py``)."""
 
     async def handle(self, request: UssdRequest, admission: Admission | None = None) -> UssdReply:
         started = time.perf_counter()
@@ -191,6 +195,11 @@ class HopService:
         entries: tuple[str, ...],
         admission: Admission | None = None,
     ) -> UssdReply:
+        # -- one-trip hook: a plain hop on a session this process saved last (onetrip.py) --
+        fast = await self.onetrip.hop(key, request, definition, admission)
+        if fast is not None:
+            return fast
+        # -- end of the one-trip hook --
         # a dial (empty text) almost always starts a session: fetch what that needs with the lock
         arrival = None if request.text else Arrival(definition.service, request.phone)
         piggyback = admission.piggyback if admission is not None else None

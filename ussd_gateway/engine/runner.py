@@ -12,6 +12,7 @@ from ussd_gateway.engine.ports import EnginePorts
 from ussd_gateway.engine.screens.base import Enter, Fail, Go, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.end import EndScreen
 from ussd_gateway.engine.session import Session, SessionStatus
+from ussd_gateway.engine.speculation import refuse_effects
 
 MAX_AUTOMATIC_STEPS = 25
 """Routers and actions chained longer than this are a loop in the menu, not a journey."""
@@ -192,6 +193,7 @@ class Engine:
                     if isinstance(screen, EndScreen) and screen.outcome == "cancelled":
                         s.end_reason = "cancelled"
                 return self._show(ctx, result)
+            refuse_effects(screen)  # a speculative hop stops before a submit or a lookup
             outcome = await screen.run(ctx)
             if isinstance(outcome, Go):
                 self._set(ctx, outcome, result)

@@ -28,7 +28,9 @@ __all__ = [
 ]
 
 
-async def create_store(redis_url: str | None, *, ttl: float, resume_window: float) -> SessionStore:
+async def create_store(
+    redis_url: str | None, *, ttl: float, resume_window: float, single_trip: bool = True
+) -> SessionStore:
     """The configured store: Redis when a URL is given, else in-process memory.
 
     Short socket timeouts keep a dead Redis from eating the aggregator's reply deadline. The
@@ -40,4 +42,10 @@ async def create_store(redis_url: str | None, *, ttl: float, resume_window: floa
     client = aioredis.from_url(
         redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
     )
-    return RedisSessionStore(client=client, ttl=ttl, resume_window=resume_window, owns_client=True)
+    return RedisSessionStore(
+        client=client,
+        ttl=ttl,
+        resume_window=resume_window,
+        owns_client=True,
+        single_trip=single_trip,
+    )

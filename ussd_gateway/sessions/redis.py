@@ -7,6 +7,9 @@ session (pipelined, on a dial, with the number's language and dropped journey, a
 locked read-modify-write whose "modify" runs in Python: see docs/performance.md. Both trips go
 through ``sessions.multiplex`` (pipelined with other hops' trips on a shared connection, one
 deadline each), not redis-py's pipeline machinery.
+
+A plain hop on a session this process saved last, with nothing changed since, costs one:
+``save_unchanged`` (``single_trip.py``, used by ``onetrip.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
 from ussd_gateway.engine.session import Session
@@ -36,6 +40,7 @@ from ussd_gateway.sessions.base import (
 from ussd_gateway.sessions.memory import LANGUAGE_TTL
 from ussd_gateway.sessions.multiplex import Multiplexer
 from ussd_gateway.sessions.roundtrip import trip_timeout
+from ussd_gateway.sessions.single_trip import SCRIPT, Limit, RecentSessions, Verdict, script_call
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +111,7 @@ class RedisSessionStore(SessionStore):
         lock_wait: float = 2.0,
         language_ttl: float = LANGUAGE_TTL,
         owns_client: bool = False,
+        single_trip: bool = True,
     ) -> None:
         super().__init__(ttl=ttl, resume_window=resume_window, keys=keys)
         self.client = client
@@ -121,6 +127,12 @@ class RedisSessionStore(SessionStore):
         self._trips = Multiplexer(client, trip_timeout(client))
         """The hop path's round trips, pipelined on shared connections; the deadline of each
         is the client's socket timeout."""
+        self.recent: RecentSessions | None = None
+        """The sessions this process saved last, for one-trip hops (``single_trip.py``); None
+        when ``single_trip`` is off or the client is a Redis Cluster one (its keys span slots)."""
+        if single_trip and not isinstance(client, RedisCluster):
+            self.recent = RecentSessions()
+            self._single_trip_script = client.register_script(SCRIPT)
 
     # -- transaction: the two-round-trip path ----------------------------------------------------
 
@@ -249,6 +261,8 @@ class RedisSessionStore(SessionStore):
             for result in writes:
                 if isinstance(result, Exception):
                     raise result
+            if self.recent is not None:
+                self.recent.saved(session_key, raw, session)
             if isinstance(released, NoScriptError):
                 # Redis restarted or its script cache was flushed: load and run it again.
                 await self._eval(self._release_script, [lock_key], [token])
@@ -267,13 +281,60 @@ class RedisSessionStore(SessionStore):
         commands: list[tuple[Any, ...]] = [
             ("SET", self.keys.session(session.key), raw, "PX", _ms(self.ttl))
         ]
-        resume_key = self.keys.resume(session.directory or session.service, session.phone)
+        resume_key = self._resume_key(session)
         action = ResumeCopy.on_save(session)
         if action is ResumeCopy.WRITE:
             commands.append(("SET", resume_key, raw, "PX", _ms(self.resume_window)))
         elif action is ResumeCopy.DROP:
             commands.append(("DEL", resume_key))
         return commands
+
+    def _resume_key(self, session: Session) -> str:
+        return self.keys.resume(session.directory or session.service, session.phone)
+
+    # -- the one-trip path (single_trip.py) ------------------------------------------------------
+
+    async def save_unchanged(
+        self,
+        session_key: str,
+        expected: str,
+        session: Session,
+        limits: Sequence[Limit] = (),
+        memo_key: str | None = None,
+    ) -> tuple[Verdict, list[int]]:
+        """Save ``session`` in one trip if the stored value is still ``expected``, no lock is
+        held and no ``memo_key`` exists; count ``limits`` first (the verdict and the counts:
+        see ``single_trip.SCRIPT``). Only with ``recent`` (``single_trip`` on)."""
+        assert self.recent is not None, "single_trip is off"
+        raw = session.dumps()
+        keys, args = script_call(
+            (
+                self.keys.lock(session_key),
+                self.keys.session(session_key),
+                self._resume_key(session),
+            ),
+            (
+                expected,
+                raw,
+                _ms(self.ttl),
+                ResumeCopy.on_save(session).value,
+                _ms(self.resume_window),
+            ),
+            limits,
+            memo_key,
+        )
+        script = self._single_trip_script
+        with _unavailable("save"):
+            (reply,) = await self._trips.trip([("EVALSHA", script.sha, len(keys), *keys, *args)])
+            if isinstance(reply, NoScriptError):
+                # Redis restarted or its script cache was flushed: the script call loads it again.
+                reply = await self._eval(script, keys, args)
+            elif isinstance(reply, Exception):
+                raise reply
+        verdict = Verdict(int(reply[0]))
+        if verdict is Verdict.OK:
+            self.recent.saved(session_key, raw, session)
+        return verdict, [int(n) for n in reply[1:]]
 
     # -- the SessionStore primitives -------------------------------------------------------------
 
@@ -295,11 +356,14 @@ class RedisSessionStore(SessionStore):
         return await self.get(session_key)
 
     async def _save(self, session: Session) -> None:
+        raw = session.dumps()
         with _unavailable("save"):
-            results = await self._trips.trip(self._save_commands(session, session.dumps()))
+            results = await self._trips.trip(self._save_commands(session, raw))
             for result in results:
                 if isinstance(result, Exception):
                     raise result
+        if self.recent is not None:
+            self.recent.saved(session.key, raw, session)
 
     async def get(self, session_key: str) -> Session | None:
         with _unavailable("read"):
@@ -331,5 +395,7 @@ class RedisSessionStore(SessionStore):
         """Hand the hop path's connections back to the client's pool; close the client only if
         this store created it (a shared client belongs to its owner)."""
         await self._trips.close()
+        if self.recent is not None:
+            self.recent.clear()
         if self.owns_client:
             await self.client.aclose()

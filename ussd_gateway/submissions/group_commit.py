@@ -8,10 +8,22 @@ that arrived while the previous transaction was committing goes into the next on
 acknowledged earlier than before; an idle gateway writes a batch of one at once (no timer, no
 added latency).
 
-Idempotency holds per row: ``INSERT … ON CONFLICT DO NOTHING`` then a look-up of the batch's
-idempotency keys in the same transaction gives each draft the reference stored for its key,
-its own or the first one's. A row the batch could not take (a reference collision, a broken
-draft) is written alone by the caller's single-submission path, so one bad draft fails alone.
+Idempotency holds per row: one multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING
+idempotency_key, reference`` says which drafts got their own row; only the keys it did not
+return (a retried hop, a duplicate in the batch, a reference collision: rare) are looked up,
+in the same transaction, so each draft gets the reference stored for its key, its own or the
+first one's. A row the batch could not take (a reference collision, a broken draft) is written
+alone by the caller's single-submission path, so one bad draft fails alone.
+
+Round trips, because on a saturated event loop each one is a turn of the loop every waiter
+pays: on PostgreSQL a batch without receipts is that one statement, run in autocommit (a single
+statement is its own transaction, committed when it answers); with receipts it is BEGIN, the
+INSERT, the receipts' INSERT, COMMIT (``sms.receipts``: same transaction). The connection is
+kept from one batch to the next while submissions keep coming, instead of a checkout per batch
+whose ping costs asyncpg three round trips; a kept connection found dead (a database restart
+between batches) is replaced once, as the ping would have done. SQLite's one pooled connection
+goes back after each batch (everyone else needs it), and each batch is the INSERT (and the
+receipts') then COMMIT, under the writers' lock across processes (``db.writelock``).
 """
 
 from __future__ import annotations
@@ -22,14 +34,16 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ussd_gateway.db.models import Submission
 from ussd_gateway.db.writelock import NoLock
 from ussd_gateway.sms.receipts import RECEIPT_KEY, enqueue_receipts
+from ussd_gateway.submissions.model import SmsReceipt
 from ussd_gateway.submissions.references import new_reference
 
 log = logging.getLogger(__name__)
@@ -37,17 +51,23 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 200
 """Rows per transaction at most (well under SQLite's bound-parameter limit)."""
 
-_INSERTS_IGNORING_DUPLICATES = {
-    "sqlite": sqlite_insert(Submission.__table__).on_conflict_do_nothing(),
-    "postgresql": postgresql_insert(Submission.__table__).on_conflict_do_nothing(),
+_TABLE = Submission.__table__
+_KEYS = _TABLE.c.idempotency_key
+_INSERTS_RETURNING_NEW = {
+    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing().returning(_KEYS, _TABLE.c.reference),
+    "postgresql": postgresql_insert(_TABLE)
+    .on_conflict_do_nothing()
+    .returning(_KEYS, _TABLE.c.reference),
 }
-DIALECTS = frozenset(_INSERTS_IGNORING_DUPLICATES)
-"""Databases group commit speaks to (their ``INSERT … ON CONFLICT DO NOTHING``)."""
-_KEYS = Submission.__table__.c.idempotency_key
-_REFERENCES = select(_KEYS, Submission.__table__.c.reference)
+"""Inserted rows only: a key or reference already stored makes its row return nothing."""
+DIALECTS = frozenset(_INSERTS_RETURNING_NEW)
+"""Databases group commit speaks to (their ``INSERT … ON CONFLICT DO NOTHING RETURNING``)."""
+_STORED = select(_KEYS, _TABLE.c.reference).where(_KEYS.in_(bindparam("keys", expanding=True)))
+"""The references stored under the keys the insert did not return, built once."""
 
 Single = Callable[[dict[str, Any]], Awaitable[str]]
 """The one-submission path: writes ``values`` in a transaction of its own, returns the reference."""
+Batch = list[tuple[dict[str, Any], asyncio.Future[str]]]
 
 
 class GroupCommit:
@@ -55,21 +75,29 @@ class GroupCommit:
 
     def __init__(
         self,
-        sessions: Callable[[], AsyncSession],
+        engine: AsyncEngine,
         single: Single,
         translate: Callable[[BaseException], BaseException | None],
         draw: Callable[[], str] = new_reference,
         writers: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine
+        dialect = engine.dialect.name
+        self._insert = _INSERTS_RETURNING_NEW[dialect]
+        self._keep = dialect != "sqlite"
+        """Keep the connection between batches (not SQLite's only one: others need it)."""
+        self._autocommit = dialect == "postgresql"
+        """Batches without receipts are one statement: run it as its own transaction."""
         self._writers = writers or NoLock().held
         """Held around each transaction: SQLite's lock across processes (``db.writelock``)."""
         self._draw = draw
         self._single = single
         self._translate = translate
         """Maps a database error to the error callers get (None: not an outage, write alone)."""
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[str]]] = []
+        self._pending: Batch = []
         self._writer: asyncio.Task[None] | None = None
+        self._connection: AsyncConnection | None = None
+        """The kept connection, while the writer drains back-to-back batches."""
         self.batches = 0
         """Transactions written (with ``rows``: how much grouping happened)."""
         self.rows = 0
@@ -91,27 +119,19 @@ class GroupCommit:
                 await self._write(batch)
         finally:
             self._writer = None
+            await self._release()  # idle: the pool's ping guards the next checkout
 
-    async def _write(self, batch: list[tuple[dict[str, Any], asyncio.Future[str]]]) -> None:
-        rows = [
-            {"reference": self._draw(), **{k: v for k, v in values.items() if k != RECEIPT_KEY}}
-            for values, _ in batch
-        ]
+    async def _write(self, batch: Batch) -> None:
+        rows = []
+        receipts: list[SmsReceipt | None] = []
+        for values, _ in batch:
+            row = values.copy()
+            receipts.append(row.pop(RECEIPT_KEY, None))
+            row["reference"] = self._draw()
+            rows.append(row)
         try:
-            async with self._writers(), self._sessions() as session, session.begin():
-                insert = _INSERTS_IGNORING_DUPLICATES[session.bind.dialect.name]
-                await session.execute(insert, rows)
-                keys = list({row["idempotency_key"] for row in rows})
-                found = dict((await session.execute(_REFERENCES.where(_KEYS.in_(keys)))).all())
-                # receipts ride in the same transaction (see sms.receipts)
-                await enqueue_receipts(
-                    session,
-                    [
-                        (found[key], values.get(RECEIPT_KEY))
-                        for values, _ in batch
-                        if (key := values["idempotency_key"]) in found
-                    ],
-                )
+            async with self._writers():
+                found = await self._commit(rows, receipts)
         except Exception as exc:  # every waiter must hear of it
             outage = self._translate(exc)
             for values, future in batch:
@@ -129,9 +149,87 @@ class GroupCommit:
             else:
                 _settle(future, result=reference)
 
+    async def _commit(
+        self, rows: list[dict[str, Any]], receipts: list[SmsReceipt | None]
+    ) -> dict[str, str]:
+        """Each key's stored reference, once committed; on a kept connection found dead, once
+        more on a new one (the write is idempotent, so a commit that did land is found)."""
+        kept = self._connection is not None
+        try:
+            connection = self._connection or await self._connect()
+            found = await self._statements(connection, rows, receipts)
+        except BaseException as error:
+            await self._release()  # its state is unknown: back to the pool (or invalidated)
+            if not (kept and _dropped(error)):
+                raise
+            log.warning("kept submissions connection was closed; writing on a new one")
+            return await self._commit(rows, receipts)
+        if not self._keep:
+            await self._release()
+        return found
+
+    async def _statements(
+        self,
+        connection: AsyncConnection,
+        rows: list[dict[str, Any]],
+        receipts: list[SmsReceipt | None],
+    ) -> dict[str, str]:
+        if self._autocommit and not any(receipts):
+            found = await self._stored(connection, rows)
+            await connection.commit()  # autocommit: bookkeeping only, nothing sent
+            return found
+        if self._autocommit:  # a real transaction for the receipts, then back
+            await connection.execution_options(isolation_level=connection.default_isolation_level)
+        try:
+            async with connection.begin():
+                found = await self._stored(connection, rows)
+                # receipts ride in the same transaction (see sms.receipts)
+                await enqueue_receipts(
+                    connection,
+                    [
+                        (found[key], receipt)
+                        for row, receipt in zip(rows, receipts, strict=True)
+                        if receipt is not None and (key := row["idempotency_key"]) in found
+                    ],
+                )
+        finally:
+            if self._autocommit and not connection.invalidated and not connection.closed:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return found
+
+    async def _stored(
+        self, connection: AsyncConnection, rows: list[dict[str, Any]]
+    ) -> dict[str, str]:
+        found: dict[str, str] = dict((await connection.execute(self._insert, rows)).all())
+        missing = [row["idempotency_key"] for row in rows if row["idempotency_key"] not in found]
+        if missing:  # stored before (a retried hop, a duplicate), or our reference collided
+            found.update((await connection.execute(_STORED, {"keys": missing})).all())
+        return found
+
     def _alone(self, values: dict[str, Any], future: asyncio.Future[str]) -> None:
         task = asyncio.ensure_future(self._single(values))
         task.add_done_callback(lambda done: _settle_from(future, done))
+
+    async def _connect(self) -> AsyncConnection:
+        connection = await self._engine.connect()
+        self._connection = connection
+        if self._autocommit:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return connection
+
+    async def _release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            await connection.close()
+        except Exception:  # a dead connection: the pool has already let it go
+            log.debug("closing the submissions connection failed", exc_info=True)
+
+
+def _dropped(error: BaseException) -> bool:
+    """Whether ``error`` says the connection itself is gone (not the statement wrong)."""
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
 def _settle(

@@ -55,16 +55,16 @@ class SubmissionStore:
         """``group_commit``: share transactions between concurrent submits (None: on SQLite and
         PostgreSQL; see ``submissions.group_commit``)."""
         self._sessionmaker = sessionmaker
+        bind = sessionmaker.kw.get("bind")
         if group_commit is None:
-            bind = sessionmaker.kw.get("bind")
             group_commit = getattr(getattr(bind, "dialect", None), "name", "") in DIALECTS
         self._group = (
             GroupCommit(
-                lambda: self._sessionmaker(),
+                bind,
                 self._submit_alone,
                 _as_unavailable,
                 lambda: new_reference(),
-                writers_lock(sessionmaker.kw.get("bind")).held,
+                writers_lock(bind).held,
             )
             if group_commit
             else None

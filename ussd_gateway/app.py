@@ -87,6 +87,7 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
             resume_window=settings.sessions.resume_window,
         )
         engine = create_engine(settings.database_url)
+        submissions: SubmissionStore | None = None
         try:
             try:
                 await upgrade(engine)
@@ -122,6 +123,8 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
             yield
         finally:
             await store.close()
+            if submissions is not None:
+                await submissions.close()
             await engine.dispose()
 
     app.cleanup_ctx.append(resources)

@@ -10,20 +10,21 @@ added latency).
 
 Idempotency holds per row: one multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING
 idempotency_key, reference`` says which drafts got their own row; only the keys it did not
-return (a retried hop, a duplicate in the batch, a reference collision: rare) are looked up,
-in the same transaction, so each draft gets the reference stored for its key, its own or the
-first one's. A row the batch could not take (a reference collision, a broken draft) is written
+return (a retried hop, a duplicate in the batch, a reference collision: rare) are looked up
+(after it: a key that conflicted is on a committed row), so each draft gets the reference
+stored for its key, its own or the first one's. A row the batch could not take (a reference collision, a broken draft) is written
 alone by the caller's single-submission path, so one bad draft fails alone.
 
 Round trips, because on a saturated event loop each one is a turn of the loop every waiter
 pays: on PostgreSQL a batch without receipts is that one statement, run in autocommit (a single
 statement is its own transaction, committed when it answers); with receipts it is BEGIN, the
 INSERT, the receipts' INSERT, COMMIT (``sms.receipts``: same transaction). The connection is
-kept from one batch to the next while submissions keep coming, instead of a checkout per batch
-whose ping costs asyncpg three round trips; a kept connection found dead (a database restart
-between batches) is replaced once, as the ping would have done. SQLite's one pooled connection
-goes back after each batch (everyone else needs it), and each batch is the INSERT (and the
-receipts') then COMMIT, under the writers' lock across processes (``db.writelock``).
+kept from one batch to the next while submissions keep coming, and ``LINGER`` after (under
+load the queue empties between batches all the time), instead of a checkout per batch whose
+ping costs asyncpg three round trips; a kept connection found dead (a database restart) is
+replaced once and the batch written again, as the ping would have done. SQLite's one pooled
+connection goes back after each batch (everyone else needs it), and each batch is the INSERT
+(and the receipts') then COMMIT, under the writers' lock across processes (``db.writelock``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 200
 """Rows per transaction at most (well under SQLite's bound-parameter limit)."""
+
+LINGER = 0.1
+"""Seconds the writer keeps its connection (PostgreSQL) after the queue empties, for more."""
+
+CLOSE_WAIT = 5.0
+"""Seconds ``close`` waits for a batch being written."""
 
 _TABLE = Submission.__table__
 _KEYS = _TABLE.c.idempotency_key
@@ -80,6 +87,7 @@ class GroupCommit:
         translate: Callable[[BaseException], BaseException | None],
         draw: Callable[[], str] = new_reference,
         writers: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+        linger: float | None = None,
     ) -> None:
         self._engine = engine
         dialect = engine.dialect.name
@@ -97,7 +105,9 @@ class GroupCommit:
         self._pending: Batch = []
         self._writer: asyncio.Task[None] | None = None
         self._connection: AsyncConnection | None = None
-        """The kept connection, while the writer drains back-to-back batches."""
+        """The kept connection, while the writer drains batches (or lingers for more)."""
+        self._linger = LINGER if linger is None else linger
+        self._lingering: asyncio.Future[bool] | None = None
         self.batches = 0
         """Transactions written (with ``rows``: how much grouping happened)."""
         self.rows = 0
@@ -108,18 +118,44 @@ class GroupCommit:
         self._pending.append((values, future))
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain())
+        elif self._lingering is not None:  # the writer waits with its connection: wake it
+            _settle_flag(self._lingering, True)
         # shield: a caller giving up (its timeout) must not cancel the batch's transaction
         return await asyncio.shield(future)
 
+    async def close(self) -> None:
+        """Stop lingering and give the connection back; a batch being written finishes first."""
+        self._linger = 0
+        if self._lingering is not None:
+            _settle_flag(self._lingering, False)
+        if self._writer is not None:  # bounded: a hung database must not hang the shutdown
+            await asyncio.wait([self._writer], timeout=CLOSE_WAIT)
+
     async def _drain(self) -> None:
         try:
-            while self._pending:
-                batch = self._pending[:MAX_BATCH]
-                del self._pending[:MAX_BATCH]
-                await self._write(batch)
+            while True:
+                while self._pending:
+                    batch = self._pending[:MAX_BATCH]
+                    del self._pending[:MAX_BATCH]
+                    await self._write(batch)
+                if self._connection is None or not await self._more_within_linger():
+                    break
         finally:
             self._writer = None
             await self._release()  # idle: the pool's ping guards the next checkout
+
+    async def _more_within_linger(self) -> bool:
+        """Whether a submission arrived within ``linger`` of the last batch (it is in
+        ``_pending``): under steady load the queue empties between batches all the time, and
+        each new checkout would cost a ping."""
+        loop = asyncio.get_running_loop()
+        self._lingering = waker = loop.create_future()
+        timer = loop.call_later(self._linger, _settle_flag, waker, False)
+        try:
+            return await waker
+        finally:
+            timer.cancel()
+            self._lingering = None
 
     async def _write(self, batch: Batch) -> None:
         rows = []
@@ -230,6 +266,11 @@ class GroupCommit:
 def _dropped(error: BaseException) -> bool:
     """Whether ``error`` says the connection itself is gone (not the statement wrong)."""
     return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+
+
+def _settle_flag(future: asyncio.Future[bool], value: bool) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 def _settle(

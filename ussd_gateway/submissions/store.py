@@ -70,6 +70,11 @@ class SubmissionStore:
             else None
         )
 
+    async def close(self) -> None:
+        """Give back what group commit holds (before the engine is disposed)."""
+        if self._group is not None:
+            await self._group.close()
+
     async def submit(self, draft: SubmissionDraft) -> str:
         """Store ``draft`` and return its reference, once committed.
 

@@ -12,8 +12,9 @@ Idempotency holds per row: one multi-row ``INSERT … ON CONFLICT DO NOTHING RET
 idempotency_key, reference`` says which drafts got their own row; only the keys it did not
 return (a retried hop, a duplicate in the batch, a reference collision: rare) are looked up
 (after it: a key that conflicted is on a committed row), so each draft gets the reference
-stored for its key, its own or the first one's. A row the batch could not take (a reference collision, a broken draft) is written
-alone by the caller's single-submission path, so one bad draft fails alone.
+stored for its key, its own or the first one's. A row the batch could not take (a reference
+collision, a broken draft) is written alone by the caller's single-submission path, so one bad
+draft fails alone.
 
 Round trips, because on a saturated event loop each one is a turn of the loop every waiter
 pays: on PostgreSQL a batch without receipts is that one statement, run in autocommit (a single

@@ -88,6 +88,9 @@ async def run(
                 flush=True,
             )
     finally:
+        close = getattr(store, "close", None)  # builds before group commit kept a connection
+        if close is not None:
+            await close()
         await engine.dispose()
 
 

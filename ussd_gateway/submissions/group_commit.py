@@ -83,7 +83,7 @@ class GroupCommit:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: Callable[[], AsyncEngine],
         single: Single,
         translate: Callable[[BaseException], BaseException | None],
         draw: Callable[[], str] = new_reference,
@@ -91,12 +91,7 @@ class GroupCommit:
         linger: float | None = None,
     ) -> None:
         self._engine = engine
-        dialect = engine.dialect.name
-        self._insert = _INSERTS_RETURNING_NEW[dialect]
-        self._keep = dialect != "sqlite"
-        """Keep the connection between batches (not SQLite's only one: others need it)."""
-        self._autocommit = dialect == "postgresql"
-        """Batches without receipts are one statement: run it as its own transaction."""
+        """The engine to connect with, asked at each checkout (the store's, as it is now)."""
         self._writers = writers or NoLock().held
         """Held around each transaction: SQLite's lock across processes (``db.writelock``)."""
         self._draw = draw
@@ -201,7 +196,7 @@ class GroupCommit:
                 raise
             log.warning("kept submissions connection was closed; writing on a new one")
             return await self._commit(rows, receipts)
-        if not self._keep:
+        if connection.dialect.name == "sqlite":  # its only pooled connection: others need it
             await self._release()
         return found
 
@@ -211,11 +206,12 @@ class GroupCommit:
         rows: list[dict[str, Any]],
         receipts: list[SmsReceipt | None],
     ) -> dict[str, str]:
-        if self._autocommit and not any(receipts):
+        autocommit = _autocommits(connection)
+        if autocommit and not any(receipts):
             found = await self._stored(connection, rows)
             await connection.commit()  # autocommit: bookkeeping only, nothing sent
             return found
-        if self._autocommit:  # a real transaction for the receipts, then back
+        if autocommit:  # a real transaction for the receipts, then back
             await connection.execution_options(isolation_level=connection.default_isolation_level)
         try:
             async with connection.begin():
@@ -230,14 +226,15 @@ class GroupCommit:
                     ],
                 )
         finally:
-            if self._autocommit and not connection.invalidated and not connection.closed:
+            if autocommit and not connection.invalidated and not connection.closed:
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
         return found
 
     async def _stored(
         self, connection: AsyncConnection, rows: list[dict[str, Any]]
     ) -> dict[str, str]:
-        found: dict[str, str] = dict((await connection.execute(self._insert, rows)).all())
+        insert = _INSERTS_RETURNING_NEW[connection.dialect.name]
+        found: dict[str, str] = dict((await connection.execute(insert, rows)).all())
         missing = [row["idempotency_key"] for row in rows if row["idempotency_key"] not in found]
         if missing:  # stored before (a retried hop, a duplicate), or our reference collided
             found.update((await connection.execute(_STORED, {"keys": missing})).all())
@@ -248,9 +245,9 @@ class GroupCommit:
         task.add_done_callback(lambda done: _settle_from(future, done))
 
     async def _connect(self) -> AsyncConnection:
-        connection = await self._engine.connect()
+        connection = await self._engine().connect()
         self._connection = connection
-        if self._autocommit:
+        if _autocommits(connection):
             await connection.execution_options(isolation_level="AUTOCOMMIT")
         return connection
 
@@ -262,6 +259,11 @@ class GroupCommit:
             await connection.close()
         except Exception:  # a dead connection: the pool has already let it go
             log.debug("closing the submissions connection failed", exc_info=True)
+
+
+def _autocommits(connection: AsyncConnection) -> bool:
+    """Whether batches without receipts run as a lone statement in autocommit (PostgreSQL)."""
+    return connection.dialect.name == "postgresql"
 
 
 def _dropped(error: BaseException) -> bool:

@@ -60,7 +60,7 @@ class SubmissionStore:
             group_commit = getattr(getattr(bind, "dialect", None), "name", "") in DIALECTS
         self._group = (
             GroupCommit(
-                bind,
+                lambda: self._sessionmaker.kw["bind"],
                 self._submit_alone,
                 _as_unavailable,
                 lambda: new_reference(),
@@ -219,9 +219,17 @@ def _row_values(draft: SubmissionDraft) -> dict[str, Any]:
     return values
 
 
+_LIMITS: dict[str, int] = {
+    column.name: column.type.length
+    for column in Submission.__table__.columns
+    if isinstance(getattr(column.type, "length", None), int)
+}
+"""Column lengths, read once: PostgreSQL rejects over-long strings and SQLite silently keeps
+them, so they are rejected up front."""
+
+
 def _check_length(column: str, value: str) -> None:
-    # PostgreSQL rejects over-long strings and SQLite silently keeps them: reject them up front.
-    limit = getattr(Submission.__table__.columns[column].type, "length", None)
+    limit = _LIMITS.get(column)
     if limit is not None and len(value) > limit:
         raise ValueError(f"{column} is longer than {limit} characters")
 

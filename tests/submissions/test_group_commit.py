@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -219,4 +220,29 @@ async def test_a_kept_connection_the_database_closed_costs_no_submission(
     assert second != first
     rows = {r["idempotency_key"]: r["reference"] for r in await fetch_rows(db.url)}
     assert rows == {"before-restart": first, "after-restart": second}
+    await store.close()
+
+
+async def test_a_submission_arriving_as_the_writers_wait_ends_is_written(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's wait for more ends in the very turn of the loop a submission arrives in:
+    the submission must still be written, not wait for a writer that has stopped."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writer does not wait with its connection")
+    monkeypatch.setattr(group_commit, "LINGER", 0.2)
+    store = SubmissionStore(sessionmaker=db.sessionmaker)
+    await store.submit(draft("first"))  # the writer now waits 0.2 s for more
+    loop = asyncio.get_running_loop()
+    woken = loop.create_future()
+    # due just before the writer's wait ends, so this task runs first in the turn both end in
+    loop.call_later(0, woken.set_result, None)
+    time.sleep(0.3)  # noqa: ASYNC251 -- blocks the loop on purpose: both fall due in one turn
+    await woken
+
+    async with asyncio.timeout(5):  # a timeout context: store.submit runs in this turn
+        second = await store.submit(draft("second"))
+
+    rows = {r["idempotency_key"]: r["reference"] for r in await fetch_rows(db.url)}
+    assert rows["second"] == second
     await store.close()

@@ -103,7 +103,7 @@ class GroupCommit:
         self._connection: AsyncConnection | None = None
         """The kept connection, while the writer drains batches (or lingers for more)."""
         self._linger = LINGER if linger is None else linger
-        self._lingering: asyncio.Future[bool] | None = None
+        self._lingering: asyncio.Future[None] | None = None
         self.batches = 0
         """Transactions written (with ``rows``: how much grouping happened)."""
         self.rows = 0
@@ -115,7 +115,7 @@ class GroupCommit:
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain())
         elif self._lingering is not None:  # the writer waits with its connection: wake it
-            _settle_flag(self._lingering, True)
+            _wake(self._lingering)
         # shield: a caller giving up (its timeout) must not cancel the batch's transaction
         return await asyncio.shield(future)
 
@@ -123,7 +123,7 @@ class GroupCommit:
         """Stop lingering and give the connection back; a batch being written finishes first."""
         self._linger = 0
         if self._lingering is not None:
-            _settle_flag(self._lingering, False)
+            _wake(self._lingering)
         if self._writer is not None:  # bounded: a hung database must not hang the shutdown
             await asyncio.wait([self._writer], timeout=CLOSE_WAIT)
 
@@ -134,21 +134,25 @@ class GroupCommit:
                     batch = self._pending[:MAX_BATCH]
                     del self._pending[:MAX_BATCH]
                     await self._write(batch)
-                if self._connection is None or not await self._more_within_linger():
+                if self._connection is None:
+                    break
+                await self._linger_for_more()
+                if not self._pending:  # checked with no await before the writer is gone
                     break
         finally:
             self._writer = None
             await self._release()  # idle: the pool's ping guards the next checkout
 
-    async def _more_within_linger(self) -> bool:
-        """Whether a submission arrived within ``linger`` of the last batch (it is in
-        ``_pending``): under steady load the queue empties between batches all the time, and
-        each new checkout would cost a ping."""
+    async def _linger_for_more(self) -> None:
+        """Wait with the connection until a submission arrives or ``linger`` has passed: under
+        steady load the queue empties between batches all the time, and each new checkout
+        would cost a ping. A submission may arrive after the timer ended the wait but before
+        this task resumes: the caller looks at ``_pending``, not at how the wait ended."""
         loop = asyncio.get_running_loop()
         self._lingering = waker = loop.create_future()
-        timer = loop.call_later(self._linger, _settle_flag, waker, False)
+        timer = loop.call_later(self._linger, _wake, waker)
         try:
-            return await waker
+            await waker
         finally:
             timer.cancel()
             self._lingering = None
@@ -271,9 +275,9 @@ def _dropped(error: BaseException) -> bool:
     return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
-def _settle_flag(future: asyncio.Future[bool], value: bool) -> None:
+def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
-        future.set_result(value)
+        future.set_result(None)
 
 
 def _settle(

@@ -51,7 +51,8 @@ from ussd_gateway.submissions.references import new_reference
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 200
-"""Rows per transaction at most (well under SQLite's bound-parameter limit)."""
+"""Rows per transaction at most (well under SQLite's bound-parameter limit, and one statement:
+SQLAlchemy splits a multi-row insert only past 1,000 rows)."""
 
 LINGER = 0.1
 """Seconds the writer keeps its connection (PostgreSQL) after the queue empties, for more."""

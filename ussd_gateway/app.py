@@ -88,6 +88,7 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
             single_trip=settings.sessions.single_trip,
         )
         engine = create_engine(settings.database_url)
+        submissions: SubmissionStore | None = None
         try:
             try:
                 await upgrade(engine)
@@ -123,6 +124,8 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
             yield
         finally:
             await store.close()
+            if submissions is not None:
+                await submissions.close()
             await engine.dispose()
 
     app.cleanup_ctx.append(resources)

@@ -117,3 +117,17 @@ def test_references_do_not_repeat() -> None:
     # 31**7 bodies: one repeat among 20 000 draws has odds under 1%; two, about 3 in 100 000.
     assert len(set(draws)) >= len(draws) - 1
     assert references.LENGTH == 8
+
+
+def test_every_symbol_is_equally_likely_in_every_position() -> None:
+    """A guessable reference would let a stranger track someone else's submission."""
+    bodies = [new_reference()[:-1] for _ in range(31_000)]
+    for position in range(references.BODY_LENGTH):
+        counts = [0] * len(ALPHABET)
+        for body in bodies:
+            counts[ALPHABET.index(body[position])] += 1
+        expected = len(bodies) / len(ALPHABET)
+        chi_square = sum((n - expected) ** 2 / expected for n in counts)
+        # 30 degrees of freedom: above 80 has odds under one in a million by chance; a
+        # ``byte % 31`` bias (9/256 instead of 8/256 for 8 symbols) scores ~400
+        assert chi_square < 80, (position, counts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from ussd_gateway.db.claims import claim_due
 from ussd_gateway.db.models import (
@@ -72,17 +73,22 @@ class OutgoingSms:
         }
 
 
+@functools.cache
 def insert_ignoring_duplicates(dialect: str, table: Any = SmsMessage.__table__) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` into ``table`` (the outbox) for ``dialect``."""
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``table`` (the outbox) for ``dialect``; built
+    once per pair (a receipt batch rides on a submitting hop's path)."""
     if dialect == "postgresql":
         return postgresql_insert(table).on_conflict_do_nothing()
     return sqlite_insert(table).on_conflict_do_nothing()
 
 
-async def enqueue_in(session: AsyncSession, messages: Sequence[OutgoingSms]) -> None:
+async def enqueue_in(
+    session: AsyncSession | AsyncConnection, messages: Sequence[OutgoingSms]
+) -> None:
     """Queue ``messages`` in the caller's transaction (receipts share the submission's)."""
     if messages:
-        statement = insert_ignoring_duplicates(session.bind.dialect.name)
+        bind = session if isinstance(session, AsyncConnection) else session.bind
+        statement = insert_ignoring_duplicates(bind.dialect.name)
         await session.execute(statement, [m.values() for m in messages])
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ussd_gateway.sms.outbox import OutgoingSms, enqueue_in
 from ussd_gateway.submissions.model import REFERENCE_SLOT, SmsReceipt
@@ -32,7 +32,7 @@ def receipt_message(reference: str, receipt: SmsReceipt) -> OutgoingSms:
 
 
 async def enqueue_receipts(
-    session: AsyncSession, receipts: Iterable[tuple[str, SmsReceipt | None]]
+    session: AsyncSession | AsyncConnection, receipts: Iterable[tuple[str, SmsReceipt | None]]
 ) -> None:
     """Queue the receipt of each ``(reference, receipt)`` in ``session``'s transaction."""
     await enqueue_in(

@@ -55,20 +55,25 @@ class SubmissionStore:
         """``group_commit``: share transactions between concurrent submits (None: on SQLite and
         PostgreSQL; see ``submissions.group_commit``)."""
         self._sessionmaker = sessionmaker
+        bind = sessionmaker.kw.get("bind")
         if group_commit is None:
-            bind = sessionmaker.kw.get("bind")
             group_commit = getattr(getattr(bind, "dialect", None), "name", "") in DIALECTS
         self._group = (
             GroupCommit(
-                lambda: self._sessionmaker(),
+                lambda: self._sessionmaker.kw["bind"],
                 self._submit_alone,
                 _as_unavailable,
                 lambda: new_reference(),
-                writers_lock(sessionmaker.kw.get("bind")).held,
+                writers_lock(bind).held,
             )
             if group_commit
             else None
         )
+
+    async def close(self) -> None:
+        """Give back what group commit holds (before the engine is disposed)."""
+        if self._group is not None:
+            await self._group.close()
 
     async def submit(self, draft: SubmissionDraft) -> str:
         """Store ``draft`` and return its reference, once committed.
@@ -214,9 +219,17 @@ def _row_values(draft: SubmissionDraft) -> dict[str, Any]:
     return values
 
 
+_LIMITS: dict[str, int] = {
+    column.name: column.type.length
+    for column in Submission.__table__.columns
+    if isinstance(getattr(column.type, "length", None), int)
+}
+"""Column lengths, read once: PostgreSQL rejects over-long strings and SQLite silently keeps
+them, so they are rejected up front."""
+
+
 def _check_length(column: str, value: str) -> None:
-    # PostgreSQL rejects over-long strings and SQLite silently keeps them: reject them up front.
-    limit = getattr(Submission.__table__.columns[column].type, "length", None)
+    limit = _LIMITS.get(column)
     if limit is not None and len(value) > limit:
         raise ValueError(f"{column} is longer than {limit} characters")
 

@@ -141,7 +141,8 @@ register:
             return Fail("unavailable")
         if self.once_per:
             try:
-                first = await asyncio.wait_for(hop.ports.existing(key), hop.submit_timeout)
+                async with asyncio.timeout(hop.submit_timeout):
+                    first = await hop.ports.existing(key)
             except Exception:
                 log.exception("duplicate check failed for service %s", hop.definition.service)
                 return Fail("unavailable")
@@ -150,7 +151,9 @@ register:
         try:
             # a slow commit may still land after the timeout: the idempotency key makes the
             # citizen's next "send" return that same reference instead of a second submission
-            reference = await asyncio.wait_for(hop.ports.submit(draft), hop.submit_timeout)
+            # (a timeout context, not wait_for: no task of its own per submission on 3.11)
+            async with asyncio.timeout(hop.submit_timeout):
+                reference = await hop.ports.submit(draft)
         except Exception:
             log.exception("submission failed for service %s", hop.definition.service)
             return Fail("unavailable")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from tests.observe.helpers import delta, scrape, uncached
+from tests.observe.test_reports import FUNNEL_ROWS, funnel_seed, report
+from tests.support import databases
 from tests.support.databases import Database
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
@@ -16,8 +20,10 @@ from ussd_gateway.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.db.migrate import upgrade
 from ussd_gateway.db.models import SessionEvent
 from ussd_gateway.observe.events import (
+    COLUMNS,
     EventRecorder,
     EventSettings,
+    create_events_engine,
     opaque_session_id,
     yield_to_writers,
 )
@@ -173,3 +179,91 @@ async def test_sqlite_busy_puts_events_off_instead_of_competing(gateway, tmp_pat
         await holder.dispose()
     after, _ = await scrape(client)
     assert delta(before, after, "ussd_session_events_dropped_total", cause="database") == 0
+
+
+async def test_written_events_keep_their_values_and_the_report_counts_them(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's path (COPY on PostgreSQL, executemany on SQLite) stores each value exactly."""
+    seeded = funnel_seed()
+    engine = create_events_engine(db.url)
+    try:
+        recorder = EventRecorder(create_sessionmaker(engine), EventSettings(batch_size=7))
+        for row in seeded:
+            recorder.record(**row)  # type: ignore[arg-type]
+        assert await recorder.flush() is True
+        assert recorder.written == len(seeded) and recorder.pending == 0
+    finally:
+        await engine.dispose()
+    stored = [tuple(getattr(row, column) for column in COLUMNS) for row in await events_of(db)]
+    assert stored == [tuple(row[column] for column in COLUMNS) for row in seeded]
+    status, out = await report(monkeypatch, db, "funnel", "--service", "mrejesho", "--json")
+    assert status == 0
+    data = json.loads(out)
+    assert data["sessions"] == 8 and data["outcomes"]["completed"] == 2
+    assert [(s["screen"], s["reached"], s["left"]) for s in data["screens"]] == FUNNEL_ROWS
+
+
+async def test_a_naive_time_is_taken_as_utc(db: Database) -> None:
+    engine = create_events_engine(db.url)
+    try:
+        recorder = EventRecorder(create_sessionmaker(engine))
+        at = dt.datetime(2026, 11, 20, 8, 0, 0, 123456)
+        recorder.record(session_id="s", service="mrejesho", provider="x", kind="start", at=at)
+        await recorder.flush()
+    finally:
+        await engine.dispose()
+    assert [row.at for row in await events_of(db)] == [at.replace(tzinfo=dt.UTC)]
+
+
+async def test_a_refused_batch_is_counted_and_the_next_one_written(
+    gateway, database_url: str, tmp_path
+) -> None:
+    """A batch the database refuses (no table yet) is dropped and counted; the connection the
+    refusal happened on still writes the next batch once the table exists."""
+    client = await gateway(raw=uncached(), database_url=databases.sqlite_url(tmp_path / "app.db"))
+    before, _ = await scrape(client)
+    engine = create_events_engine(database_url)  # an empty database: not migrated
+    try:
+        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder.record(session_id="s1", service="mrejesho", provider="x", kind="start")
+        recorder.record(session_id="s1", service="mrejesho", provider="x", kind="end")
+        assert await recorder.flush() is True
+        assert recorder.pending == 0 and recorder.written == 0
+        migrator = create_engine(database_url)
+        await upgrade(migrator)
+        await migrator.dispose()
+        recorder.record(session_id="s2", service="mrejesho", provider="x", kind="start")
+        assert await recorder.flush() is True
+        assert recorder.written == 1
+    finally:
+        await engine.dispose()
+    after, _ = await scrape(client)
+    assert delta(before, after, "ussd_session_events_dropped_total", cause="database") == 2
+    assert delta(before, after, "ussd_dependency_errors_total", dependency="database") == 1
+
+
+async def test_events_survive_a_lost_postgresql_connection(db: Database) -> None:
+    """The writer's pooled connection killed between flushes (a database restart, a proxy's idle
+    timeout) is replaced before the next batch: nothing is dropped."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's connections only")
+    engine = create_events_engine(db.url)
+    try:
+        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder.record(session_id="s", service="mrejesho", provider="x", kind="start")
+        assert await recorder.flush() is True
+        async with db.engine.connect() as admin:
+            killed = await admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            assert any(row[0] for row in killed)
+        recorder.record(session_id="s", service="mrejesho", provider="x", kind="end")
+        assert await recorder.flush() is True
+        assert recorder.written == 2
+    finally:
+        await engine.dispose()
+    assert [row.kind for row in await events_of(db)] == ["start", "end"]

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select, text
 
-from tests.observe.helpers import delta, scrape, uncached
+from tests.observe.helpers import delta, scrape, seed, uncached
 from tests.observe.test_reports import FUNNEL_ROWS, funnel_seed, report
 from tests.support import databases
 from tests.support.databases import Database
@@ -204,16 +204,32 @@ async def test_written_events_keep_their_values_and_the_report_counts_them(
     assert [(s["screen"], s["reached"], s["left"]) for s in data["screens"]] == FUNNEL_ROWS
 
 
-async def test_a_naive_time_is_taken_as_utc(db: Database) -> None:
+async def test_times_are_stored_as_sqlalchemy_stores_them(db: Database) -> None:
+    """The writer's time (naive taken as UTC) is the very value SQLAlchemy's own insert stores:
+    on SQLite the same text, which the reports' time ranges compare as text."""
+    at = dt.datetime(2026, 11, 20, 8, 0, 0, 123456)
+    on_the_second = dt.datetime(2026, 11, 20, 9, 0, 0, tzinfo=dt.UTC)
+    await seed(db, [
+        {"session_id": "orm", "service": "mrejesho", "provider": "x", "kind": "start",
+         "at": at.replace(tzinfo=dt.UTC)},
+        {"session_id": "orm", "service": "mrejesho", "provider": "x", "kind": "end",
+         "at": on_the_second},
+    ])  # fmt: skip
     engine = create_events_engine(db.url)
     try:
         recorder = EventRecorder(create_sessionmaker(engine))
-        at = dt.datetime(2026, 11, 20, 8, 0, 0, 123456)
         recorder.record(session_id="s", service="mrejesho", provider="x", kind="start", at=at)
+        recorder.record(
+            session_id="s", service="mrejesho", provider="x", kind="end", at=on_the_second
+        )
         await recorder.flush()
     finally:
         await engine.dispose()
-    assert [row.at for row in await events_of(db)] == [at.replace(tzinfo=dt.UTC)]
+    rows = await events_of(db)
+    assert [row.at for row in rows] == [at.replace(tzinfo=dt.UTC), on_the_second] * 2
+    async with db.engine.connect() as connection:
+        distinct = await connection.exec_driver_sql("SELECT DISTINCT at FROM session_events")
+        assert len(distinct.all()) == 2
 
 
 async def test_a_refused_batch_is_counted_and_the_next_one_written(

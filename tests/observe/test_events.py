@@ -235,8 +235,8 @@ async def test_times_are_stored_as_sqlalchemy_stores_them(db: Database) -> None:
 async def test_a_refused_batch_is_counted_and_the_next_one_written(
     gateway, database_url: str, tmp_path
 ) -> None:
-    """A batch the database refuses (no table yet) is dropped and counted; the connection the
-    refusal happened on still writes the next batch once the table exists."""
+    """A batch the database refuses (no table yet; a row breaking a constraint mid-batch) is
+    dropped and counted; the connection it happened on still writes the next batch."""
     client = await gateway(raw=uncached(), database_url=databases.sqlite_url(tmp_path / "app.db"))
     before, _ = await scrape(client)
     engine = create_events_engine(database_url)  # an empty database: not migrated
@@ -250,13 +250,17 @@ async def test_a_refused_batch_is_counted_and_the_next_one_written(
         await upgrade(migrator)
         await migrator.dispose()
         recorder.record(session_id="s2", service="mrejesho", provider="x", kind="start")
+        recorder.record(session_id="s2", service="mrejesho", provider="x", kind="bogus")
+        assert await recorder.flush() is True
+        assert recorder.pending == 0 and recorder.written == 0
+        recorder.record(session_id="s3", service="mrejesho", provider="x", kind="start")
         assert await recorder.flush() is True
         assert recorder.written == 1
     finally:
         await engine.dispose()
     after, _ = await scrape(client)
-    assert delta(before, after, "ussd_session_events_dropped_total", cause="database") == 2
-    assert delta(before, after, "ussd_dependency_errors_total", dependency="database") == 1
+    assert delta(before, after, "ussd_session_events_dropped_total", cause="database") == 4
+    assert delta(before, after, "ussd_dependency_errors_total", dependency="database") == 2
 
 
 async def test_events_survive_a_lost_postgresql_connection(db: Database) -> None:

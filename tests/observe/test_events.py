@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
-from tests.observe.helpers import delta, scrape, uncached
+from tests.observe.helpers import delta, scrape, seed, uncached
+from tests.observe.test_reports import FUNNEL_ROWS, funnel_seed, report
+from tests.support import databases
 from tests.support.databases import Database
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
@@ -16,8 +20,10 @@ from ussd_gateway.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.db.migrate import upgrade
 from ussd_gateway.db.models import SessionEvent
 from ussd_gateway.observe.events import (
+    COLUMNS,
     EventRecorder,
     EventSettings,
+    create_events_engine,
     opaque_session_id,
     yield_to_writers,
 )
@@ -173,3 +179,111 @@ async def test_sqlite_busy_puts_events_off_instead_of_competing(gateway, tmp_pat
         await holder.dispose()
     after, _ = await scrape(client)
     assert delta(before, after, "ussd_session_events_dropped_total", cause="database") == 0
+
+
+async def test_written_events_keep_their_values_and_the_report_counts_them(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's path (COPY on PostgreSQL, executemany on SQLite) stores each value exactly."""
+    seeded = funnel_seed()
+    engine = create_events_engine(db.url)
+    try:
+        recorder = EventRecorder(create_sessionmaker(engine), EventSettings(batch_size=7))
+        for row in seeded:
+            recorder.record(**row)  # type: ignore[arg-type]
+        assert await recorder.flush() is True
+        assert recorder.written == len(seeded) and recorder.pending == 0
+    finally:
+        await engine.dispose()
+    stored = [tuple(getattr(row, column) for column in COLUMNS) for row in await events_of(db)]
+    assert stored == [tuple(row[column] for column in COLUMNS) for row in seeded]
+    status, out = await report(monkeypatch, db, "funnel", "--service", "mrejesho", "--json")
+    assert status == 0
+    data = json.loads(out)
+    assert data["sessions"] == 8 and data["outcomes"]["completed"] == 2
+    assert [(s["screen"], s["reached"], s["left"]) for s in data["screens"]] == FUNNEL_ROWS
+
+
+async def test_times_are_stored_as_sqlalchemy_stores_them(db: Database) -> None:
+    """The writer's time (naive taken as UTC) is the very value SQLAlchemy's own insert stores:
+    on SQLite the same text, which the reports' time ranges compare as text."""
+    at = dt.datetime(2026, 11, 20, 8, 0, 0, 123456)
+    on_the_second = dt.datetime(2026, 11, 20, 9, 0, 0, tzinfo=dt.UTC)
+    await seed(db, [
+        {"session_id": "orm", "service": "mrejesho", "provider": "x", "kind": "start",
+         "at": at.replace(tzinfo=dt.UTC)},
+        {"session_id": "orm", "service": "mrejesho", "provider": "x", "kind": "end",
+         "at": on_the_second},
+    ])  # fmt: skip
+    engine = create_events_engine(db.url)
+    try:
+        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder.record(session_id="s", service="mrejesho", provider="x", kind="start", at=at)
+        recorder.record(
+            session_id="s", service="mrejesho", provider="x", kind="end", at=on_the_second
+        )
+        await recorder.flush()
+    finally:
+        await engine.dispose()
+    rows = await events_of(db)
+    assert [row.at for row in rows] == [at.replace(tzinfo=dt.UTC), on_the_second] * 2
+    async with db.engine.connect() as connection:
+        distinct = await connection.exec_driver_sql("SELECT DISTINCT at FROM session_events")
+        assert len(distinct.all()) == 2
+
+
+async def test_a_refused_batch_is_counted_and_the_next_one_written(
+    gateway, database_url: str, tmp_path
+) -> None:
+    """A batch the database refuses (no table yet; a row breaking a constraint mid-batch) is
+    dropped and counted; the connection it happened on still writes the next batch."""
+    client = await gateway(raw=uncached(), database_url=databases.sqlite_url(tmp_path / "app.db"))
+    before, _ = await scrape(client)
+    engine = create_events_engine(database_url)  # an empty database: not migrated
+    try:
+        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder.record(session_id="s1", service="mrejesho", provider="x", kind="start")
+        recorder.record(session_id="s1", service="mrejesho", provider="x", kind="end")
+        assert await recorder.flush() is True
+        assert recorder.pending == 0 and recorder.written == 0
+        migrator = create_engine(database_url)
+        await upgrade(migrator)
+        await migrator.dispose()
+        recorder.record(session_id="s2", service="mrejesho", provider="x", kind="start")
+        recorder.record(session_id="s2", service="mrejesho", provider="x", kind="bogus")
+        assert await recorder.flush() is True
+        assert recorder.pending == 0 and recorder.written == 0
+        recorder.record(session_id="s3", service="mrejesho", provider="x", kind="start")
+        assert await recorder.flush() is True
+        assert recorder.written == 1
+    finally:
+        await engine.dispose()
+    after, _ = await scrape(client)
+    assert delta(before, after, "ussd_session_events_dropped_total", cause="database") == 4
+    assert delta(before, after, "ussd_dependency_errors_total", dependency="database") == 2
+
+
+async def test_events_survive_a_lost_postgresql_connection(db: Database) -> None:
+    """The writer's pooled connection killed between flushes (a database restart, a proxy's idle
+    timeout) is replaced before the next batch: nothing is dropped."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's connections only")
+    engine = create_events_engine(db.url)
+    try:
+        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder.record(session_id="s", service="mrejesho", provider="x", kind="start")
+        assert await recorder.flush() is True
+        async with db.engine.connect() as admin:
+            killed = await admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            assert any(row[0] for row in killed)
+        recorder.record(session_id="s", service="mrejesho", provider="x", kind="end")
+        assert await recorder.flush() is True
+        assert recorder.written == 2
+    finally:
+        await engine.dispose()
+    assert [row.kind for row in await events_of(db)] == ["start", "end"]

@@ -10,10 +10,10 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ussd_gateway.appkeys import DEFINITIONS, HOPS, SETTINGS
-from ussd_gateway.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.db.engine import create_sessionmaker
 from ussd_gateway.metrics import CONTENT_TYPE, exposition
 from ussd_gateway.observe.database import DatabaseFigures
-from ussd_gateway.observe.events import EventRecorder, EventSettings, yield_to_writers
+from ussd_gateway.observe.events import EventRecorder, EventSettings, create_events_engine
 from ussd_gateway.observe.observer import GatewayObserver
 from ussd_gateway.settings import ConfigError, Settings
 
@@ -70,8 +70,7 @@ def setup_observability(app: web.Application, settings: Settings) -> None:
     config = ObservabilitySettings.from_section(settings.section("observability"))
 
     async def observe(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(app[SETTINGS].database_url)
-        yield_to_writers(engine)
+        engine = create_events_engine(app[SETTINGS].database_url)
         recorder: EventRecorder | None = None
         if config.events.enabled:
             recorder = EventRecorder(create_sessionmaker(engine), config.events)

@@ -29,6 +29,8 @@ NAME = "africastalking"
 MAX_BODY = 8 * 1024
 FIELD_LIMITS = {"sessionId": 128, "serviceCode": 40, "phoneNumber": 20, "networkCode": 16}
 PHONE = re.compile(r"\+?[0-9]{6,15}")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+"""Control characters other than tab, newline and carriage return: refused in any field."""
 
 
 async def read_request(request: web.Request) -> UssdRequest:
@@ -41,20 +43,16 @@ async def read_request(request: web.Request) -> UssdRequest:
 
 def parse_form(body: bytes) -> UssdRequest:
     form = decode_form(body)
-
-    def field(name: str, *, required: bool) -> str:
-        return form_field(form, name, required=required)
-
-    phone = field("phoneNumber", required=True)
-    if not PHONE.fullmatch(phone.replace(" ", "")):
+    phone = form_field(form, "phoneNumber", required=True).replace(" ", "")
+    if not PHONE.fullmatch(phone):
         raise BadRequest("phoneNumber is not a phone number")
     return UssdRequest(
         provider=NAME,
-        session_id=field("sessionId", required=True),
-        service_code=field("serviceCode", required=True),
-        phone=phone.replace(" ", ""),
-        network=field("networkCode", required=False),
-        text=field("text", required=False),
+        session_id=form_field(form, "sessionId", required=True),
+        service_code=form_field(form, "serviceCode", required=True),
+        phone=phone,
+        network=form_field(form, "networkCode", required=False),
+        text=form_field(form, "text", required=False),
         cumulative=True,
     )
 
@@ -93,7 +91,7 @@ def form_field(form: dict[str, list[str]], name: str, *, required: bool) -> str:
     limit = FIELD_LIMITS.get(name)
     if limit and len(value) > limit:
         raise BadRequest(f"{name} longer than {limit} characters")
-    if any(ord(c) < 32 and c not in "\r\n\t" for c in value):
+    if CONTROL.search(value):
         raise BadRequest(f"{name} contains control characters")
     return value
 

@@ -62,3 +62,32 @@ def test_control_characters_are_refused_except_tab_and_line_breaks(name: str) ->
                 form_field(form, name, required=False)
         else:
             assert form_field(form, name, required=False) == f"a{chr(code)}b"
+
+
+def test_escapes_in_either_case_and_beyond_ascii_decode_like_parse_qs() -> None:
+    rng = random.Random(80)
+    alphabet = [
+        "a",
+        "+",
+        "%",
+        "%2a",
+        "%2A",
+        "%7f",
+        "%7F",
+        "%41",
+        "%e2%82%ac",
+        "%C3%A9",
+        "%4",
+        "%g1",
+        "%80",
+    ]
+    for _ in range(2000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        body = f"text={value}&{value}=x".encode()
+        try:
+            want = expected(body)
+        except UnicodeDecodeError:
+            with pytest.raises(BadRequest):
+                decode_form(body)
+            continue
+        assert decode_form(body) == want, body

@@ -18,7 +18,7 @@ statuses are treated as dropped (the journey stays resumable).
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote_plus
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -71,9 +71,9 @@ def decode_form(body: bytes) -> dict[str, list[str]]:
                 continue
             name, _, value = pair.partition("=")
             if "%" in name or "+" in name:
-                name = unquote_plus(name, errors="strict")
+                name = _unquote_plus(name)
             if "%" in value or "+" in value:
-                value = unquote_plus(value, errors="strict")
+                value = _unquote_plus(value)
             if name in form:
                 form[name].append(value)
             else:
@@ -81,6 +81,29 @@ def decode_form(body: bytes) -> dict[str, list[str]]:
     except UnicodeDecodeError as exc:
         raise BadRequest("body is not valid UTF-8") from exc
     return form
+
+
+_HEX = "0123456789abcdefABCDEF"
+_ASCII_ESCAPES = {a + b: chr(int(a + b, 16)) for a in _HEX for b in _HEX if int(a + b, 16) < 128}
+"""``2A`` -> ``*``, in either case: every ``%xx`` escape of an ASCII character."""
+
+
+def _unquote_plus(value: str) -> str:
+    """``unquote_plus(value, errors="strict")``; a third of its cost when every escape is ASCII.
+
+    The fields aggregators escape (``%2A152%2A00%23``, ``%2B255…``) are; anything else (UTF-8
+    bytes, a malformed escape) is left to the standard library, so the result is always its.
+    """
+    value = value.replace("+", " ")
+    parts = value.split("%")
+    out = [parts[0]]
+    for part in parts[1:]:
+        char = _ASCII_ESCAPES.get(part[:2])
+        if char is None:
+            return unquote(value, errors="strict")
+        out.append(char)
+        out.append(part[2:])
+    return "".join(out)
 
 
 def form_field(form: dict[str, list[str]], name: str, *, required: bool) -> str:

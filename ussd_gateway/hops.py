@@ -135,17 +135,17 @@ class HopService:
             return UssdReply(self._bilingual("unavailable"), True)
         if admission is not None and admission.refused:
             return reply  # not a hop of the journey: the guard logged it
-        log.info(
-            "hop %s %s %s end=%s %.1fms",
-            key,
-            route.definition.service,
-            mask_phone(request.phone),
-            reply.end,
-            (time.perf_counter() - started) * 1000,
-        )
-        self.observer.answered(
-            request, route.definition.service, reply, time.perf_counter() - started
-        )
+        elapsed = time.perf_counter() - started
+        if log.isEnabledFor(logging.INFO):  # its arguments cost a hop more than the check
+            log.info(
+                "hop %s %s %s end=%s %.1fms",
+                key,
+                route.definition.service,
+                mask_phone(request.phone),
+                reply.end,
+                elapsed * 1000,
+            )
+        self.observer.answered(request, route.definition.service, reply, elapsed)
         return reply
 
     async def close(self, provider: str, session_id: str, reason: str, *, dropped: bool) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 from ussd_gateway.engine.session import Session, SessionStatus
 
@@ -49,3 +50,36 @@ def test_fields_at_their_default_are_left_out() -> None:
     assert set(json.loads(session.dumps())) == {
         "key", "service", "phone", "language", "started_at", "updated_at",
     }  # fmt: skip
+
+
+def test_copy_is_whole_and_independent() -> None:
+    session = changed_everywhere()
+    copy = session.copy()
+    assert copy == session  # a field copy() forgot is unset on the copy: this comparison fails
+    copy.vars["kind"] = "praise"
+    copy.history.append("body")
+    assert session.vars["kind"] == "complaint" and session.history == ["home", "kind"]
+
+
+def test_blobs_written_by_the_standard_library_still_load() -> None:
+    session = changed_everywhere()
+    data = json.loads(session.dumps())
+    assert data == json.loads(json.dumps(data))  # the same JSON the stdlib encoder wrote
+    old = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    assert Session.loads(old) == session
+    assert Session.loads(old.encode()) == session
+
+
+def test_values_only_the_standard_library_handles_still_round_trip() -> None:
+    """An int key (JSON makes it a string) and an int past 64 bits; NaN in an old blob."""
+    session = changed_everywhere()
+    session.vars = {"big": 2**70, 3: "three", "é": "ñ"}
+    assert Session.loads(session.dumps()).vars == {"big": 2**70, "3": "three", "é": "ñ"}
+    old = session.dumps().replace('"big":1180591620717411303424', '"big":NaN')
+    assert math.isnan(Session.loads(old).vars["big"])
+
+
+def test_fields_from_a_newer_version_are_ignored() -> None:
+    session = changed_everywhere()
+    newer = session.dumps()[:-1] + ',"added_later":[1,2]}'
+    assert Session.loads(newer) == session

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from ussd_gateway.providers.africastalking import decode_form
+from ussd_gateway.providers.africastalking import decode_form, form_field
 from ussd_gateway.providers.base import BadRequest
 
 TRICKY = [
@@ -50,3 +50,44 @@ def test_same_fields_as_parse_qs_on_random_forms() -> None:
 def test_invalid_utf8_is_a_bad_request(body: bytes) -> None:
     with pytest.raises(BadRequest, match="not valid UTF-8"):
         decode_form(body)
+
+
+@pytest.mark.parametrize("name", ["sessionId", "text"])
+def test_control_characters_are_refused_except_tab_and_line_breaks(name: str) -> None:
+    """Every character below 32 but tab, newline and carriage return is a 400, in any field."""
+    for code in [*range(32), 127, 0x85, 0xA0, 0x2028]:
+        form = {name: [f"a{chr(code)}b"]}
+        if code < 32 and chr(code) not in "\t\n\r":
+            with pytest.raises(BadRequest, match="control characters"):
+                form_field(form, name, required=False)
+        else:
+            assert form_field(form, name, required=False) == f"a{chr(code)}b"
+
+
+def test_escapes_in_either_case_and_beyond_ascii_decode_like_parse_qs() -> None:
+    rng = random.Random(80)
+    alphabet = [
+        "a",
+        "+",
+        "%",
+        "%2a",
+        "%2A",
+        "%7f",
+        "%7F",
+        "%41",
+        "%e2%82%ac",
+        "%C3%A9",
+        "%4",
+        "%g1",
+        "%80",
+    ]
+    for _ in range(2000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        body = f"text={value}&{value}=x".encode()
+        try:
+            want = expected(body)
+        except UnicodeDecodeError:
+            with pytest.raises(BadRequest):
+                decode_form(body)
+            continue
+        assert decode_form(body) == want, body

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
 from collections.abc import Mapping
@@ -63,6 +64,32 @@ def _decode(raw: str) -> UssdRequest | None:
         return UssdRequest(**json.loads(raw))
     except (TypeError, ValueError):
         return None
+
+
+def _wake(waiter: asyncio.Future[None], *_: object) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+async def finished_within(task: asyncio.Task[Any], seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``task`` and say whether it is done; never cancels it.
+
+    ``asyncio.wait({task}, timeout=…)`` at a third of its cost per hop (no sets, no Python-level
+    callbacks): one future woken by whichever comes first, the task's end or a timer. Both are
+    removed before returning, so a fast hop leaves no timer behind.
+    """
+    loop = task.get_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+    timer = loop.call_later(seconds, _wake, waiter)
+    wake = functools.partial(_wake, waiter)
+    task.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        if not task.done():
+            task.remove_done_callback(wake)
+    return task.done()
 
 
 class GuardAdmission:
@@ -125,15 +152,18 @@ class GuardedHopService(HopService):
         limits = guard.config.limits
         check_fields(request, limits.fields)
         found = counters(limits, request)
-        if not found and limits.hop_deadline <= 0:
+        deadline = limits.hop_deadline
+        if not found and deadline <= 0:
             return await super().handle(request)  # nothing to count or remember: no round trip
         memo_key = stall_key(request)
         checks = GuardAdmission(self, found, memo_key)
+        if deadline <= 0:  # nothing can overrun: the hop runs here, without a task of its own
+            reply = await super().handle(request, checks)
+            if checks.memo:
+                await guard.state.forget(memo_key)
+            return reply
         task = asyncio.create_task(super().handle(request, checks))
-        done, _ = await asyncio.wait(
-            {task}, timeout=limits.hop_deadline if limits.hop_deadline > 0 else None
-        )
-        if task in done:
+        if await finished_within(task, deadline):
             reply = task.result()
             if checks.memo:  # the citizen has now seen the stalled hop's own screen
                 await guard.state.forget(memo_key)
@@ -150,7 +180,7 @@ class GuardedHopService(HopService):
             "hop %s:%s still running after %.1fs: asked the citizen to continue",
             request.provider,
             request.session_id,
-            limits.hop_deadline,
+            deadline,
         )
         return UssdReply(await self._text("still_working", request), False)
 

@@ -18,7 +18,7 @@ statuses are treated as dropped (the journey stays resumable).
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote_plus
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -29,6 +29,8 @@ NAME = "africastalking"
 MAX_BODY = 8 * 1024
 FIELD_LIMITS = {"sessionId": 128, "serviceCode": 40, "phoneNumber": 20, "networkCode": 16}
 PHONE = re.compile(r"\+?[0-9]{6,15}")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+"""Control characters other than tab, newline and carriage return: refused in any field."""
 
 
 async def read_request(request: web.Request) -> UssdRequest:
@@ -41,20 +43,16 @@ async def read_request(request: web.Request) -> UssdRequest:
 
 def parse_form(body: bytes) -> UssdRequest:
     form = decode_form(body)
-
-    def field(name: str, *, required: bool) -> str:
-        return form_field(form, name, required=required)
-
-    phone = field("phoneNumber", required=True)
-    if not PHONE.fullmatch(phone.replace(" ", "")):
+    phone = form_field(form, "phoneNumber", required=True).replace(" ", "")
+    if not PHONE.fullmatch(phone):
         raise BadRequest("phoneNumber is not a phone number")
     return UssdRequest(
         provider=NAME,
-        session_id=field("sessionId", required=True),
-        service_code=field("serviceCode", required=True),
-        phone=phone.replace(" ", ""),
-        network=field("networkCode", required=False),
-        text=field("text", required=False),
+        session_id=form_field(form, "sessionId", required=True),
+        service_code=form_field(form, "serviceCode", required=True),
+        phone=phone,
+        network=form_field(form, "networkCode", required=False),
+        text=form_field(form, "text", required=False),
         cumulative=True,
     )
 
@@ -73,9 +71,9 @@ def decode_form(body: bytes) -> dict[str, list[str]]:
                 continue
             name, _, value = pair.partition("=")
             if "%" in name or "+" in name:
-                name = unquote_plus(name, errors="strict")
+                name = _unquote_plus(name)
             if "%" in value or "+" in value:
-                value = unquote_plus(value, errors="strict")
+                value = _unquote_plus(value)
             if name in form:
                 form[name].append(value)
             else:
@@ -83,6 +81,29 @@ def decode_form(body: bytes) -> dict[str, list[str]]:
     except UnicodeDecodeError as exc:
         raise BadRequest("body is not valid UTF-8") from exc
     return form
+
+
+_HEX = "0123456789abcdefABCDEF"
+_ASCII_ESCAPES = {a + b: chr(int(a + b, 16)) for a in _HEX for b in _HEX if int(a + b, 16) < 128}
+"""``2A`` -> ``*``, in either case: every ``%xx`` escape of an ASCII character."""
+
+
+def _unquote_plus(value: str) -> str:
+    """``unquote_plus(value, errors="strict")``; a third of its cost when every escape is ASCII.
+
+    The fields aggregators escape (``%2A152%2A00%23``, ``%2B255…``) are; anything else (UTF-8
+    bytes, a malformed escape) is left to the standard library, so the result is always its.
+    """
+    value = value.replace("+", " ")
+    parts = value.split("%")
+    out = [parts[0]]
+    for part in parts[1:]:
+        char = _ASCII_ESCAPES.get(part[:2])
+        if char is None:
+            return unquote(value, errors="strict")
+        out.append(char)
+        out.append(part[2:])
+    return "".join(out)
 
 
 def form_field(form: dict[str, list[str]], name: str, *, required: bool) -> str:
@@ -93,7 +114,7 @@ def form_field(form: dict[str, list[str]], name: str, *, required: bool) -> str:
     limit = FIELD_LIMITS.get(name)
     if limit and len(value) > limit:
         raise BadRequest(f"{name} longer than {limit} characters")
-    if any(ord(c) < 32 and c not in "\r\n\t" for c in value):
+    if CONTROL.search(value):
         raise BadRequest(f"{name} contains control characters")
     return value
 

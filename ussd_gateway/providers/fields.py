@@ -27,7 +27,8 @@ JSON_TYPES = frozenset(
 
 async def read_body(request: web.Request, max_body: int = MAX_BODY) -> bytes:
     """The raw body, refusing anything larger than ``max_body`` before reading it all."""
-    if request.content_length is not None and request.content_length > max_body:
+    length = request.content_length
+    if length is not None and length > max_body:
         raise BadRequest(f"body larger than {max_body} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -37,6 +38,8 @@ async def read_body(request: web.Request, max_body: int = MAX_BODY) -> bytes:
         size += len(chunk)
         if size > max_body:
             raise BadRequest(f"body larger than {max_body} bytes")
+        if size == length:  # aiohttp ends a sized body at its length: no read for its end
+            break
     return b"".join(chunks)
 
 

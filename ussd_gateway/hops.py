@@ -78,6 +78,18 @@ def is_repeat(session: Session, request: UssdRequest) -> bool:
     return "*" in session.consumed and request.text == session.consumed
 
 
+def stamped(result: HopResult, request: UssdRequest) -> Session:
+    """The hop's new session, marked with what it answered: a retry of this request is then
+    recognised and given the same screen without running anything again."""
+    new = result.session
+    new.consumed = request.text
+    new.marker = request.marker
+    new.last_reply = result.reply.text
+    new.last_end = result.reply.end
+    new.updated_at = time.time()
+    return new
+
+
 class Admission(Protocol):
     """Checks a hop may go on once its session is locked, from a script run in the lock's
     round trip (the guard's rate limits and stalled-hop memo: ``guard/hops.py``)."""
@@ -232,12 +244,7 @@ class HopService:
                     result = await self._answer_resume(session, definition, entry)
                 else:
                     result = await self._step(session, definition, entry)
-            new = result.session
-            new.consumed = request.text
-            new.marker = request.marker
-            new.last_reply = result.reply.text
-            new.last_end = result.reply.end
-            new.updated_at = time.time()
+            new = stamped(result, request)
             tx.session = new
             self.observer.advanced(request, session, new)
             if result.language_changed:

@@ -18,14 +18,13 @@ line, via ``GuardAdmission.decide``. The observer hears of the hop only once it 
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.session import SessionStatus
 from ussd_gateway.engine.speculation import Speculating, Speculation
 from ussd_gateway.guard.hops import GuardAdmission
-from ussd_gateway.hops import Admission, as_cumulative, is_repeat, newest_entry
+from ussd_gateway.hops import Admission, as_cumulative, is_repeat, newest_entry, stamped
 from ussd_gateway.menu_registry import hop_on_version
 from ussd_gateway.providers.base import UssdReply, UssdRequest
 from ussd_gateway.sessions.single_trip import Limit, Verdict
@@ -87,12 +86,7 @@ class OneTrip:
             return None
         if result.enter is not None or result.language_changed:
             return None  # entering a service, remembering a language: the locked path does it
-        new = result.session
-        new.consumed = request.text
-        new.marker = request.marker
-        new.last_reply = result.reply.text
-        new.last_end = result.reply.end
-        new.updated_at = time.time()
+        new = stamped(result, request)
         limits: list[Limit] = []
         memo_key = None
         if admission is not None:

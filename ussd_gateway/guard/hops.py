@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ussd_gateway.guard.ratelimit import Counter, counters, exceeded
-from ussd_gateway.guard.state import ADMIT_SCRIPT
+from ussd_gateway.guard.state import ADMIT_SCRIPT, GuardState
 from ussd_gateway.hops import Admission, HopService
 from ussd_gateway.privacy import mask_phone
 from ussd_gateway.providers.base import BadRequest, UssdReply, UssdRequest
@@ -92,6 +92,12 @@ async def finished_within(task: asyncio.Task[Any], seconds: float) -> bool:
     return task.done()
 
 
+async def _admit_alone(state: GuardState, found: list[Counter], memo_key: str) -> list[Any]:
+    """``ADMIT_SCRIPT``'s answer for a store that cannot piggyback it (the in-process one)."""
+    counts, memo = await state.admit([(c.key, c.window) for c in found], memo_key)
+    return [*counts, memo]
+
+
 class GuardAdmission:
     """One hop's rate limits and stalled-hop memo, checked once its session is locked.
 
@@ -112,14 +118,10 @@ class GuardAdmission:
             ADMIT_SCRIPT,
             (*(c.key for c in found), memo_key),
             tuple(max(1, int(c.window * 1000)) for c in found),
-            self._alone,
+            # not a bound method: self -> piggyback -> self would be a cycle per hop, left to
+            # the garbage collector, whose passes over them were most of the p99 (performance.md)
+            functools.partial(_admit_alone, service.guard.state, found, memo_key),
         )
-
-    async def _alone(self) -> list[Any]:
-        counts, memo = await self.service.guard.state.admit(
-            [(c.key, c.window) for c in self.found], self.memo_key
-        )
-        return [*counts, memo]
 
     async def decide(self, piggybacked: Any, request: UssdRequest) -> UssdReply | UssdRequest:
         counts, memo = self.service.guard.state.read(piggybacked, len(self.found))

@@ -21,13 +21,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ussd_gateway.engine.definition import MenuDefinition
-from ussd_gateway.engine.session import SessionStatus
 from ussd_gateway.engine.speculation import Speculating, Speculation
 from ussd_gateway.guard.hops import GuardAdmission
 from ussd_gateway.hops import Admission, as_cumulative, is_repeat, newest_entry, stamped
 from ussd_gateway.menu_registry import hop_on_version
 from ussd_gateway.providers.base import UssdReply, UssdRequest
-from ussd_gateway.sessions.single_trip import Limit, Verdict
+from ussd_gateway.sessions.single_trip import Verdict, ended
 
 if TYPE_CHECKING:
     from ussd_gateway.hops import HopService
@@ -64,8 +63,7 @@ class OneTrip:
             session.service != definition.service
             or session.directory
             or session.resume_from is not None
-            or session.status is not SessionStatus.ACTIVE
-            or session.end_reason
+            or ended(session)
             or is_repeat(session, request)
         ):
             return None
@@ -87,11 +85,8 @@ class OneTrip:
         if result.enter is not None or result.language_changed:
             return None  # entering a service, remembering a language: the locked path does it
         new = stamped(result, request)
-        limits: list[Limit] = []
-        memo_key = None
-        if admission is not None:
-            memo_key = admission.memo_key
-            limits = [Limit(c.key, max(1, int(c.window * 1000)), c.limit) for c in admission.found]
+        limits = admission.found if admission is not None else []
+        memo_key = admission.memo_key if admission is not None else None
         verdict, counts = await store.save_unchanged(key, expected, new, limits, memo_key)
         if verdict is Verdict.FALLBACK:
             recent.forget(key)  # maybe stale: the locked path's save remembers it again

@@ -117,7 +117,7 @@ class GuardAdmission:
         self.piggyback = Piggyback(
             ADMIT_SCRIPT,
             (*(c.key for c in found), memo_key),
-            tuple(max(1, int(c.window * 1000)) for c in found),
+            tuple(c.window_ms for c in found),
             # not a bound method: self -> piggyback -> self would be a cycle per hop, left to
             # the garbage collector, whose passes over them were most of the p99 (performance.md)
             functools.partial(_admit_alone, service.guard.state, found, memo_key),

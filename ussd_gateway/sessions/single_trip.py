@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Protocol
 
 from ussd_gateway.engine.session import Session, SessionStatus
 
@@ -65,13 +65,17 @@ class Verdict(enum.IntEnum):
     """Counted, over a limit: the hop is refused, the session untouched."""
 
 
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """A guard counter as the script needs it."""
+class Limit(Protocol):
+    """A guard counter as the script needs it (``guard.ratelimit.Counter``)."""
 
-    key: str
-    window_ms: int
-    limit: int
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def window_ms(self) -> int: ...
+
+    @property
+    def limit(self) -> int: ...
 
 
 def ended(session: Session) -> bool:

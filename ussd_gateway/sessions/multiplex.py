@@ -35,7 +35,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse
 
-from ussd_gateway.sessions.roundtrip import Command, drop, roundtrip
+from ussd_gateway.sessions.roundtrip import Command, drop, packed, roundtrip
 
 try:  # both ship with redis[hiredis], a core dependency
     import hiredis
@@ -204,7 +204,7 @@ class Multiplexer:
         """Send ``commands`` and return their replies in order (server errors in place)."""
         if self._fallback:
             return await roundtrip(self.client, commands, self.deadline)
-        packed = b"".join([hiredis.pack_command(tuple(command)) for command in commands])
+        writes = packed(commands)
         slot = self._turn
         if len(self._lines) > 1:
             self._turn = (slot + 1) % len(self._lines)
@@ -213,7 +213,7 @@ class Multiplexer:
             line = await self._ready(slot, line)
             if line is None:
                 return await roundtrip(self.client, commands, self.deadline)
-        return await self._send(line, packed, len(commands))
+        return await self._send(line, writes, len(commands))
 
     def _send(self, line: _Line, packed: bytes, count: int) -> asyncio.Future[list[Any]]:
         loop = line.loop

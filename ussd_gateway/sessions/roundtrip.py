@@ -35,10 +35,15 @@ except ImportError:  # pragma: no cover - redis without hiredis
 Command = Sequence[Any]
 
 
+def packed(commands: Sequence[Command]) -> bytes:
+    """``commands`` as one write, packed by hiredis (which must be installed)."""
+    return b"".join([_pack_one(tuple(command)) for command in commands])
+
+
 def _pack(conn: Any, commands: Sequence[Command]) -> list[bytes]:
     if _pack_one is None:
         return conn.pack_commands(commands)
-    return [b"".join([_pack_one(tuple(command)) for command in commands])]
+    return [packed(commands)]
 
 
 def trip_timeout(client: aioredis.Redis) -> float | None:

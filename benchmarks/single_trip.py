@@ -15,23 +15,11 @@ import asyncio
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from benchmarks.inprocess import hop_service, hops_per_journey, walk
 from benchmarks.journey import JOURNEYS
-from ussd_gateway.app import load_definitions
-from ussd_gateway.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.db.migrate import upgrade
-from ussd_gateway.engine.runner import Engine
-from ussd_gateway.hops import HopService
-from ussd_gateway.providers.base import UssdRequest
-from ussd_gateway.routing import ServiceRouter
-from ussd_gateway.sessions import create_store
-from ussd_gateway.settings import load_settings
-from ussd_gateway.submissions.store import SubmissionStore
-
-CONFIG = Path(__file__).resolve().parent / "config" / "gateway.yaml"
 
 
 async def scripts(client: aioredis.Redis) -> int:
@@ -43,51 +31,25 @@ async def one_run(
     redis_url: str, database_url: str, single_trip: bool, journeys: int, concurrency: int, name: str
 ) -> tuple[float, float]:
     """CPU ms per hop and script calls per journey, with the setting as given."""
-    settings = load_settings(CONFIG, env={})
-    store = await create_store(redis_url, ttl=180, resume_window=300, single_trip=single_trip)
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    hops = HopService(
-        engine=Engine(ports=SubmissionStore(sessionmaker=create_sessionmaker(engine))),
-        store=store,
-        router=ServiceRouter(settings.service_codes, load_definitions(settings)),
-        settings=settings,
-    )
-    code, steps = JOURNEYS[name]
     stamp = time.time_ns()
+    async with hop_service(redis_url, database_url, single_trip=single_trip) as hops:
 
-    async def walk(n: int) -> None:
-        entries: list[str] = []
-        for entry, ends, marker in steps:
-            if entry is not None:
-                entries.append(entry)
-            reply = await hops.handle(
-                UssdRequest(
-                    provider="africastalking",
-                    session_id=f"trip-{stamp}-{n}",
-                    service_code=code,
-                    phone=f"+2557{n % 10**8:08d}",
-                    network="64004",
-                    text="*".join(entries),
-                )
-            )
-            assert reply.end == ends and marker in reply.text, reply
+        async def one(n: int) -> None:
+            await walk(hops, name, f"trip-{stamp}-{n}", n)
 
-    async def walkers(first: int, count: int) -> None:
-        queue = iter(range(first, first + count))
-        await asyncio.gather(*(_drain(queue, walk) for _ in range(concurrency)))
+        async def walkers(first: int, count: int) -> None:
+            queue = iter(range(first, first + count))
+            await asyncio.gather(*(_drain(queue, one) for _ in range(concurrency)))
 
-    await walkers(0, concurrency * 2)  # warm caches, templates, connections
-    admin = aioredis.from_url(redis_url)
-    calls = await scripts(admin)
-    started = time.process_time()
-    await walkers(10**6, journeys)
-    spent = time.process_time() - started
-    calls = await scripts(admin) - calls
-    await admin.aclose()
-    await store.close()
-    await engine.dispose()
-    return spent * 1000 / (journeys * len(steps)), calls / journeys
+        await walkers(0, concurrency * 2)  # warm caches, templates, connections
+        admin = aioredis.from_url(redis_url)
+        calls = await scripts(admin)
+        started = time.process_time()
+        await walkers(10**6, journeys)
+        spent = time.process_time() - started
+        calls = await scripts(admin) - calls
+        await admin.aclose()
+    return spent * 1000 / (journeys * hops_per_journey(name)), calls / journeys
 
 
 async def _drain(queue: object, walk: object) -> None:

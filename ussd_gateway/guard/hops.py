@@ -160,16 +160,10 @@ class GuardedHopService(HopService):
         memo_key = stall_key(request)
         checks = GuardAdmission(self, found, memo_key)
         if deadline <= 0:  # nothing can overrun: the hop runs here, without a task of its own
-            reply = await super().handle(request, checks)
-            if checks.memo:
-                await guard.state.forget(memo_key)
-            return reply
+            return await self._answered(await super().handle(request, checks), checks)
         task = asyncio.create_task(super().handle(request, checks))
         if await finished_within(task, deadline):
-            reply = task.result()
-            if checks.memo:  # the citizen has now seen the stalled hop's own screen
-                await guard.state.forget(memo_key)
-            return reply
+            return await self._answered(task.result(), checks)
         guard.keep(task)
         ttl = self.settings.sessions.ttl
         if checks.decided and checks.hop_request is not None:
@@ -185,6 +179,13 @@ class GuardedHopService(HopService):
             deadline,
         )
         return UssdReply(await self._text("still_working", request), False)
+
+    async def _answered(self, reply: UssdReply, checks: GuardAdmission) -> UssdReply:
+        """``reply``, once a replayed stalled hop's memo is gone: the citizen has now seen the
+        stalled hop's own screen."""
+        if checks.memo:
+            await self.guard.state.forget(checks.memo_key)
+        return reply
 
     async def _text(self, key: str, request: UssdRequest) -> str:
         """A gateway text in the number's remembered language, else the default language."""

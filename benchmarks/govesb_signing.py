@@ -14,7 +14,7 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ussd_gateway.forwarding import govesb_crypto
+from ussd_gateway.adapters.connectors import govesb_crypto
 
 DATA = {
     "pushCode": "FEEDBACK-INTAKE",

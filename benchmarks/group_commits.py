@@ -17,11 +17,11 @@ import itertools
 import time
 import uuid
 
-from ussd_gateway.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.db.migrate import upgrade
-from ussd_gateway.eventloop import new_event_loop
-from ussd_gateway.submissions.model import REFERENCE_SLOT, SmsReceipt, SubmissionDraft
-from ussd_gateway.submissions.store import SubmissionStore
+from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.adapters.db.migrate import upgrade
+from ussd_gateway.adapters.submissions.store import SubmissionStore
+from ussd_gateway.domain.submissions import REFERENCE_SLOT, SmsReceipt, SubmissionDraft
+from ussd_gateway.http.eventloop import new_event_loop
 
 
 def draft(key: str, receipt: bool) -> SubmissionDraft:

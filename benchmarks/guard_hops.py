@@ -18,8 +18,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from ussd_gateway.app import create_app
-from ussd_gateway.settings import load_settings
+from ussd_gateway.config.settings import load_settings
+from ussd_gateway.http.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 

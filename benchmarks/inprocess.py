@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.journey import JOURNEYS
-from ussd_gateway.app import load_definitions
-from ussd_gateway.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.db.migrate import upgrade
+from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.adapters.db.migrate import upgrade
+from ussd_gateway.adapters.sessions import create_store
+from ussd_gateway.adapters.submissions.store import SubmissionStore
+from ussd_gateway.application.hops import HopService
+from ussd_gateway.application.menus.loading import load_definitions
+from ussd_gateway.application.menus.routing import ServiceRouter
+from ussd_gateway.config.settings import load_settings
+from ussd_gateway.domain.ussd import UssdRequest
 from ussd_gateway.engine.runner import Engine
-from ussd_gateway.hops import HopService
-from ussd_gateway.providers.base import UssdRequest
-from ussd_gateway.routing import ServiceRouter
-from ussd_gateway.sessions import create_store
-from ussd_gateway.settings import load_settings
-from ussd_gateway.submissions.store import SubmissionStore
 
 CONFIG = Path(__file__).resolve().parent / "config" / "gateway.yaml"
 

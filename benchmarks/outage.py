@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from ussd_gateway.db.engine import create_engine, create_sessionmaker, normalise_url  # noqa: E402
-from ussd_gateway.forwarding.ledger import DeliveryLedger  # noqa: E402
+from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker, normalise_url  # noqa: E402
+from ussd_gateway.adapters.outbox.ledger import DeliveryLedger  # noqa: E402
 
 JOURNEY = ["1", "1", "2", "Maji hayatoki wiki nzima mtaani kwetu", "2", "1"]
 
@@ -217,7 +217,7 @@ async def run(args: argparse.Namespace, workdir: Path, database_url: str) -> dic
 async def attempts(engine: Any) -> int:
     from sqlalchemy import func, select
 
-    from ussd_gateway.db.models import DeliveryAttempt
+    from ussd_gateway.adapters.db.models import DeliveryAttempt
 
     async with engine.connect() as connection:
         query = select(func.count()).select_from(DeliveryAttempt)

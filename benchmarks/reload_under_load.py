@@ -22,8 +22,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from ussd_gateway.app import create_app
-from ussd_gateway.settings import load_settings
+from ussd_gateway.config.settings import load_settings
+from ussd_gateway.http.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench"

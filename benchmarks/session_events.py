@@ -14,16 +14,16 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ussd_gateway.db.engine import create_sessionmaker
-from ussd_gateway.db.migrate import upgrade
-from ussd_gateway.eventloop import new_event_loop
-from ussd_gateway.observe.events import EventRecorder, EventSettings
+from ussd_gateway.adapters.db.engine import create_sessionmaker
+from ussd_gateway.adapters.db.migrate import upgrade
+from ussd_gateway.adapters.observe.events import EventRecorder, EventSettings
+from ussd_gateway.http.eventloop import new_event_loop
 
 try:
-    from ussd_gateway.observe.events import create_events_engine
+    from ussd_gateway.adapters.observe.events import create_events_engine
 except ImportError:  # a build before it: the engine it made in observe/setup.py
-    from ussd_gateway.db.engine import create_engine
-    from ussd_gateway.observe.events import yield_to_writers
+    from ussd_gateway.adapters.db.engine import create_engine
+    from ussd_gateway.adapters.observe.events import yield_to_writers
 
     def create_events_engine(url: str) -> AsyncEngine:
         engine = create_engine(url)

@@ -11,9 +11,9 @@ import argparse
 import asyncio
 import time
 
-from ussd_gateway.engine.session import Session
-from ussd_gateway.eventloop import new_event_loop
-from ussd_gateway.sessions import create_store
+from ussd_gateway.adapters.sessions import create_store
+from ussd_gateway.domain.session import Session
+from ussd_gateway.http.eventloop import new_event_loop
 
 
 async def run(redis_url: str, transactions: int, concurrency: int) -> None:

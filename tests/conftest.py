@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from tests.support.phone import Phone
 from tests.support.serve import ServeProcesses, Server
-from ussd_gateway.app import create_app
-from ussd_gateway.settings import SessionSettings, Settings, load_settings
+from ussd_gateway.config.settings import SessionSettings, Settings, load_settings
+from ussd_gateway.http.app import create_app
 
 pytest_plugins = [
     "tests.support.redis_server",

@@ -19,11 +19,11 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import ROOT, GatewayFactory
 from tests.support.phone import Phone
 from tests.support.serve import BIN, Server
-from ussd_gateway.appkeys import HOPS
-from ussd_gateway.engine.definition import DefinitionError, NavigationKeys
-from ussd_gateway.reloading import read_menus
-from ussd_gateway.services import load_services
-from ussd_gateway.settings import load_settings
+from ussd_gateway.application.menus.loading import load_services
+from ussd_gateway.application.menus.reloading import read_menus
+from ussd_gateway.config.settings import NavigationKeys, load_settings
+from ussd_gateway.engine.definition import DefinitionError
+from ussd_gateway.http.keys import HOPS
 
 TOKEN = "directory-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

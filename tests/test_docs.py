@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from tests.conftest import ROOT
-from ussd_gateway.engine.lint import RULES
-from ussd_gateway.engine.messages import DEFAULT_MESSAGES
-from ussd_gateway.engine.screens import SCREEN_TYPES
-from ussd_gateway.graph import FORMATS
-from ussd_gateway.journeys import (
+from ussd_gateway.application.journeys import (
     DOWN_PARTS,
     FILE_KEYS,
     JOURNEY_KEYS,
     STEP_KEYS,
     SUBMISSION_KEYS,
 )
+from ussd_gateway.application.menus.graph import FORMATS
+from ussd_gateway.engine.lint import RULES
+from ussd_gateway.engine.messages import DEFAULT_MESSAGES
+from ussd_gateway.engine.screens import SCREEN_TYPES
 
 DOC = (ROOT / "docs" / "menus.md").read_text()
 

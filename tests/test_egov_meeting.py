@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from tests.conftest import GatewayFactory, shipped_settings
 from tests.support.phone import Phone
-from ussd_gateway.appkeys import SUBMISSIONS
-from ussd_gateway.db.engine import create_engine
-from ussd_gateway.db.models import Submission
+from ussd_gateway.adapters.db.engine import create_engine
+from ussd_gateway.adapters.db.models import Submission
+from ussd_gateway.http.keys import SUBMISSIONS
 
 NUMBER = re.compile(r"(?:Namba ya usajili:|usajili ni) ([2-9A-Z]{8})")
 

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from ussd_gateway.emulator import (
+from ussd_gateway.cli.emulator import (
     SCREEN_WIDTH,
     PhoneConfig,
     ProtocolError,

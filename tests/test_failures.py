@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.phone import Phone
 from tests.test_journeys import MESSAGE, reference_in
-from ussd_gateway.appkeys import HOPS, SUBMISSIONS
-from ussd_gateway.db.engine import create_sessionmaker
+from ussd_gateway.adapters.db.engine import create_sessionmaker
+from ussd_gateway.http.keys import HOPS, SUBMISSIONS
 
 
 async def test_dead_redis_ends_the_session_politely(gateway, isolated_redis_server) -> None:
@@ -80,6 +80,6 @@ async def test_unknown_reference_offers_another_try(phone: Phone) -> None:
 
 
 def _check(body: str) -> str:
-    from ussd_gateway.submissions.references import check_symbol
+    from ussd_gateway.domain.references import check_symbol
 
     return check_symbol(body)

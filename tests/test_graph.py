@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.engine.helpers import build, mrejesho
-from ussd_gateway.graph import flow, to_dot, to_mermaid
+from ussd_gateway.application.menus.graph import flow, to_dot, to_mermaid
 
 BIN = Path(sys.executable).parent
 HAS_DOT = shutil.which("dot") is not None

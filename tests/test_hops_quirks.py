@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ussd_gateway.engine.session import Session
-from ussd_gateway.hops import as_cumulative, is_repeat, newest_entry
-from ussd_gateway.providers.base import UssdRequest
+from ussd_gateway.application.hops import as_cumulative, is_repeat, newest_entry
+from ussd_gateway.domain.session import Session
+from ussd_gateway.domain.ussd import UssdRequest
 
 
 def request(text: str, *, cumulative: bool = False, start: bool = False, marker: str = ""):

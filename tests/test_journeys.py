@@ -10,10 +10,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from tests.support.phone import Phone
-from ussd_gateway.appkeys import HOPS, SUBMISSIONS
-from ussd_gateway.db.engine import create_engine
-from ussd_gateway.db.models import Submission
-from ussd_gateway.submissions.references import is_valid
+from ussd_gateway.adapters.db.engine import create_engine
+from ussd_gateway.adapters.db.models import Submission
+from ussd_gateway.domain.references import is_valid
+from ussd_gateway.http.keys import HOPS, SUBMISSIONS
 
 REFERENCE = re.compile(r"(?:kumbukumbu|Reference number): ([2-9A-Z]{8})")
 MESSAGE = "Nimelipa kodi *mara mbili* lakini risiti haikuja #TRA"

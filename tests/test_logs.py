@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from tests.support.phone import Phone
-from ussd_gateway.logs import install_record_factory, mask_text
+from ussd_gateway.adapters.logs import install_record_factory, mask_text
 
 NUMBER = "+255712345678"
 CLEAR = re.compile(r"\d{9,}")
@@ -46,7 +46,7 @@ async def test_hop_logs_are_masked_and_carry_the_request_id(client, caplog) -> N
             headers={"X-Request-Id": "hop-42"},
         )
     assert response.status == 200 and response.headers["X-Request-Id"] == "hop-42"
-    hop_lines = [r for r in caplog.records if r.name == "ussd_gateway.hops"]
+    hop_lines = [r for r in caplog.records if r.name == "ussd_gateway.application.hops"]
     assert hop_lines, "the hop logged nothing"
     assert all(r.request_id == "hop-42" for r in hop_lines)
     for record in caplog.records:
@@ -57,7 +57,7 @@ async def test_hop_logs_are_masked_and_carry_the_request_id(client, caplog) -> N
 def test_json_format_parses() -> None:
     script = (
         "import logging\n"
-        "from ussd_gateway.logs import REQUEST_ID, configure_logging\n"
+        "from ussd_gateway.adapters.logs import REQUEST_ID, configure_logging\n"
         "configure_logging('INFO')\n"
         "REQUEST_ID.set('rid-7')\n"
         f"logging.getLogger('ussd_gateway.test').info('from %s', '{NUMBER}')\n"

@@ -22,15 +22,15 @@ from tests.guard.helpers import NUMBER, start
 from tests.guard.test_limits import SW, fresh_window, limits
 from tests.support.phone import Phone
 from tests.test_journeys import MESSAGE, reference_in
-from ussd_gateway.appkeys import HOPS, SUBMISSIONS
-from ussd_gateway.db.engine import create_engine
-from ussd_gateway.db.models import Submission
-from ussd_gateway.engine.session import Session
-from ussd_gateway.guard.hops import stall_key
-from ussd_gateway.guard.state import RedisGuardState
-from ussd_gateway.providers.base import UssdRequest
-from ussd_gateway.sessions.single_trip import RecentSessions
-from ussd_gateway.settings import ConfigError, SessionSettings, load_settings
+from ussd_gateway.adapters.db.engine import create_engine
+from ussd_gateway.adapters.db.models import Submission
+from ussd_gateway.adapters.guard_state import RedisGuardState
+from ussd_gateway.adapters.sessions.single_trip import RecentSessions
+from ussd_gateway.application.guard import stall_key
+from ussd_gateway.config.settings import ConfigError, SessionSettings, load_settings
+from ussd_gateway.domain.session import Session
+from ussd_gateway.domain.ussd import UssdRequest
+from ussd_gateway.http.keys import HOPS, SUBMISSIONS
 
 KINDS = "Aina ya mrejesho\n1. Lalamiko"
 INSTITUTIONS = "Chagua taasisi"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, shipped_settings
-from ussd_gateway.app import load_definitions
+from ussd_gateway.application.journeys import JourneyResult, load_journeys, run_files
+from ussd_gateway.application.menus.loading import load_definitions
 from ussd_gateway.engine.definition import Problem
-from ussd_gateway.journeys import JourneyResult, load_journeys, run_files
 
 JOURNEY_FILES = sorted((ROOT / "menus" / "tests").glob("*.yaml"))
 BIN = Path(sys.executable).parent

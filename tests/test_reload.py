@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import ROOT, GatewayFactory, project_settings
 from tests.support.phone import Phone
-from ussd_gateway.app import create_app
-from ussd_gateway.settings import ConfigError
+from ussd_gateway.config.settings import ConfigError
+from ussd_gateway.http.app import create_app
 
 TOKEN = "s3cret-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

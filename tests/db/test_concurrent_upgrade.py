@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import inspect
 
 from tests.conftest import ROOT
-from ussd_gateway.db import engine as engine_module
-from ussd_gateway.db.engine import create_engine
-from ussd_gateway.db.migrate import upgrade
+from ussd_gateway.adapters.db import engine as engine_module
+from ussd_gateway.adapters.db.engine import create_engine
+from ussd_gateway.adapters.db.migrate import upgrade
 
 UPGRADE = """
 import asyncio, sys
-from ussd_gateway.db.engine import create_engine
-from ussd_gateway.db.migrate import upgrade
+from ussd_gateway.adapters.db.engine import create_engine
+from ussd_gateway.adapters.db.migrate import upgrade
 
 async def main() -> None:
     engine = create_engine(sys.argv[1])

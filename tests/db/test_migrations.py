@@ -18,10 +18,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, MetaData, String, inspect, text
 
 from tests.support.databases import Database
-from ussd_gateway.db import migrate
-from ussd_gateway.db.engine import create_engine, default_database_url, normalise_url
-from ussd_gateway.db.migrate import current_revision, head_revision, upgrade
-from ussd_gateway.db.models import Base
+from ussd_gateway.adapters.db import migrate
+from ussd_gateway.adapters.db.engine import create_engine, default_database_url, normalise_url
+from ussd_gateway.adapters.db.migrate import current_revision, head_revision, upgrade
+from ussd_gateway.adapters.db.models import Base
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -139,8 +139,8 @@ async def test_engines_upgrading_together_in_one_process_migrate_once(database_u
 
 UPGRADE_SCRIPT = """
 import asyncio, sys, time
-from ussd_gateway.db.engine import create_engine, default_database_url, normalise_url
-from ussd_gateway.db.migrate import upgrade
+from ussd_gateway.adapters.db.engine import create_engine, default_database_url, normalise_url
+from ussd_gateway.adapters.db.migrate import upgrade
 
 async def main() -> None:
     engine = create_engine(sys.argv[1])
@@ -235,7 +235,7 @@ def test_developer_alembic_cli_uses_database_url(tmp_path: Path):
             "-m",
             "alembic",
             "-c",
-            str(REPO / "ussd_gateway" / "db" / "alembic.ini"),
+            str(REPO / "ussd_gateway" / "adapters" / "db" / "alembic.ini"),
             "upgrade",
             "head",
         ],

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.submissions.test_group_commit import engine  # noqa: F401 - fixture
 from tests.submissions.test_store import draft, fetch_rows
 from tests.support.databases import sqlite_url
-from ussd_gateway.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.db.writelock import FileWriteLock, NoLock, writers_lock
-from ussd_gateway.submissions.store import SubmissionStore
+from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.adapters.db.writelock import FileWriteLock, NoLock, writers_lock
+from ussd_gateway.adapters.submissions.store import SubmissionStore
 
 TRY_LOCK = (
     "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from ussd_gateway.engine.definition import Catalogue, MenuDefinition, NavigationKeys, Problem
+from ussd_gateway.config.settings import NavigationKeys
+from ussd_gateway.domain.references import new_reference
+from ussd_gateway.domain.session import Session
+from ussd_gateway.domain.submissions import SubmissionDraft, SubmissionView
+from ussd_gateway.engine.definition import Catalogue, MenuDefinition, Problem
 from ussd_gateway.engine.loader import load_catalogue, load_menu, parse_menu
 from ussd_gateway.engine.runner import Engine, HopResult
-from ussd_gateway.engine.session import Session
 from ussd_gateway.engine.yaml_source import load_yaml
-from ussd_gateway.submissions.model import SubmissionDraft, SubmissionView
-from ussd_gateway.submissions.references import new_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 MREJESHO = ROOT / "menus" / "mrejesho.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ussd_gateway.engine.gsm import (
+from ussd_gateway.domain.gsm import (
     GSM_BASIC,
     GSM_EXTENDED,
     fits_ussd,

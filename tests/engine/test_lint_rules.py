@@ -9,15 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.engine.helpers import dedent, line_of
-from ussd_gateway.engine.definition import (
-    Catalogue,
-    CatalogueItem,
-    DefinitionError,
-    Problem,
-)
+from ussd_gateway.application.menus.routing import ServiceRouter
+from ussd_gateway.engine.definition import Catalogue, CatalogueItem, DefinitionError, Problem
 from ussd_gateway.engine.lint import RULES, check_codes
 from ussd_gateway.engine.loader import inspect_menus, load_menus
-from ussd_gateway.routing import ServiceRouter
 
 BASE = """
 service: base

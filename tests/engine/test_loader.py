@@ -17,8 +17,9 @@ from tests.engine.helpers import (
     mrejesho,
     parse,
 )
+from ussd_gateway.domain.gsm import fits_ussd, ussd_length
+from ussd_gateway.domain.session import Session
 from ussd_gateway.engine.definition import DefinitionError, Problem
-from ussd_gateway.engine.gsm import fits_ussd, ussd_length
 from ussd_gateway.engine.loader import (
     inspect_menu,
     load_catalogue,
@@ -28,7 +29,6 @@ from ussd_gateway.engine.loader import (
 )
 from ussd_gateway.engine.messages import HINT_KEYS
 from ussd_gateway.engine.runner import Engine, HopContext, compose
-from ussd_gateway.engine.session import Session
 
 BASE = """
 service: base

@@ -15,10 +15,10 @@ from tests.engine.helpers import (
     mrejesho,
     new_session,
 )
-from ussd_gateway.engine.definition import NavigationKeys
-from ussd_gateway.engine.gsm import fits_ussd
+from ussd_gateway.config.settings import NavigationKeys
+from ussd_gateway.domain.gsm import fits_ussd
+from ussd_gateway.domain.session import SessionStatus
 from ussd_gateway.engine.runner import MAX_AUTOMATIC_STEPS, Engine, compose
-from ussd_gateway.engine.session import SessionStatus
 
 FLOW = """
 service: flow

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import math
 
-from ussd_gateway.engine.session import Session, SessionStatus
+from ussd_gateway.domain.session import Session, SessionStatus
 
 
 def changed_everywhere() -> Session:

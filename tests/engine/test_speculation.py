@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tests.engine.helpers import MemoryPorts, build, drive, mrejesho
+from ussd_gateway.domain.references import new_reference
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.engine.screens.router import RouterScreen
 from ussd_gateway.engine.speculation import Speculating, Speculation
-from ussd_gateway.submissions.references import new_reference
 
 MESSAGE = "Barabara imeharibika kabisa"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.engine.helpers import build, drive
-from ussd_gateway.engine.text import TEMPLATES, LocalizedText, Template, is_template
+from ussd_gateway.domain.templates import TEMPLATES, is_template
+from ussd_gateway.engine.text import LocalizedText, Template
 
 VARIABLES = {"name": "Asha", "body": "Maji hayatoki tangu jana asubuhi", "items": ["a", "b"]}
 

@@ -15,11 +15,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.support.databases import Database
-from ussd_gateway.db.models import Submission
-from ussd_gateway.forwarding.config import DeliverySettings, ForwardingConfig, parse_backend
-from ussd_gateway.forwarding.worker import DeliveryWorker
-from ussd_gateway.submissions.model import SubmissionDraft
-from ussd_gateway.submissions.store import SubmissionStore
+from ussd_gateway.adapters.db.models import Submission
+from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
+from ussd_gateway.adapters.submissions.store import SubmissionStore
+from ussd_gateway.config.backends import DeliverySettings, ForwardingConfig, parse_backend
+from ussd_gateway.domain.submissions import SubmissionDraft
 
 FAST_RETRY = {"base_delay": 0.05, "backoff_factor": 2, "max_delay": 0.2, "jitter": 0.1}
 
@@ -158,7 +158,7 @@ async def run_until(worker: DeliveryWorker, done: Callable[[], Any], within: flo
 
 
 def statuses(db: Database) -> Callable[[], Any]:
-    from ussd_gateway.forwarding.ledger import DeliveryLedger
+    from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 
     ledger = DeliveryLedger(db.sessionmaker)
     return ledger.counts

@@ -12,8 +12,8 @@ from pathlib import Path
 from tests.conftest import ROOT
 from tests.forwarding.conftest import Reply, StandIn, forwarding_config, row, run_until, submit
 from tests.support.databases import Database
-from ussd_gateway.forwarding.ledger import DeliveryLedger
-from ussd_gateway.forwarding.worker import DeliveryWorker
+from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
+from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 
 BIN = Path(sys.executable).parent
 

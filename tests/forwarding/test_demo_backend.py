@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
-from ussd_gateway.forwarding.demo_backend import STATE, create_demo_backend
+from ussd_gateway.http.demo_backend import STATE, create_demo_backend
 
 
 async def test_submission_travels_to_the_demo_backend_and_its_status_comes_back(

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.support.govesb_bus import ECDSA_SHA256, StandInBus, new_key, private_pem
-from ussd_gateway.forwarding import govesb, govesb_crypto
-from ussd_gateway.forwarding.connector import Delivery, Outcome
+from ussd_gateway.adapters.connectors import govesb, govesb_crypto
+from ussd_gateway.adapters.connectors.base import Delivery, Outcome
 
 NAME = "institution-x"
 SECRET = "s3cret-client-secret"

@@ -14,11 +14,11 @@ import aiohttp
 import pytest
 
 from tests.forwarding.conftest import Reply, StandIn
-from ussd_gateway.forwarding import http
-from ussd_gateway.forwarding.config import ForwardingConfig, load_forwarding, parse_backend
-from ussd_gateway.forwarding.connector import Delivery, Outcome
-from ussd_gateway.forwarding.registry import build_connector, check_types
-from ussd_gateway.settings import ConfigError
+from ussd_gateway.adapters.connectors import http
+from ussd_gateway.adapters.connectors.base import Delivery, Outcome
+from ussd_gateway.adapters.connectors.registry import build_connector, check_types
+from ussd_gateway.config.backends import ForwardingConfig, load_forwarding, parse_backend
+from ussd_gateway.config.settings import ConfigError
 
 DELIVERY = Delivery(
     reference="ZCFG7HU3",

@@ -15,7 +15,7 @@ from aiohttp import web
 from tests.forwarding.conftest import row, submit
 from tests.support.databases import Database
 from tests.support.serve import start_worker
-from ussd_gateway.forwarding.ledger import DeliveryLedger
+from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 
 
 class HoldingBackend:

@@ -9,9 +9,10 @@ from aiohttp.test_utils import TestClient
 
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
-from ussd_gateway.appkeys import SUBMISSIONS
-from ussd_gateway.forwarding.http import sign
-from ussd_gateway.forwarding.status import STATUS_LISTENERS, StatusChange
+from ussd_gateway.adapters.connectors.http import sign
+from ussd_gateway.domain.submissions import StatusChange
+from ussd_gateway.http.backend_status import STATUS_LISTENERS
+from ussd_gateway.http.keys import SUBMISSIONS
 
 ENV = {"BACKEND_FEEDBACK_TOKEN": "right-token", "BACKEND_FEEDBACK_SECRET": "hmac-key"}
 URL = "/backends/feedback/status"

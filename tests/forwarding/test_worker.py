@@ -17,10 +17,10 @@ from tests.forwarding.conftest import (
     submit,
 )
 from tests.support.databases import Database
-from ussd_gateway.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.db.models import DeliveryAttempt, Submission, utcnow
-from ussd_gateway.forwarding.ledger import DeliveryLedger
-from ussd_gateway.forwarding.worker import DeliveryWorker
+from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.adapters.db.models import DeliveryAttempt, Submission, utcnow
+from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
+from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 
 
 async def attempts_of(db: Database, reference: str) -> list[DeliveryAttempt]:

@@ -10,7 +10,7 @@ from aiohttp import TCPConnector
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import project_settings
-from ussd_gateway.app import create_app
+from ussd_gateway.http.app import create_app
 
 URL = "/ussd/africastalking"
 NUMBER = "+255712345678"

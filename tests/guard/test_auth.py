@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 
 from tests.guard.helpers import URL, form, start
-from ussd_gateway.appkeys import HOPS, SUBMISSIONS
-from ussd_gateway.settings import ConfigError
+from ussd_gateway.config.settings import ConfigError
+from ussd_gateway.http.keys import HOPS, SUBMISSIONS
 
 TOKEN = "s3cret-path-segment"
 ENV = {"PROVIDER_AFRICASTALKING_TOKEN": TOKEN, "PROVIDER_AFRICASTALKING_PASSWORD": "pa55"}
@@ -144,7 +144,7 @@ async def test_unconfigured_provider_is_open_with_a_warning(
 
 def test_secret_named_but_missing_stops_start_up(sqlite_url) -> None:
     from tests.conftest import project_settings
-    from ussd_gateway.app import create_app
+    from ussd_gateway.http.app import create_app
 
     base = project_settings()
     settings = project_settings(
@@ -215,7 +215,7 @@ async def test_refusals_carry_the_request_id(aiohttp_client, sqlite_url) -> None
 )
 def test_bad_provider_configuration_stops_start_up(sqlite_url, section, problem) -> None:
     from tests.conftest import project_settings
-    from ussd_gateway.app import create_app
+    from ussd_gateway.http.app import create_app
 
     base = project_settings()
     settings = project_settings(
@@ -243,7 +243,7 @@ def test_bad_provider_configuration_stops_start_up(sqlite_url, section, problem)
 def test_resolve_client(peer: str, forwarded: list[str], client: str | None) -> None:
     import ipaddress
 
-    from ussd_gateway.guard.auth import resolve_client
+    from ussd_gateway.http.guard.auth import resolve_client
 
     trusted = [ipaddress.ip_network("10.0.0.0/8")]
     found = resolve_client(peer, forwarded, trusted)

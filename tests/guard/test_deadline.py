@@ -16,9 +16,9 @@ from sqlalchemy import text
 from tests.guard.helpers import start
 from tests.support.databases import TEST_DATABASE_URL_ENV, _postgresql_database
 from tests.support.phone import Phone
-from ussd_gateway.appkeys import HOPS, SUBMISSIONS
-from ussd_gateway.db.engine import create_engine
-from ussd_gateway.submissions.model import SubmissionDraft
+from ussd_gateway.adapters.db.engine import create_engine
+from ussd_gateway.domain.submissions import SubmissionDraft
+from ussd_gateway.http.keys import HOPS, SUBMISSIONS
 
 STILL_WORKING = "CON Bado tunashughulikia ombi lako.\n1. Endelea"
 

@@ -12,9 +12,9 @@ import redis.asyncio as aioredis
 from tests.guard.helpers import URL, form, start
 from tests.guard.test_deadline import STILL_WORKING
 from tests.guard.test_limits import SW, fresh_window, limits
-from ussd_gateway.appkeys import HOPS
-from ussd_gateway.guard.hops import _encode, finished_within, stall_key
-from ussd_gateway.providers.base import UssdRequest
+from ussd_gateway.application.guard import _encode, finished_within, stall_key
+from ussd_gateway.domain.ussd import UssdRequest
+from ussd_gateway.http.keys import HOPS
 
 
 def armed_timers(loop: asyncio.AbstractEventLoop) -> set[asyncio.TimerHandle]:

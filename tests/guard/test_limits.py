@@ -7,8 +7,8 @@ import logging
 import time
 
 from tests.guard.helpers import URL, form, start
-from ussd_gateway.appkeys import HOPS, SUBMISSIONS
-from ussd_gateway.guard.state import RedisGuardState
+from ussd_gateway.adapters.guard_state import RedisGuardState
+from ussd_gateway.http.keys import HOPS, SUBMISSIONS
 
 SW = "END Samahani, maombi mengi kwa muda mfupi. Tafadhali jaribu tena baada ya dakika moja."
 EN = "END Sorry, too many requests in a short time. Please try again in a minute."

@@ -12,7 +12,7 @@ from sqlalchemy import insert
 
 from tests.conftest import project_settings
 from tests.support.databases import Database
-from ussd_gateway.db.models import SessionEvent
+from ussd_gateway.adapters.db.models import SessionEvent
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

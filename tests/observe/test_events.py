@@ -15,11 +15,10 @@ from tests.support import databases
 from tests.support.databases import Database
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
-from ussd_gateway.appkeys import HOPS
-from ussd_gateway.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.db.migrate import upgrade
-from ussd_gateway.db.models import SessionEvent
-from ussd_gateway.observe.events import (
+from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.adapters.db.migrate import upgrade
+from ussd_gateway.adapters.db.models import SessionEvent
+from ussd_gateway.adapters.observe.events import (
     COLUMNS,
     EventRecorder,
     EventSettings,
@@ -27,7 +26,8 @@ from ussd_gateway.observe.events import (
     opaque_session_id,
     yield_to_writers,
 )
-from ussd_gateway.observe.setup import EVENTS
+from ussd_gateway.http.keys import HOPS
+from ussd_gateway.http.observability import EVENTS
 
 
 async def events_of(db: Database) -> list[SessionEvent]:
@@ -95,7 +95,7 @@ async def test_events_left_in_the_buffer_are_written_at_shutdown(
     aiohttp_client, database_url: str, db: Database
 ) -> None:
     from tests.conftest import project_settings
-    from ussd_gateway.app import create_app
+    from ussd_gateway.http.app import create_app
 
     settings = project_settings(database_url=database_url, raw=uncached(
         session_events={"flush_interval": 3600, "batch_size": 1000}

@@ -11,9 +11,9 @@ from tests.observe.helpers import delta, journey, scrape, seed, uncached, value
 from tests.support.databases import Database
 from tests.support.phone import Phone
 from tests.test_journeys import MESSAGE, give_feedback
-from ussd_gateway.db.models import Submission
-from ussd_gateway.metrics import DELIVERY_BUCKETS
-from ussd_gateway.observe.events import opaque_session_id
+from ussd_gateway.adapters.db.models import Submission
+from ussd_gateway.adapters.observe.events import opaque_session_id
+from ussd_gateway.adapters.observe.metrics import DELIVERY_BUCKETS
 
 AT = {"service": "mrejesho", "provider": "africastalking"}
 

@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 
 WORKER = """
 import sys
-from ussd_gateway.metrics import HOP_SECONDS, HOPS
+from ussd_gateway.adapters.observe.metrics import HOP_SECONDS, HOPS
 for _ in range(int(sys.argv[1])):
     HOPS.labels("mrejesho", "africastalking", "CON").inc()
     HOP_SECONDS.labels("mrejesho", "africastalking").observe(0.02)
@@ -21,7 +21,7 @@ for _ in range(int(sys.argv[1])):
 
 SCRAPE = """
 import sys
-from ussd_gateway.metrics import exposition
+from ussd_gateway.adapters.observe.metrics import exposition
 sys.stdout.write(exposition().decode())
 """
 

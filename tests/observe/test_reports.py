@@ -13,8 +13,8 @@ from sqlalchemy import insert, text
 from tests.conftest import ROOT
 from tests.observe.helpers import journey, seed
 from tests.support.databases import Database
-from ussd_gateway.cli import main
-from ussd_gateway.db.models import Submission
+from ussd_gateway.adapters.db.models import Submission
+from ussd_gateway.cli.main import main
 
 NOW = dt.datetime.now(dt.UTC)
 HOUR_AGO = NOW - dt.timedelta(hours=1)

@@ -12,7 +12,7 @@ import yaml
 
 from tests.conftest import ROOT, project_settings
 from tests.support.phone import Phone
-from ussd_gateway.simulator import SimulatorSettings
+from ussd_gateway.http.simulator import SimulatorSettings
 
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 if not os.path.exists(CHROMIUM):

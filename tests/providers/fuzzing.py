@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from tests.conftest import project_settings
-from ussd_gateway.app import create_app
+from ussd_gateway.http.app import create_app
 
 FUZZ = settings(
     max_examples=60,

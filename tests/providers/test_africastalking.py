@@ -21,9 +21,9 @@ from tests.providers.fuzzing import (
     json_bodies,
 )
 from tests.test_journeys import MESSAGE, reference_in
-from ussd_gateway.appkeys import HOPS, SUBMISSIONS
-from ussd_gateway.providers import africastalking
-from ussd_gateway.providers.base import BadRequest
+from ussd_gateway.domain.ussd import BadRequest
+from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.providers import africastalking
 
 RESUME = "Hukumaliza ulichokuwa ukifanya."
 FORM_KEYS = ["sessionId", "serviceCode", "phoneNumber", "networkCode", "text"]

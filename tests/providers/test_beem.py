@@ -21,10 +21,10 @@ from tests.providers.fuzzing import (
     json_bodies,
 )
 from tests.test_journeys import MESSAGE, reference_in
-from ussd_gateway.appkeys import HOPS, SUBMISSIONS
-from ussd_gateway.providers import beem
-from ussd_gateway.providers.base import BadRequest, SessionEnd, UssdRequest
-from ussd_gateway.settings import ConfigError
+from ussd_gateway.config.settings import ConfigError
+from ussd_gateway.domain.ussd import BadRequest, SessionEnd, UssdRequest
+from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.providers import beem
 
 RESUME = "Hukumaliza ulichokuwa ukifanya."
 KEYS = ["command", "msisdn", "operator", "session_id", "payload"]

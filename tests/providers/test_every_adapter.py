@@ -8,9 +8,9 @@ from sqlalchemy import select
 from tests.providers.drivers import DRIVERS, Driver, Generic
 from tests.providers.fuzzing import BOTH_STORES
 from tests.test_journeys import MESSAGE, reference_in
-from ussd_gateway.appkeys import SUBMISSIONS
-from ussd_gateway.db.engine import create_engine
-from ussd_gateway.db.models import Submission
+from ussd_gateway.adapters.db.engine import create_engine
+from ussd_gateway.adapters.db.models import Submission
+from ussd_gateway.http.keys import SUBMISSIONS
 
 ADAPTERS = [*DRIVERS, "generic-latest"]
 

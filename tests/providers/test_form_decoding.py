@@ -7,8 +7,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from ussd_gateway.providers.africastalking import decode_form, form_field
-from ussd_gateway.providers.base import BadRequest
+from ussd_gateway.domain.ussd import BadRequest
+from ussd_gateway.http.providers.africastalking import decode_form, form_field
 
 TRICKY = [
     b"",

@@ -22,9 +22,9 @@ from tests.providers.fuzzing import (
     json_bodies,
 )
 from tests.test_journeys import MESSAGE, reference_in
-from ussd_gateway.appkeys import HOPS, SUBMISSIONS
-from ussd_gateway.providers import generic
-from ussd_gateway.providers.base import BadRequest, SessionEnd, UssdRequest
+from ussd_gateway.domain.ussd import BadRequest, SessionEnd, UssdRequest
+from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.providers import generic
 
 RESUME = "Hukumaliza ulichokuwa ukifanya."
 KEYS = ["session_id", "phone", "service_code", "text", "mode", "event", "network", "sequence"]

@@ -13,10 +13,10 @@ from redis._parsers import _AsyncRESP2Parser
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
-from ussd_gateway.engine.session import Session
-from ussd_gateway.sessions import StoreUnavailable, create_store
-from ussd_gateway.sessions.multiplex import LINES, Multiplexer
-from ussd_gateway.sessions.redis import RedisSessionStore
+from ussd_gateway.adapters.sessions import StoreUnavailable, create_store
+from ussd_gateway.adapters.sessions.multiplex import LINES, Multiplexer
+from ussd_gateway.adapters.sessions.redis import RedisSessionStore
+from ussd_gateway.domain.session import Session
 
 PHONE = "+255712345678"
 

@@ -7,7 +7,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from ussd_gateway.sessions.roundtrip import roundtrip, trip_timeout
+from ussd_gateway.adapters.sessions.roundtrip import roundtrip, trip_timeout
 
 
 async def test_replies_come_back_in_order_with_a_server_error_in_its_place(redis_url: str) -> None:

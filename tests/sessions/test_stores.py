@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from ussd_gateway.engine.session import Session, SessionStatus
-from ussd_gateway.sessions import (
+from ussd_gateway.adapters.sessions import (
     Arrival,
     KeyBuilder,
     MemorySessionStore,
@@ -20,6 +19,7 @@ from ussd_gateway.sessions import (
     StoreUnavailable,
     create_store,
 )
+from ussd_gateway.domain.session import Session, SessionStatus
 
 PHONE = "+255712345678"
 KEY = "at:ATUid_1"

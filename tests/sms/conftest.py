@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from tests.conftest import project_settings
 from tests.forwarding.conftest import StandIn, stand_in  # noqa: F401  (fixture)
-from ussd_gateway.db.models import SmsMessage
-from ussd_gateway.sms.keys import SMS_OUTBOX
-from ussd_gateway.sms.standin import AtStandIn
+from ussd_gateway.adapters.db.models import SmsMessage
+from ussd_gateway.http.at_standin import AtStandIn
+from ussd_gateway.http.sms.keys import SMS_OUTBOX
 
 API_KEY = "test-api-key"
 FAST_SMS: dict[str, Any] = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import project_settings
-from ussd_gateway.settings import ConfigError
-from ussd_gateway.sms.config import load_sms
+from ussd_gateway.config.settings import ConfigError
+from ussd_gateway.config.sms import load_sms
 
 
 def with_sms(sms: object, **env: str):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 from tests.sms.conftest import AtApi, eventually, message
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
-from ussd_gateway.sms.keys import SMS_OUTBOX
+from ussd_gateway.http.sms.keys import SMS_OUTBOX
 
 URL = "/sms/delivery"
 
@@ -62,7 +62,7 @@ async def test_failure_reason_is_recorded(sms_client: TestClient):
 
 
 async def test_unknown_id_is_accepted_and_logged_masked(sms_client: TestClient, caplog):
-    caplog.set_level(logging.INFO, logger="ussd_gateway.sms")
+    caplog.set_level(logging.INFO, logger="ussd_gateway.http.sms")
     response = await sms_client.post(URL, data=report("ATXid_nobody", "Success"))
     assert response.status == 200
     logged = [r.getMessage() for r in caplog.records if "unknown SMS" in r.getMessage()]
@@ -92,7 +92,7 @@ async def _sent(client: TestClient, purpose: str):
 async def _by_id(client: TestClient, message_id: str):
     from sqlalchemy import select
 
-    from ussd_gateway.db.models import SmsMessage
+    from ussd_gateway.adapters.db.models import SmsMessage
 
     outbox = client.app[SMS_OUTBOX]
     async with outbox._sessionmaker() as session:

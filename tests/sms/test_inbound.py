@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.forwarding.conftest import StandIn
 from tests.sms.conftest import AtApi, eventually, message, settle
-from ussd_gateway.appkeys import SUBMISSIONS
+from ussd_gateway.http.keys import SUBMISSIONS
 
 URL = "/sms/inbound"
 CITIZEN = "+255754000111"

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.support.databases import Database
-from ussd_gateway.db.models import SmsMessage, Submission
-from ussd_gateway.submissions.model import REFERENCE_SLOT, SmsReceipt, SubmissionDraft
-from ussd_gateway.submissions.store import SubmissionStore
+from ussd_gateway.adapters.db.models import SmsMessage, Submission
+from ussd_gateway.adapters.submissions.store import SubmissionStore
+from ussd_gateway.domain.submissions import REFERENCE_SLOT, SmsReceipt, SubmissionDraft
 
 
 def draft(key: str, receipt: bool = True) -> SubmissionDraft:

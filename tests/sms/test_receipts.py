@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestClient
 from tests.sms.conftest import API_KEY, AtApi, eventually, message, settle
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
-from ussd_gateway.appkeys import SUBMISSIONS
+from ussd_gateway.http.keys import SUBMISSIONS
 
 
 async def test_receipt_after_a_ussd_submission_is_sent_once(sms_client: TestClient, at_api: AtApi):

@@ -9,15 +9,14 @@ import pytest
 
 from tests.conftest import project_settings, shipped_settings
 from tests.engine.helpers import parse
-from ussd_gateway.app import load_definitions
+from ussd_gateway.application.menus.loading import load_definitions, load_services
+from ussd_gateway.application.menus.reloading import load_registry
+from ussd_gateway.application.sms.router import KeywordRouter
+from ussd_gateway.application.sms.service_routes import build_keyword_router
+from ussd_gateway.config.settings import ConfigError
+from ussd_gateway.config.sms import KeywordRoute, load_sms
 from ussd_gateway.engine.definition import DefinitionError
-from ussd_gateway.reloading import load_registry
-from ussd_gateway.services import load_services
-from ussd_gateway.settings import ConfigError
-from ussd_gateway.sms.config import KeywordRoute, load_sms
-from ussd_gateway.sms.hook import live_keywords
-from ussd_gateway.sms.router import KeywordRouter
-from ussd_gateway.sms.service_routes import build_keyword_router
+from ussd_gateway.http.sms.hook import live_keywords
 
 MENU = """
 service: {name}

@@ -13,11 +13,11 @@ from aiohttp.test_utils import TestServer
 
 from tests.sms.conftest import API_KEY, AtApi, eventually, settle
 from tests.support.databases import Database
-from ussd_gateway.forwarding.config import RetryPolicy
-from ussd_gateway.sms.config import SmsConfig
-from ussd_gateway.sms.outbox import OutgoingSms, SmsOutbox
-from ussd_gateway.sms.standin import AtStandIn, Scripted, accepted
-from ussd_gateway.sms.worker import SmsWorker
+from ussd_gateway.adapters.outbox.sms import OutgoingSms, SmsOutbox
+from ussd_gateway.adapters.outbox.sms_worker import SmsWorker
+from ussd_gateway.config.backends import RetryPolicy
+from ussd_gateway.config.sms import SmsConfig
+from ussd_gateway.http.at_standin import AtStandIn, Scripted, accepted
 
 FAST = RetryPolicy(max_attempts=5, base_delay=0.05, max_delay=0.1, jitter=0.0)
 

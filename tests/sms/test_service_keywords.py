@@ -18,7 +18,7 @@ from tests.sms.conftest import FAST_SMS, AtApi, eventually, settle, sms_env
 from tests.support.phone import Phone
 from tests.test_egov_meeting import number_in, up_to_confirm
 from tests.test_journeys import give_feedback
-from ussd_gateway.appkeys import SUBMISSIONS
+from ussd_gateway.http.keys import SUBMISSIONS
 
 CITIZEN = "+255754000111"
 TOKEN = "s3cret-admin-token"

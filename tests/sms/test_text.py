@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ussd_gateway.engine.gsm import sms_segments
-from ussd_gateway.sms.text import fit, segments
+from ussd_gateway.domain.gsm import sms_segments
+from ussd_gateway.domain.sms_text import fit, segments
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import yaml
 from tests.sms.conftest import API_KEY, AtApi, eventually
 from tests.support.databases import Database
 from tests.support.serve import start_worker
-from ussd_gateway.sms.outbox import OutgoingSms, SmsOutbox
+from ussd_gateway.adapters.outbox.sms import OutgoingSms, SmsOutbox
 
 BIN = Path(sys.executable).parent
 

@@ -7,8 +7,8 @@ import asyncio
 from tests.sms.conftest import AtApi, eventually
 from tests.sms.test_sender import config
 from tests.support.databases import Database
-from ussd_gateway.sms.outbox import OutgoingSms, SmsOutbox
-from ussd_gateway.sms.worker import SmsWorker
+from ussd_gateway.adapters.outbox.sms import OutgoingSms, SmsOutbox
+from ussd_gateway.adapters.outbox.sms_worker import SmsWorker
 
 
 async def test_four_workers_send_each_message_once(db: Database, at_api: AtApi):

@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.submissions.test_store import draft, fetch_rows
 from tests.support.databases import Database, sqlite_url
-from ussd_gateway.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.db.migrate import upgrade
-from ussd_gateway.db.models import SmsMessage
-from ussd_gateway.submissions import group_commit
-from ussd_gateway.submissions import store as store_module
-from ussd_gateway.submissions.model import REFERENCE_SLOT, SmsReceipt, SubmissionDraft
-from ussd_gateway.submissions.references import check_symbol
-from ussd_gateway.submissions.store import SubmissionStore
+from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.adapters.db.migrate import upgrade
+from ussd_gateway.adapters.db.models import SmsMessage
+from ussd_gateway.adapters.submissions import group_commit
+from ussd_gateway.adapters.submissions import store as store_module
+from ussd_gateway.adapters.submissions.store import SubmissionStore
+from ussd_gateway.domain.references import check_symbol
+from ussd_gateway.domain.submissions import REFERENCE_SLOT, SmsReceipt, SubmissionDraft
 
 
 @pytest.fixture

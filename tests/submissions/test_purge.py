@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.support.databases import Database
-from ussd_gateway.db.models import Submission, utcnow
-from ussd_gateway.submissions.model import SubmissionDraft
-from ussd_gateway.submissions.purge import parse_age, purge
-from ussd_gateway.submissions.store import SubmissionStore
+from ussd_gateway.adapters.db.models import Submission, utcnow
+from ussd_gateway.adapters.submissions.purge import parse_age, purge
+from ussd_gateway.adapters.submissions.store import SubmissionStore
+from ussd_gateway.domain.submissions import SubmissionDraft
 
 ROOT = Path(__file__).resolve().parents[2]
 YEAR = dt.timedelta(days=365)

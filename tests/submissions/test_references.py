@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from ussd_gateway.submissions import references
-from ussd_gateway.submissions.references import (
+from ussd_gateway.domain import references
+from ussd_gateway.domain.references import (
     ALPHABET,
     check_symbol,
     is_valid,

@@ -14,11 +14,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tests.support.databases import TEST_DATABASE_URL_ENV, Database, sqlite_url
-from ussd_gateway.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.submissions import store as store_module
-from ussd_gateway.submissions.model import SubmissionDraft
-from ussd_gateway.submissions.references import ALPHABET, is_valid
-from ussd_gateway.submissions.store import SubmissionStore, SubmissionUnavailable
+from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.adapters.submissions import store as store_module
+from ussd_gateway.adapters.submissions.store import SubmissionStore, SubmissionUnavailable
+from ussd_gateway.domain.references import ALPHABET, is_valid
+from ussd_gateway.domain.submissions import SubmissionDraft
 
 
 def draft(key: str = "session-1:submit", **overrides: Any) -> SubmissionDraft:

@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
-from ussd_gateway.db.engine import create_engine, create_sessionmaker, normalise_url
-from ussd_gateway.db.migrate import upgrade
+from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker, normalise_url
+from ussd_gateway.adapters.db.migrate import upgrade
 
 TEST_DATABASE_URL_ENV = "TEST_DATABASE_URL"
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ussd_gateway.config.settings import NavigationKeys
 from ussd_gateway.engine.text import LocalizedText
 
 if TYPE_CHECKING:
@@ -35,32 +36,6 @@ class DefinitionError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
-
-
-@dataclass(frozen=True, slots=True)
-class NavigationKeys:
-    """Keys every service gets for free (configurable in gateway.yaml)."""
-
-    back: str = "0"
-    home: str = "00"
-    more: str = "98"
-    directory: str = "000"
-    """Back to the directory of services, from inside a service reached through one."""
-
-    @property
-    def reserved(self) -> frozenset[str]:
-        return frozenset({self.back, self.home, self.more, self.directory})
-
-    def footer(self, word: Callable[[str], str], *, more: bool, back: bool, home: bool) -> str:
-        """The line under a screen, e.g. ``98.Zaidi 0.Rudi 00.Mwanzo``; ``word`` translates."""
-        parts = []
-        if more:
-            parts.append(f"{self.more}.{word('more')}")
-        if back:
-            parts.append(f"{self.back}.{word('back')}")
-        if home:
-            parts.append(f"{self.home}.{word('home')}")
-        return " ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

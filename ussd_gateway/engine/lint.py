@@ -15,10 +15,10 @@ from typing import Any
 
 from jinja2 import meta
 
+from ussd_gateway.config.settings import normalise_code
+from ussd_gateway.domain.templates import TEMPLATES, is_template
 from ussd_gateway.engine.definition import MenuDefinition, Problem
-from ussd_gateway.engine.text import TEMPLATES, is_template
 from ussd_gateway.engine.yaml_source import duplicate_keys, key_line, line_of, load_yaml
-from ussd_gateway.settings import normalise_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +64,6 @@ RULES: dict[str, Rule] = {
         ),
     )
 }
-
-DEFAULT_SMS_SEGMENTS = 3
-"""``sms.max_segments`` when the configuration does not say."""
 
 BUILTIN_VARIABLES = frozenset({"language"})
 """Variables every template can read without any screen setting them."""
@@ -325,7 +322,7 @@ def check_keywords(definitions: Mapping[str, MenuDefinition]) -> list[Problem]:
 def check_sms_lengths(definition: MenuDefinition, max_segments: int) -> list[Problem]:
     """``sms:`` texts that can need more parts than the cap, rendered with every sample set
     (inputs at their ``max_length``, the longest catalogue label...), in every language."""
-    from ussd_gateway.engine.gsm import normalise_typography, sms_segments
+    from ussd_gateway.domain.gsm import normalise_typography, sms_segments
     from ussd_gateway.engine.screens.end import EndScreen
 
     problems: list[Problem] = []

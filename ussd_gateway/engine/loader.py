@@ -10,17 +10,13 @@ from typing import Any
 
 import yaml
 
-from ussd_gateway.engine.definition import (
-    Catalogue,
-    DefinitionError,
-    MenuDefinition,
-    NavigationKeys,
-    Problem,
-)
-from ussd_gateway.engine.gsm import ussd_length
+from ussd_gateway.config.settings import NavigationKeys
+from ussd_gateway.config.sms import DEFAULT_SMS_SEGMENTS
+from ussd_gateway.domain.gsm import ussd_length
+from ussd_gateway.domain.session import Session
+from ussd_gateway.engine.definition import Catalogue, DefinitionError, MenuDefinition, Problem
 from ussd_gateway.engine.keywords import parse_keywords
 from ussd_gateway.engine.lint import (
-    DEFAULT_SMS_SEGMENTS,
     article,
     check_codes,
     check_duplicate_keys,
@@ -34,7 +30,6 @@ from ussd_gateway.engine.runner import HopContext, compose
 from ussd_gateway.engine.screens import SCREEN_TYPES
 from ussd_gateway.engine.screens.base import ParseContext, Screen
 from ussd_gateway.engine.screens.list import parse_catalogue_item
-from ussd_gateway.engine.session import Session
 from ussd_gateway.engine.text import LocalizedText
 from ussd_gateway.engine.yaml_source import key_line, line_of, load_yaml
 

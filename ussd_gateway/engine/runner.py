@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ussd_gateway.domain.gsm import fits_ussd
+from ussd_gateway.domain.session import Session, SessionStatus
 from ussd_gateway.engine.definition import MenuDefinition
-from ussd_gateway.engine.gsm import fits_ussd
-from ussd_gateway.engine.ports import EnginePorts
 from ussd_gateway.engine.screens.base import Enter, Fail, Go, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.end import EndScreen
-from ussd_gateway.engine.session import Session, SessionStatus
 from ussd_gateway.engine.speculation import refuse_effects
+from ussd_gateway.ports.submissions import EnginePorts
 
 MAX_AUTOMATIC_STEPS = 25
 """Routers and actions chained longer than this are a loop in the menu, not a journey."""

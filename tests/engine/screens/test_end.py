@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.helpers import build, drive, parse
-from ussd_gateway.engine.session import SessionStatus
+from ussd_gateway.domain.session import SessionStatus
 
 END = """
 service: bye

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.engine.helpers import FOOTER_EN, FOOTER_SW, build, drive, parse
+from ussd_gateway.domain.references import ALPHABET, new_reference
 from ussd_gateway.engine.screens.input import normalise_phone
-from ussd_gateway.submissions.references import ALPHABET, new_reference
 
 
 def input_menu(validate: str, *, hint: str = "", languages: str = "[sw, en]") -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.engine.helpers import build, drive, institutions, mrejesho, parse
-from ussd_gateway.engine.definition import NavigationKeys
-from ussd_gateway.engine.gsm import fits_ussd, ussd_length
+from ussd_gateway.config.settings import NavigationKeys
+from ussd_gateway.domain.gsm import fits_ussd, ussd_length
 
 ITEM = re.compile(r"^(\d+)\. (.+)$")
 COUNT = 40

@@ -17,9 +17,9 @@ from tests.engine.helpers import (
     parse,
     view,
 )
+from ussd_gateway.domain.references import new_reference
+from ussd_gateway.domain.session import SessionStatus
 from ussd_gateway.engine.runner import Engine
-from ussd_gateway.engine.session import SessionStatus
-from ussd_gateway.submissions.references import new_reference
 
 TRACK = """
 service: track

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.helpers import FOOTER_EN, FOOTER_SW, build, drive, parse
-from ussd_gateway.engine.session import SessionStatus
+from ussd_gateway.domain.session import SessionStatus
 
 MENU = """
 service: shop

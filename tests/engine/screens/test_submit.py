@@ -18,9 +18,9 @@ from tests.engine.helpers import (
     new_session,
     parse,
 )
+from ussd_gateway.domain.references import is_valid
+from ussd_gateway.domain.session import SessionStatus
 from ussd_gateway.engine.runner import Engine
-from ussd_gateway.engine.session import SessionStatus
-from ussd_gateway.submissions.references import is_valid
 
 FEEDBACK = """
 service: feedback

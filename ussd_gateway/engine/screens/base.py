@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ussd_gateway.engine.definition import Catalogue, NavigationKeys, Problem
+from ussd_gateway.config.settings import NavigationKeys
+from ussd_gateway.engine.definition import Catalogue, Problem
 from ussd_gateway.engine.text import LocalizedText, Template
 from ussd_gateway.engine.yaml_source import key_line, line_of
 

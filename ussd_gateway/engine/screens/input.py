@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ussd_gateway.domain import references
 from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Retry, Screen
 from ussd_gateway.engine.text import LocalizedText
-from ussd_gateway.submissions import references
 
 if TYPE_CHECKING:
     from ussd_gateway.engine.runner import HopContext

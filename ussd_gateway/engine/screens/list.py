@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ussd_gateway.domain.gsm import fits_ussd
 from ussd_gateway.engine.definition import CatalogueItem
-from ussd_gateway.engine.gsm import fits_ussd
 from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Retry, Screen, Turn
 from ussd_gateway.engine.text import LocalizedText
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ussd_gateway.domain.templates import TEMPLATES
 from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Screen
-from ussd_gateway.engine.text import TEMPLATES
 from ussd_gateway.engine.yaml_source import line_of
 
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ussd_gateway.domain.submissions import REFERENCE_SLOT, SmsReceipt, SubmissionDraft
 from ussd_gateway.engine.screens.base import Edge, Fail, Go, Outcome, ParseContext, Screen
 from ussd_gateway.engine.screens.end import EndScreen
-from ussd_gateway.submissions.model import REFERENCE_SLOT, SmsReceipt, SubmissionDraft
 
 if TYPE_CHECKING:
     from ussd_gateway.engine.runner import HopContext

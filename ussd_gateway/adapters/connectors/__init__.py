@@ -1,0 +1,1 @@
+"""Backend connectors: how a submission reaches an institution's system (``http``, ``govesb``)."""

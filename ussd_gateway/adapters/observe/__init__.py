@@ -1,0 +1,1 @@
+"""Metrics and session events: what citizens experience, counted without waiting."""

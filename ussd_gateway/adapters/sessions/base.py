@@ -1,0 +1,208 @@
+"""The session store contract shared by the in-process and Redis stores."""
+
+from __future__ import annotations
+
+import abc
+import enum
+import functools
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ussd_gateway.domain.session import Session
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached; the hop must end politely instead of crashing."""
+
+
+class SessionBusy(StoreUnavailable):
+    """Another copy of the same hop held the session lock for too long."""
+
+
+@functools.lru_cache(maxsize=16384)
+def _phone_id(phone: str) -> str:
+    """A number's key part; cached, as each hop needs it two or three times (limits, resume)."""
+    return hashlib.sha256(phone.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyBuilder:
+    """Builds every key a store uses, so layouts change in one place.
+
+    A session's keys share the hash tag ``{<session key>}`` so they stay on one Redis Cluster slot.
+    Phone numbers never appear in keys in clear: they are personal data.
+    """
+
+    prefix: str = "ussd"
+
+    @staticmethod
+    def phone_id(phone: str) -> str:
+        return _phone_id(phone)
+
+    def session(self, session_key: str) -> str:
+        return f"{self.prefix}:{{{session_key}}}"
+
+    def lock(self, session_key: str) -> str:
+        return f"{self.prefix}:{{{session_key}}}:lock"
+
+    def resume(self, service: str, phone: str) -> str:
+        return f"{self.prefix}:resume:{service}:{self.phone_id(phone)}"
+
+    def language(self, phone: str) -> str:
+        return f"{self.prefix}:lang:{self.phone_id(phone)}"
+
+
+class ResumeCopy(enum.Enum):
+    """What saving a session does to the resume copy kept for its (service, phone)."""
+
+    WRITE = "write"
+    DROP = "drop"
+    KEEP = "keep"
+
+    @classmethod
+    def on_save(cls, session: Session) -> ResumeCopy:
+        """A journey in progress is the copy; a finished or restarted one has none; a session
+        still offering a dropped journey back must leave that journey's copy alone."""
+        if session.in_journey:
+            return cls.WRITE
+        return cls.DROP if session.resume_from is None else cls.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Who dials which service: with it, a transaction that finds no session also fetches what
+    a new session needs (the number's language, its dropped journey) in the same round trip."""
+
+    service: str
+    phone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Piggyback:
+    """A Redis script another component runs on every hop, sent in the lock's round trip.
+
+    A Redis store queues it beside the lock script (once, however long the lock takes); other
+    stores await ``alone()`` once the lock is taken, which must answer like the script. The
+    store does not look inside: ``tx.piggybacked`` is the reply, or the exception it raised (the
+    caller decides whether to fail open).
+    """
+
+    script: str
+    keys: tuple[str, ...]
+    args: tuple[Any, ...]
+    alone: Callable[[], Awaitable[Any]]
+
+
+class Transaction:
+    """The session as loaded under the lock; assign ``session`` to have it saved on exit.
+
+    ``prefetched`` is True when the store fetched ``language`` and ``resumable`` for the
+    transaction's ``Arrival`` (only when no session was found).
+    """
+
+    __slots__ = ("key", "language", "original", "piggybacked", "prefetched", "resumable", "session")
+
+    def __init__(self, key: str, session: Session | None) -> None:
+        self.key = key
+        self.original = session
+        self.session = session
+        self.prefetched = False
+        self.language: str | None = None
+        self.resumable: Session | None = None
+        self.piggybacked: Any = None
+
+    def prefetch(self, language: str | None, resumable: Session | None) -> None:
+        self.prefetched = True
+        self.language = language
+        self.resumable = resumable
+
+
+class SessionStore(abc.ABC):
+    """Loads and saves sessions; knows nothing of menus or aggregators.
+
+    ``transaction`` serialises hops of one session: two copies of the same hop arriving at once
+    are processed one after the other, so the second sees the first one's result.
+    """
+
+    def __init__(
+        self, *, ttl: float = 180.0, resume_window: float = 300.0, keys: KeyBuilder | None = None
+    ) -> None:
+        self.ttl = ttl
+        self.resume_window = resume_window
+        self.keys = keys or KeyBuilder()
+
+    @asynccontextmanager
+    async def transaction(
+        self,
+        session_key: str,
+        arrival: Arrival | None = None,
+        piggyback: Piggyback | None = None,
+    ) -> AsyncIterator[Transaction]:
+        """Lock the session, load it, and on a clean exit save ``tx.session`` if it changed.
+
+        With ``arrival`` and no stored session, ``tx`` also carries the prefetched language and
+        dropped journey (see ``Transaction``); with ``piggyback``, its reply.
+        """
+        token = await self._acquire(session_key)
+        try:
+            tx = Transaction(session_key, await self._load(session_key))
+            if piggyback is not None:
+                try:
+                    tx.piggybacked = await piggyback.alone()
+                except Exception as exc:
+                    tx.piggybacked = exc
+            if arrival is not None and tx.session is None:
+                tx.prefetch(
+                    await self.language(arrival.phone),
+                    await self.resumable(arrival.service, arrival.phone),
+                )
+            yield tx
+            if tx.session is not None and tx.session is not tx.original:
+                await self._save(tx.session)
+        finally:
+            await self._release(session_key, token)
+
+    @abc.abstractmethod
+    async def _acquire(self, session_key: str) -> str: ...
+
+    @abc.abstractmethod
+    async def _release(self, session_key: str, token: str) -> None: ...
+
+    @abc.abstractmethod
+    async def _load(self, session_key: str) -> Session | None: ...
+
+    @abc.abstractmethod
+    async def _save(self, session: Session) -> None:
+        """Save the session with the TTL refreshed; keep or drop its resume copy.
+
+        An active session with progress (``session.in_journey``) is also kept as the resume copy
+        for (service, phone) for ``resume_window`` seconds; a finished one drops that copy.
+        """
+
+    @abc.abstractmethod
+    async def get(self, session_key: str) -> Session | None:
+        """Read a session without locking (tests, operators)."""
+
+    @abc.abstractmethod
+    async def resumable(self, service: str, phone: str) -> Session | None:
+        """The dropped journey of this number on this service, if still within the window."""
+
+    @abc.abstractmethod
+    async def forget_resumable(self, service: str, phone: str) -> None: ...
+
+    @abc.abstractmethod
+    async def language(self, phone: str) -> str | None:
+        """The language this number chose last, if any."""
+
+    @abc.abstractmethod
+    async def remember_language(self, phone: str, language: str) -> None: ...
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise StoreUnavailable when the store does not answer."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

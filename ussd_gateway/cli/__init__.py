@@ -1,0 +1,1 @@
+"""The ``ussd-gateway`` and ``ussd-emulator`` commands."""

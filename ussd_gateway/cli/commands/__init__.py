@@ -1,0 +1,37 @@
+"""One module per ``ussd-gateway`` sub-command; each has ``register(commands)``.
+
+A command's handler takes the parsed arguments and returns the exit status. Adding a command is
+adding a module and naming it in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ussd_gateway.cli.commands import (
+    at_sandbox,
+    demo_backend,
+    emulate,
+    graph,
+    journey_tests,
+    purge,
+    report,
+    serve,
+    submissions,
+    validate,
+    worker,
+)
+
+COMMANDS: tuple[ModuleType, ...] = (
+    serve,
+    worker,
+    validate,
+    emulate,
+    graph,
+    journey_tests,
+    submissions,
+    demo_backend,
+    purge,
+    report,
+    at_sandbox,
+)

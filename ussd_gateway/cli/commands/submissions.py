@@ -1,0 +1,225 @@
+"""``ussd-gateway submissions list|show|retry``: what operators need to follow deliveries.
+
+Aligned tables for people, ``--json`` for scripts. Phone numbers are always masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from ussd_gateway.adapters.db.models import DeliveryAttempt, Submission
+from ussd_gateway.config.settings import load_settings
+from ussd_gateway.domain.privacy import mask_phone
+
+T = TypeVar("T")
+
+LIST_HEADERS = (
+    "REFERENCE",
+    "SERVICE",
+    "BACKEND",
+    "STATUS",
+    "TRIES",
+    "PHONE",
+    "CREATED",
+    "LAST ERROR",
+)
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("submissions", help="list, inspect and retry submissions")
+    actions = parser.add_subparsers(dest="action", required=True)
+
+    listing = actions.add_parser("list", help="newest first")
+    listing.add_argument("--status", help="pending, delivered, failed, dead, resolved, …")
+    listing.add_argument("--service", help="a service id, e.g. mrejesho")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    listing.set_defaults(func=run_list)
+
+    show = actions.add_parser("show", help="one submission and its delivery attempts")
+    show.add_argument("reference")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=run_show)
+
+    retry = actions.add_parser("retry", help="deliver again now (failed or dead ones)")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("reference", nargs="?")
+    which.add_argument("--dead", action="store_true", help="every dead submission")
+    retry.add_argument("--json", action="store_true")
+    retry.set_defaults(func=run_retry)
+
+
+def _with_ledger(args: argparse.Namespace, action: Callable[[Any], Awaitable[T]]) -> T:
+    from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+    from ussd_gateway.adapters.db.migrate import upgrade
+    from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
+
+    settings = load_settings(args.config)
+
+    async def go() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            return await action(DeliveryLedger(create_sessionmaker(engine)))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _short(text: str | None, width: int = 48) -> str:
+    if not text:
+        return "-"
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def who(submission: Submission) -> str:
+    return "anonymous" if submission.anonymous else mask_phone(submission.phone)
+
+
+def summary(submission: Submission) -> dict[str, Any]:
+    """A submission as operators may see it: no phone number, no answers."""
+    return {
+        "reference": submission.reference,
+        "service": submission.service,
+        "backend": submission.backend,
+        "status": submission.status,
+        "attempts": submission.attempts,
+        "phone": who(submission),
+        "kind": submission.kind,
+        "created_at": _iso(submission.created_at),
+        "next_attempt_at": _iso(submission.next_attempt_at),
+        "delivered_at": _iso(submission.delivered_at),
+        "remote_id": submission.remote_id,
+        "last_error": submission.last_error,
+        "status_note": submission.status_notes or submission.status_note,
+    }
+
+
+def attempt_row(attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {
+        "attempt": attempt.attempt,
+        "started_at": _iso(attempt.started_at),
+        "status_code": attempt.status_code,
+        "outcome": attempt.outcome,
+        "latency_ms": attempt.latency_ms,
+        "error": attempt.error,
+        "worker": attempt.worker,
+    }
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Columns padded to their widest cell; the last column is left ragged."""
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for row in cells:
+        padded = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+        lines.append("  ".join(padded).rstrip())
+    return "\n".join(lines)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def run_list(args: argparse.Namespace) -> int:
+    rows = _with_ledger(
+        args, lambda ledger: ledger.find(status=args.status, service=args.service, limit=args.limit)
+    )
+    if args.json:
+        _print_json([summary(s) for s in rows])
+        return 0
+    if not rows:
+        print("no submissions match", file=sys.stderr)
+        return 0
+    print(
+        table(
+            LIST_HEADERS,
+            [
+                (
+                    s.reference,
+                    s.service,
+                    s.backend,
+                    s.status,
+                    s.attempts,
+                    who(s),
+                    _when(s.created_at),
+                    _short(s.last_error),
+                )
+                for s in rows
+            ],
+        )
+    )
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    found = _with_ledger(args, lambda ledger: ledger.show(args.reference))
+    if found is None:
+        print(f"no submission {args.reference}", file=sys.stderr)
+        return 1
+    submission, attempts = found
+    if args.json:
+        _print_json({**summary(submission), "history": [attempt_row(a) for a in attempts]})
+        return 0
+    details = summary(submission)
+    note = details.pop("status_note")
+    if isinstance(note, dict):
+        note = "; ".join(f"{lang}: {text}" for lang, text in note.items())
+    details["status_note"] = note
+    print(table(("FIELD", "VALUE"), [(k, "-" if v is None else v) for k, v in details.items()]))
+    print()
+    if not attempts:
+        print("no delivery attempt yet")
+        return 0
+    print(
+        table(
+            ("#", "STARTED", "CODE", "OUTCOME", "MS", "WORKER", "ERROR"),
+            [
+                (
+                    a.attempt,
+                    _when(a.started_at),
+                    a.status_code or "-",
+                    a.outcome,
+                    f"{a.latency_ms:.0f}",
+                    a.worker,
+                    _short(a.error, 60),
+                )
+                for a in attempts
+            ],
+        )
+    )
+    return 0
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    references = _with_ledger(
+        args,
+        lambda ledger: ledger.requeue(reference=args.reference, dead=args.dead),
+    )
+    if args.json:
+        _print_json({"requeued": references})
+    elif references:
+        print(f"requeued {len(references)}: {', '.join(references)}")
+    if not references and args.reference:
+        print(f"{args.reference}: no such failed, dead or pending submission", file=sys.stderr)
+        return 1
+    if not references and not args.json:
+        print("nothing to retry")
+    return 0

@@ -1,0 +1,70 @@
+"""``ussd-gateway worker``: delivers stored submissions to their backends (the Procfile's)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from typing import Any
+
+from ussd_gateway.adapters.logs import configure_logging, log_format
+from ussd_gateway.config.settings import load_settings
+
+
+def register(commands: Any) -> None:
+    worker = commands.add_parser(
+        "worker", help="deliver submissions to their backends and send queued SMS"
+    )
+    worker.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+    from ussd_gateway.adapters.db.migrate import upgrade
+    from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
+    from ussd_gateway.adapters.outbox.sms_worker import SmsWorker
+    from ussd_gateway.config.backends import load_forwarding
+    from ussd_gateway.config.sms import load_sms
+
+    settings = load_settings(args.config)
+    configure_logging(settings.log_level, log_format(settings.env, settings.section("logging")))
+    config = load_forwarding(settings)
+    sms = load_sms(settings)
+
+    async def work() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            try:
+                await upgrade(engine)
+            except (OSError, SQLAlchemyError) as exc:
+                where = engine.url.render_as_string(hide_password=True)
+                print(
+                    f"cannot start: database {where} unusable: {exc}".splitlines()[0],
+                    file=sys.stderr,
+                )
+                return 1
+            sessionmaker = create_sessionmaker(engine)
+            worker = DeliveryWorker(config, sessionmaker, settings.env)
+            sender = SmsWorker(sms, sessionmaker)
+            loop = asyncio.get_running_loop()
+
+            def stop() -> None:
+                worker.stop()
+                sender.stop()
+
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop)
+            tasks = [asyncio.create_task(worker.run()), asyncio.create_task(sender.run())]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            stop()  # one failing (a configuration mistake) stops the other
+            for result in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(result, BaseException):
+                    raise result  # as before: a configuration mistake is reported by the CLI
+            return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(work())

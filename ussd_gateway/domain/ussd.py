@@ -1,0 +1,51 @@
+"""What an aggregator's request means once its format is read, and what the gateway answers.
+
+Plain values shared by every layer: providers' adapters produce and render them, the hop
+service consumes and answers them; none of them knows a wire format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BadRequest(ValueError):
+    """The aggregator's request is malformed; the reason goes back in a 400, on one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class UssdRequest:
+    provider: str
+    session_id: str
+    service_code: str
+    phone: str
+    network: str
+    text: str
+    cumulative: bool = True
+    """True when ``text`` is every entry of the session joined with ``*`` (Africa's Talking)."""
+    start: bool = False
+    """The aggregator says this request opens the session (Hubtel Initiation, Beem initiate)."""
+    marker: str = ""
+    """The aggregator's id of this hop (Hubtel Sequence, Beem request_id, generic sequence): a
+    newest-entry request carrying the marker of the last one is a retry, not a new entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class UssdReply:
+    text: str
+    end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnd:
+    """An aggregator's notice that a session is over (released, timed out, dropped)."""
+
+    provider: str
+    session_id: str
+    reason: str
+    """Why, in the aggregator's words where it gives any (``timeout``, ``Incomplete``, …)."""
+    dropped: bool
+    """True when the citizen did not choose to stop: the journey stays resumable."""
+    phone: str = ""
+    network: str = ""
+    marker: str = ""

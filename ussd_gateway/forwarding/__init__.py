@@ -1,1 +1,0 @@
-"""Delivery of stored submissions to their backends: connectors, retry policy, worker."""

@@ -1,0 +1,144 @@
+"""A small feedback-intake service for demos and tests (``ussd-gateway demo-backend``).
+
+- ``POST /feedback`` (or ``/``; ``/meetings`` for e-Gov meeting registrations): takes a
+  delivery, answers ``201 {"case_number": …}``; the same
+  ``Idempotency-Key`` again gets the same case number (``200``) and counts as a duplicate.
+- checks ``Authorization: Bearer <token>`` and/or ``X-Signature: sha256=<hmac>`` when given
+  a token/secret (by default the gateway's own ``feedback`` backend settings).
+- ``GET /stats``: ``{received, duplicates, cases}``; ``GET /cases``: every case.
+- ``POST /cases/{case}/status`` ``{"status": "resolved", "note": …}``: reports back to the
+  gateway's ``/backends/feedback/status`` with the same credentials.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from ussd_gateway.adapters.connectors.http import sign
+
+log = logging.getLogger("ussd_gateway.demo_backend")
+
+
+@dataclass
+class DemoState:
+    token: str | None = None
+    secret: str | None = None
+    gateway: str = "http://127.0.0.1:8080"
+    backend: str = "feedback"
+    received: int = 0
+    """Distinct deliveries (idempotency keys)."""
+    duplicates: int = 0
+    """Deliveries whose key was seen before: absorbed, same case number."""
+    cases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_key: dict[str, str] = field(default_factory=dict)
+
+
+STATE = web.AppKey("demo_state", DemoState)
+
+
+def _verified(state: DemoState, request: web.Request, body: bytes) -> bool:
+    if state.token:
+        expected = f"Bearer {state.token}".encode()
+        if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+            return False
+    if state.secret:
+        expected = ("sha256=" + sign(state.secret, body)).encode()
+        if not hmac.compare_digest(request.headers.get("X-Signature", "").encode(), expected):
+            return False
+    return True
+
+
+async def accept(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    body = await request.read()
+    if not _verified(state, request, body):
+        return web.json_response({"error": "bad token or signature"}, status=401)
+    key = request.headers.get("Idempotency-Key", "")
+    if not key:
+        return web.json_response({"error": "Idempotency-Key header is required"}, status=400)
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return web.json_response({"error": "body is not JSON"}, status=400)
+    if key in state.by_key:
+        state.duplicates += 1
+        case = state.by_key[key]
+        return web.json_response({"case_number": case, "duplicate": True}, status=200)
+    state.received += 1
+    case = f"CASE-{state.received:06d}"
+    state.by_key[key] = case
+    reference = document.get("reference", key) if isinstance(document, dict) else key
+    state.cases[case] = {"case_number": case, "reference": reference, "status": "received"}
+    log.info("case %s for %s", case, reference)
+    return web.json_response({"case_number": case}, status=201)
+
+
+async def stats(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.json_response(
+        {"received": state.received, "duplicates": state.duplicates, "cases": len(state.cases)}
+    )
+
+
+async def cases(request: web.Request) -> web.Response:
+    return web.json_response(list(request.app[STATE].cases.values()))
+
+
+async def report_status(request: web.Request) -> web.Response:
+    """Tell the gateway what became of a case (as a real intake system would)."""
+    state = request.app[STATE]
+    case = state.cases.get(request.match_info["case"])
+    if case is None:
+        return web.json_response({"error": "no such case"}, status=404)
+    try:
+        update = await request.json()
+    except ValueError:
+        return web.json_response({"error": "body is not JSON"}, status=400)
+    if not isinstance(update, dict):
+        return web.json_response({"error": "body must be a JSON object"}, status=400)
+    body = json.dumps(
+        {"reference": case["reference"], "status": update.get("status"), "note": update.get("note")}
+    ).encode()
+    headers = {"Content-Type": "application/json"}
+    if state.token:
+        headers["Authorization"] = f"Bearer {state.token}"
+    if state.secret:
+        headers["X-Signature"] = "sha256=" + sign(state.secret, body)
+    url = f"{state.gateway.rstrip('/')}/backends/{state.backend}/status"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client,
+            client.post(url, data=body, headers=headers) as reply,
+        ):
+            answer = await reply.text()
+            status = reply.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return web.json_response({"error": f"gateway unreachable: {exc}"}, status=502)
+    if status == 200:
+        case["status"] = update.get("status")
+    return web.json_response({"gateway_status": status, "gateway_reply": answer}, status=status)
+
+
+def create_demo_backend(
+    *,
+    token: str | None = None,
+    secret: str | None = None,
+    gateway: str = "http://127.0.0.1:8080",
+    backend: str = "feedback",
+) -> web.Application:
+    app = web.Application()
+    app[STATE] = DemoState(token=token, secret=secret, gateway=gateway, backend=backend)
+    app.router.add_post("/feedback", accept)
+    app.router.add_post("/meetings", accept)
+    app.router.add_post("/", accept)
+    app.router.add_get("/stats", stats)
+    app.router.add_get("/cases", cases)
+    app.router.add_post("/cases/{case}/status", report_status)
+    return app

@@ -1,0 +1,15 @@
+"""Typed keys for what the application holds, shared by the factory and the handlers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ussd_gateway.adapters.submissions.store import SubmissionStore
+from ussd_gateway.application.hops import HopService
+from ussd_gateway.config.settings import Settings
+from ussd_gateway.engine.definition import MenuDefinition
+
+SETTINGS = web.AppKey("settings", Settings)
+DEFINITIONS = web.AppKey("definitions", dict[str, MenuDefinition])
+HOPS = web.AppKey("hops", HopService)
+SUBMISSIONS = web.AppKey("submissions", SubmissionStore)

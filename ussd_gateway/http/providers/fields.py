@@ -1,0 +1,98 @@
+"""Reading and checking aggregator fields, shared by the JSON adapters.
+
+Every check ends in a BadRequest with a one-line reason, so a malformed webhook gets a 400 and
+never reaches the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from ussd_gateway.domain.ussd import BadRequest
+
+MAX_BODY = 8 * 1024
+PHONE = re.compile(r"\+?[0-9]{6,15}")
+DIAL = re.compile(r"\*[0-9*]+#")
+"""A dial string such as ``*152*00*1#``: some aggregators send it as the first message."""
+
+JSON_TYPES = frozenset(
+    {"application/json", "text/json", "text/plain", "application/octet-stream", ""}
+)
+
+
+async def read_body(request: web.Request, max_body: int = MAX_BODY) -> bytes:
+    """The raw body, refusing anything larger than ``max_body`` before reading it all."""
+    length = request.content_length
+    if length is not None and length > max_body:
+        raise BadRequest(f"body larger than {max_body} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(max_body + 1 - size):
+        # read() returns what has arrived so far: a body split over packets needs several
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_body:
+            raise BadRequest(f"body larger than {max_body} bytes")
+        if size == length:  # aiohttp ends a sized body at its length: no read for its end
+            break
+    return b"".join(chunks)
+
+
+async def read_json(request: web.Request, max_body: int = MAX_BODY) -> Mapping[str, Any]:
+    """A JSON object body; any other shape or encoding is a BadRequest."""
+    if request.content_type not in JSON_TYPES:
+        raise BadRequest("expected a JSON body (application/json)")
+    body = await read_body(request, max_body)
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadRequest("body is not valid UTF-8") from exc
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("body is not a JSON object")
+    return data
+
+
+def text_field(
+    data: Mapping[str, Any], name: str, *, required: bool, limit: int, strip: bool = True
+) -> str:
+    """A string (or number) field, checked for length and control characters."""
+    raw = data.get(name)
+    if raw is None:
+        value = ""
+    elif isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise BadRequest(f"{name} must be a string")
+    else:
+        value = str(raw)
+    if strip:
+        value = value.strip()
+    if required and not value:
+        raise BadRequest(f"missing or empty {name}")
+    if len(value) > limit:
+        raise BadRequest(f"{name} longer than {limit} characters")
+    if any((ord(c) < 32 and c not in "\r\n\t") or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise BadRequest(f"{name} contains control characters")
+    return value
+
+
+def phone_number(value: str, name: str) -> str:
+    """An international number with ``+`` (``255712…`` becomes ``+255712…``); a local ``0…``
+    number is kept as given, so one citizen has one identity across aggregators."""
+    compact = value.replace(" ", "")
+    if not PHONE.fullmatch(compact):
+        raise BadRequest(f"{name} is not a phone number")
+    if compact.startswith(("+", "0")):
+        return compact
+    return "+" + compact
+
+
+def one_line(value: str, limit: int = 60) -> str:
+    """A short single-line summary of a screen, for fields such as Hubtel's ``Label``."""
+    first = value.strip().splitlines()[0] if value.strip() else ""
+    return first[:limit]

@@ -1,0 +1,1 @@
+"""Africa's Talking's SMS callbacks in the web application."""

@@ -1,0 +1,35 @@
+"""Reading Africa's Talking's SMS callbacks (form fields) into checked values, or BadRequest."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ussd_gateway.adapters.outbox.sms import international
+from ussd_gateway.domain.ussd import BadRequest
+
+PHONE = re.compile(r"^\+?\d{6,15}$")
+DELIVERY_STATUSES = frozenset({"Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed"})
+
+
+def required(form: Mapping[str, str], name: str, limit: int) -> str:
+    value = (form.get(name) or "").strip()
+    if not value:
+        raise BadRequest(f"{name} is missing")
+    if len(value) > limit:
+        raise BadRequest(f"{name} is longer than {limit} characters")
+    return value
+
+
+def optional(form: Mapping[str, str], name: str, limit: int) -> str | None:
+    value = (form.get(name) or "").strip()
+    if len(value) > limit:
+        raise BadRequest(f"{name} is longer than {limit} characters")
+    return value or None
+
+
+def phone(form: Mapping[str, str], name: str) -> str:
+    value = required(form, name, 20).replace(" ", "")
+    if not PHONE.match(value):
+        raise BadRequest(f"{name} is not a phone number")
+    return international(value)

@@ -1,1 +1,0 @@
-"""What citizens experience, seen from the gateway: metrics, session events, reports."""

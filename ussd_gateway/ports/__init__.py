@@ -1,0 +1,1 @@
+"""Small protocols the engine and the application need from the adapters below them."""

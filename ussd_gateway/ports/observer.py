@@ -1,0 +1,29 @@
+"""The observer a hop tells what happened; the default one does nothing.
+
+Kept free of metrics and storage so ``hops.py`` depends on nothing but this interface. Every
+method is synchronous and must not wait for anything: it runs inside the hop.
+"""
+
+from __future__ import annotations
+
+from ussd_gateway.domain.session import Session
+from ussd_gateway.domain.ussd import UssdReply, UssdRequest
+
+
+class HopObserver:
+    """Told about every hop; subclasses record metrics and session events."""
+
+    def advanced(self, request: UssdRequest, previous: Session | None, current: Session) -> None:
+        """A hop moved a session on (``previous`` is None for a new session)."""
+
+    def answered(
+        self, request: UssdRequest, service: str | None, reply: UssdReply, seconds: float
+    ) -> None:
+        """A reply went back (``service`` is None when the code reaches no service)."""
+
+    def failed(self, request: UssdRequest, service: str, dependency: str) -> None:
+        """A hop ended politely because ``dependency`` did not answer."""
+
+    def session_ended(self, provider: str, session_id: str, service: str, reason: str) -> None:
+        """The aggregator says a session is over (its end-of-session notice): e.g. ``cancelled``
+        when the citizen or the network hung up before an end screen."""

@@ -1,1 +1,0 @@
-"""The SMS channel: outbox and sender, receipts and status updates, inbound keywords, reports."""

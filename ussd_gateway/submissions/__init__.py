@@ -1,1 +1,0 @@
-"""Completed requests: stored durably with a reference before the citizen sees it."""

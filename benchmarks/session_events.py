@@ -12,24 +12,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from ussd_gateway.adapters.db.engine import create_sessionmaker
+from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.adapters.db.migrate import upgrade
-from ussd_gateway.adapters.observe.events import EventRecorder, EventSettings
+from ussd_gateway.adapters.observe.events import EventRecorder, EventSettings, events_engine
 from ussd_gateway.http.eventloop import new_event_loop
-
-try:
-    from ussd_gateway.adapters.observe.events import create_events_engine
-except ImportError:  # a build before it: the engine it made in observe/setup.py
-    from ussd_gateway.adapters.db.engine import create_engine
-    from ussd_gateway.adapters.observe.events import yield_to_writers
-
-    def create_events_engine(url: str) -> AsyncEngine:
-        engine = create_engine(url)
-        yield_to_writers(engine)
-        return engine
-
 
 SCREENS = ("home", "kind", "institution", "body", "identify", "name", "confirm", "done")
 
@@ -46,10 +32,10 @@ def queue(recorder: EventRecorder, round_: int, events: int) -> None:
 
 
 async def run(url: str, events: int, batch_size: int) -> None:
-    engine = create_events_engine(url)
+    engine = create_engine(url)
     await upgrade(engine)
     settings = EventSettings(batch_size=batch_size, queue_size=events + 1)
-    recorder = EventRecorder(create_sessionmaker(engine), settings)
+    recorder = EventRecorder(create_sessionmaker(events_engine(engine)), settings)
     try:
         for round_ in range(4):  # the first is a warm-up
             started = time.process_time()

@@ -15,16 +15,19 @@ from tests.support import databases
 from tests.support.databases import Database
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
-from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.adapters.db.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    create_engine,
+    create_sessionmaker,
+)
 from ussd_gateway.adapters.db.migrate import upgrade
 from ussd_gateway.adapters.db.models import SessionEvent
 from ussd_gateway.adapters.observe.events import (
     COLUMNS,
     EventRecorder,
     EventSettings,
-    create_events_engine,
+    events_engine,
     opaque_session_id,
-    yield_to_writers,
 )
 from ussd_gateway.http.keys import HOPS
 from ussd_gateway.http.observability import EVENTS
@@ -125,7 +128,7 @@ async def test_a_refusing_database_loses_events_not_hops(gateway, tmp_path) -> N
     before, _ = await scrape(client)
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'unmigrated.db'}")  # no tables
     try:
-        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder = EventRecorder(create_sessionmaker(events_engine(engine)))
         recorder.record(session_id="s", service="mrejesho", provider="x", kind="start")
         await recorder.flush()
     finally:
@@ -161,9 +164,7 @@ async def test_sqlite_busy_puts_events_off_instead_of_competing(gateway, tmp_pat
     holder = create_engine(url)
     try:
         await upgrade(engine)
-        yield_to_writers(engine)
-        await engine.dispose()  # reconnect with the short busy timeout
-        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder = EventRecorder(create_sessionmaker(events_engine(engine)))
         recorder.record(session_id="s", service="mrejesho", provider="x", kind="start")
         async with holder.connect() as connection:
             await connection.exec_driver_sql("BEGIN IMMEDIATE")  # another writer holds the lock
@@ -174,6 +175,9 @@ async def test_sqlite_busy_puts_events_off_instead_of_competing(gateway, tmp_pat
             await connection.rollback()
         assert await recorder.flush() is True
         assert recorder.pending == 0 and recorder.written == 1
+        async with engine.connect() as connection:  # the process's other writers wait as long
+            waits = await connection.exec_driver_sql("PRAGMA busy_timeout")
+            assert waits.scalar() == SQLITE_BUSY_TIMEOUT_MS
     finally:
         await engine.dispose()
         await holder.dispose()
@@ -186,9 +190,11 @@ async def test_written_events_keep_their_values_and_the_report_counts_them(
 ) -> None:
     """The writer's path (COPY on PostgreSQL, executemany on SQLite) stores each value exactly."""
     seeded = funnel_seed()
-    engine = create_events_engine(db.url)
+    engine = create_engine(db.url)
     try:
-        recorder = EventRecorder(create_sessionmaker(engine), EventSettings(batch_size=7))
+        recorder = EventRecorder(
+            create_sessionmaker(events_engine(engine)), EventSettings(batch_size=7)
+        )
         for row in seeded:
             recorder.record(**row)  # type: ignore[arg-type]
         assert await recorder.flush() is True
@@ -215,9 +221,9 @@ async def test_times_are_stored_as_sqlalchemy_stores_them(db: Database) -> None:
         {"session_id": "orm", "service": "mrejesho", "provider": "x", "kind": "end",
          "at": on_the_second},
     ])  # fmt: skip
-    engine = create_events_engine(db.url)
+    engine = create_engine(db.url)
     try:
-        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder = EventRecorder(create_sessionmaker(events_engine(engine)))
         recorder.record(session_id="s", service="mrejesho", provider="x", kind="start", at=at)
         recorder.record(
             session_id="s", service="mrejesho", provider="x", kind="end", at=on_the_second
@@ -239,9 +245,9 @@ async def test_a_refused_batch_is_counted_and_the_next_one_written(
     dropped and counted; the connection it happened on still writes the next batch."""
     client = await gateway(raw=uncached(), database_url=databases.sqlite_url(tmp_path / "app.db"))
     before, _ = await scrape(client)
-    engine = create_events_engine(database_url)  # an empty database: not migrated
+    engine = create_engine(database_url)  # an empty database: not migrated
     try:
-        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder = EventRecorder(create_sessionmaker(events_engine(engine)))
         recorder.record(session_id="s1", service="mrejesho", provider="x", kind="start")
         recorder.record(session_id="s1", service="mrejesho", provider="x", kind="end")
         assert await recorder.flush() is True
@@ -268,9 +274,9 @@ async def test_events_survive_a_lost_postgresql_connection(db: Database) -> None
     timeout) is replaced before the next batch: nothing is dropped."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's connections only")
-    engine = create_events_engine(db.url)
+    engine = create_engine(db.url)
     try:
-        recorder = EventRecorder(create_sessionmaker(engine))
+        recorder = EventRecorder(create_sessionmaker(events_engine(engine)))
         recorder.record(session_id="s", service="mrejesho", provider="x", kind="start")
         assert await recorder.flush() is True
         async with db.engine.connect() as admin:

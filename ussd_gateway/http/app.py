@@ -19,7 +19,7 @@ from ussd_gateway.engine.runner import Engine
 from ussd_gateway.http.forwarding import setup_forwarding
 from ussd_gateway.http.gctuning import setup_gc
 from ussd_gateway.http.guard import Guard, GuardedHopService
-from ussd_gateway.http.keys import DEFINITIONS, HOPS, SETTINGS, SUBMISSIONS
+from ussd_gateway.http.keys import DATABASE, DEFINITIONS, HOPS, SETTINGS, SUBMISSIONS
 from ussd_gateway.http.menus_admin import setup_reloading
 from ussd_gateway.http.observability import setup_observability
 from ussd_gateway.http.providers import configure as configure_providers
@@ -71,6 +71,7 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
             except StoreUnavailable as exc:
                 # keep serving: hops end politely and /readyz says 503 until Redis is back
                 log.warning("session store not answering at start: %s", exc)
+            app[DATABASE] = engine
             submissions = SubmissionStore(sessionmaker=create_sessionmaker(engine))
             app[SUBMISSIONS] = submissions
             app[HOPS] = GuardedHopService(

@@ -14,12 +14,13 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from ussd_gateway.adapters.connectors.registry import check_types
-from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker, normalise_url
+from ussd_gateway.adapters.db.engine import create_sessionmaker, normalise_url
 from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 from ussd_gateway.config.backends import load_forwarding
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.http.backend_status import FORWARDING, LEDGER, STATUS_LISTENERS, backend_status
+from ussd_gateway.http.keys import DATABASE
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,7 @@ def setup_forwarding(app: web.Application, settings: Settings, *, worker: bool |
     app.router.add_post("/backends/{name}/status", backend_status)
 
     async def forwarding(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
-        sessionmaker = create_sessionmaker(engine)
+        sessionmaker = create_sessionmaker(app[DATABASE])
         app[LEDGER] = DeliveryLedger(sessionmaker)
         task: asyncio.Task[None] | None = None
         delivery: DeliveryWorker | None = None
@@ -58,7 +58,6 @@ def setup_forwarding(app: web.Application, settings: Settings, *, worker: bool |
             if delivery is not None and task is not None:
                 delivery.stop()
                 await asyncio.gather(task, return_exceptions=True)
-            await engine.dispose()
 
     app.cleanup_ctx.append(forwarding)
 

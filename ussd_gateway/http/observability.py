@@ -11,11 +11,11 @@ from prometheus_client import CollectorRegistry
 
 from ussd_gateway.adapters.db.engine import create_sessionmaker
 from ussd_gateway.adapters.observe.database import DatabaseFigures
-from ussd_gateway.adapters.observe.events import EventRecorder, EventSettings, create_events_engine
+from ussd_gateway.adapters.observe.events import EventRecorder, EventSettings, events_engine
 from ussd_gateway.adapters.observe.metrics import CONTENT_TYPE, exposition
 from ussd_gateway.adapters.observe.observer import GatewayObserver
 from ussd_gateway.config.settings import ConfigError, Settings
-from ussd_gateway.http.keys import DEFINITIONS, HOPS, SETTINGS
+from ussd_gateway.http.keys import DATABASE, DEFINITIONS, HOPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def setup_observability(app: web.Application, settings: Settings) -> None:
     config = ObservabilitySettings.from_section(settings.section("observability"))
 
     async def observe(app: web.Application) -> AsyncIterator[None]:
-        engine = create_events_engine(app[SETTINGS].database_url)
+        engine = events_engine(app[DATABASE])
         recorder: EventRecorder | None = None
         if config.events.enabled:
             recorder = EventRecorder(create_sessionmaker(engine), config.events)
@@ -89,7 +89,6 @@ def setup_observability(app: web.Application, settings: Settings) -> None:
         finally:
             if recorder is not None:
                 await recorder.stop()
-            await engine.dispose()
 
     app.cleanup_ctx.append(observe)
     app.router.add_get("/metrics", metrics)

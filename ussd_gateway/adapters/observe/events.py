@@ -20,14 +20,12 @@ import hashlib
 import logging
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from ussd_gateway.adapters.db.engine import create_engine, normalise_url
+from ussd_gateway.adapters.db.engine import SQLITE_BUSY_TIMEOUT_MS
 from ussd_gateway.adapters.db.models import SessionEvent
 from ussd_gateway.adapters.observe.metrics import DEPENDENCY_ERRORS, EVENTS_DROPPED
 
@@ -202,7 +200,13 @@ async def _sqlite_insert(connection: AsyncConnection, batch: list[Event]) -> Non
     errors still come back wrapped (``_busy`` reads SQLite's code from them).
     """
     rows = [(*row[:6], sqlite_time(row[6])) for row in batch]
-    await connection.exec_driver_sql(_SQLITE_INSERT, rows)
+    # Given way to submissions: SQLite's write lock is waited for briefly, then the batch waits
+    # for the next flush (the connection is the process's one: its own wait is restored after).
+    await connection.exec_driver_sql(f"PRAGMA busy_timeout = {EVENTS_BUSY_TIMEOUT_MS}")
+    try:
+        await connection.exec_driver_sql(_SQLITE_INSERT, rows)
+    finally:
+        await connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def sqlite_time(at: dt.datetime) -> str:
@@ -217,36 +221,14 @@ def _busy(error: BaseException) -> bool:
     return isinstance(code, int) and code & 0xFF in (5, 6)
 
 
-def create_events_engine(url: str) -> AsyncEngine:
-    """The engine events are written through (the scrape's database figures read through it too).
+def events_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The process's engine as events are written through it (and the scrape's figures read).
 
-    On asyncpg in autocommit: a ``COPY`` is a transaction of its own, and the pool's check of a
-    connection before use is then one round trip instead of three (``BEGIN``, ping, ``ROLLBACK``)
-    per flush. Other databases keep transactions: an executemany in autocommit would commit (and,
-    on SQLite, sync) every row. On SQLite the writer gives way to submissions
-    (``yield_to_writers``).
+    On asyncpg in autocommit (the same pool, other execution options): a ``COPY`` is a
+    transaction of its own, and the pool's check of a connection before use is then one round
+    trip instead of three (``BEGIN``, ping, ``ROLLBACK``) per flush. Other databases keep
+    transactions: an executemany in autocommit would commit (and, on SQLite, sync) every row.
     """
-    if make_url(normalise_url(url)).get_driver_name() == "asyncpg":
-        return create_engine(url, isolation_level="AUTOCOMMIT")
-    engine = create_engine(url)
-    yield_to_writers(engine)
+    if engine.dialect.driver == "asyncpg":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine
-
-
-def yield_to_writers(engine: AsyncEngine) -> None:
-    """On SQLite, give up the write lock quickly instead of queueing for it behind submissions.
-
-    A hop's submission waits up to the engine's busy timeout for SQLite's single write lock;
-    events waiting as long would compete with it. Events wait for the next flush instead.
-    """
-    if engine.dialect.name != "sqlite":
-        return
-
-    def short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {EVENTS_BUSY_TIMEOUT_MS}")
-        finally:
-            cursor.close()
-
-    event.listen(engine.sync_engine, "connect", short_busy_timeout)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
+from ussd_gateway.adapters.db.engine import create_sessionmaker
 from ussd_gateway.adapters.outbox.sms import SmsOutbox
 from ussd_gateway.adapters.outbox.sms_worker import SmsWorker
 from ussd_gateway.application.menus.registry import MenuRegistry
@@ -24,7 +24,7 @@ from ussd_gateway.config.settings import ConfigError, Settings
 from ussd_gateway.config.sms import SmsConfig, load_sms
 from ussd_gateway.http.backend_status import STATUS_LISTENERS
 from ussd_gateway.http.forwarding import is_sqlite
-from ussd_gateway.http.keys import DEFINITIONS
+from ussd_gateway.http.keys import DATABASE, DEFINITIONS
 from ussd_gateway.http.sms.keys import SMS_CONFIG, SMS_OUTBOX, SMS_ROUTER, SMS_WAKE
 from ussd_gateway.http.sms.webhooks import setup_sms_routes
 
@@ -62,8 +62,7 @@ def setup_sms(
     setup_sms_routes(app)
 
     async def sms(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
-        sessionmaker = create_sessionmaker(engine)
+        sessionmaker = create_sessionmaker(app[DATABASE])
         outbox = app[SMS_OUTBOX] = SmsOutbox(sessionmaker)
         sender: SmsWorker | None = None
         task: asyncio.Task[None] | None = None
@@ -83,7 +82,6 @@ def setup_sms(
             if sender is not None and task is not None:
                 sender.stop()
                 await asyncio.gather(task, return_exceptions=True)
-            await engine.dispose()
 
     app.cleanup_ctx.append(sms)
 

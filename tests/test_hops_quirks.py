@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ussd_gateway.application.hops import as_cumulative, is_repeat, newest_entry
+from ussd_gateway.application.hops.policy import as_cumulative, is_repeat, newest_entry
 from ussd_gateway.domain.session import Session
 from ussd_gateway.domain.ussd import UssdRequest
 

@@ -13,7 +13,7 @@ from tests.support.phone import Phone
 from ussd_gateway.adapters.db.engine import create_engine
 from ussd_gateway.adapters.db.models import Submission
 from ussd_gateway.domain.references import is_valid
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 
 REFERENCE = re.compile(r"(?:kumbukumbu|Reference number): ([2-9A-Z]{8})")
 MESSAGE = "Nimelipa kodi *mara mbili* lakini risiti haikuja #TRA"
@@ -225,10 +225,10 @@ async def test_session_expires_after_its_ttl(gateway) -> None:
     await phone.dial()
     await phone.send("1")
     key = f"africastalking:{phone.session_id}"
-    hops = client.app[HOPS]
-    assert await hops.store.get(key) is not None
+    store = client.app[SESSIONS]
+    assert await store.get(key) is not None
     await asyncio.sleep(0.8)
-    assert await hops.store.get(key) is None
+    assert await store.get(key) is None
     # the old session is gone: a new dial starts afresh, with nothing to resume either
     assert (await phone.dial()).startswith("CON Karibu e-Mrejesho")
 

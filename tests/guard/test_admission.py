@@ -1,4 +1,4 @@
-"""The guard's counters and memo ride in the session lock's round trip: counted once per hop."""
+"""The guard counts each hop once, before its session lock, however long that lock takes."""
 
 from __future__ import annotations
 

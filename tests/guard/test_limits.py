@@ -7,8 +7,9 @@ import logging
 import time
 
 from tests.guard.helpers import URL, form, start
-from ussd_gateway.adapters.guard_state import RedisGuardState
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.adapters.limits import RedisLimitState
+from ussd_gateway.adapters.redis.client import connect
+from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 
 SW = "END Samahani, maombi mengi kwa muda mfupi. Tafadhali jaribu tena baada ya dakika moja."
 EN = "END Sorry, too many requests in a short time. Please try again in a minute."
@@ -46,7 +47,7 @@ async def test_phone_limit_answers_politely_in_the_citizens_language(
         redis_url=store_url,
         sections=limits(phone=(3, window)),
     )
-    store = client.app[HOPS].store
+    store = client.app[SESSIONS]
     await store.remember_language(OTHER, "en")
     await fresh_window(window)
     for _ in range(3):
@@ -106,14 +107,14 @@ async def test_field_and_body_limits(aiohttp_client, sqlite_url) -> None:
     response = await client.post(URL, data=data)
     assert response.status == 400
     assert await response.text() == "bad request: text longer than 50 characters\n"
-    assert await client.app[HOPS].store.get(f"africastalking:{data['sessionId']}") is None
+    assert await client.app[SESSIONS].get(f"africastalking:{data['sessionId']}") is None
     big = await client.post(URL, data=form(text="a" * 3000))
     assert big.status == 400 and "larger than 2048" in await big.text()
     assert await client.app[SUBMISSIONS].count() == 0
 
 
 async def test_dead_redis_does_not_block_citizens(isolated_redis_server, caplog) -> None:
-    state = RedisGuardState.from_url(isolated_redis_server.url)
+    state = RedisLimitState(client=connect(isolated_redis_server.url))
     try:
         counts, memo = await state.admit([("k1", 1.0), ("k2", 1.0)], "memo")
         assert counts == [1, 1] and memo is None
@@ -125,4 +126,4 @@ async def test_dead_redis_does_not_block_citizens(isolated_redis_server, caplog)
             await state.remember("memo", "y", 5)
         assert any("not limiting" in r.getMessage() for r in caplog.records)
     finally:
-        await state.close()
+        await state.client.aclose()

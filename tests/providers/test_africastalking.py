@@ -22,7 +22,7 @@ from tests.providers.fuzzing import (
 )
 from tests.test_journeys import MESSAGE, reference_in
 from ussd_gateway.domain.ussd import BadRequest
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 from ussd_gateway.http.providers import africastalking
 
 RESUME = "Hukumaliza ulichokuwa ukifanya."
@@ -61,7 +61,7 @@ async def test_recorded_journey_then_success_notification(client) -> None:
     assert final.end
     reference_in(final.text)
     assert await phone.end(dropped=False) == ""
-    session = await client.app[HOPS].store.get(f"africastalking:{phone.session_id}")
+    session = await client.app[SESSIONS].get(f"africastalking:{phone.session_id}")
     assert session is not None and session.end_reason == "Success"
     assert await client.app[SUBMISSIONS].count() == 1
 
@@ -72,7 +72,7 @@ async def test_incomplete_notification_keeps_the_journey_resumable(client) -> No
     await phone.dial()
     institutions = await phone.walk("1", "1")
     await phone.end(dropped=True)
-    session = await client.app[HOPS].store.get(f"africastalking:{phone.session_id}")
+    session = await client.app[SESSIONS].get(f"africastalking:{phone.session_id}")
     assert session is not None and session.end_reason == "Incomplete"
     offer = await phone.dial()
     assert offer.text.startswith(RESUME)
@@ -86,7 +86,7 @@ async def test_failed_notification_records_the_error_and_stays_resumable(client)
     body = notification(phone.session_id, "Failed", errorMessage="Timeout\nfrom app")
     response = await client.post("/ussd/africastalking/events", data=body)
     assert response.status == 200 and await response.text() == ""
-    session = await client.app[HOPS].store.get(f"africastalking:{phone.session_id}")
+    session = await client.app[SESSIONS].get(f"africastalking:{phone.session_id}")
     assert session is not None and session.end_reason == "Failed: Timeout from app"
     assert (await phone.dial()).text.startswith(RESUME)
 
@@ -136,7 +136,7 @@ async def test_token_segment_is_accepted_and_unknown_providers_are_not_found(cli
     events = "/ussd/africastalking/s3cr3t/events"
     response = await client.post(events, data=notification("ATUid_token", "Incomplete"))
     assert response.status == 200
-    session = await client.app[HOPS].store.get("africastalking:ATUid_token")
+    session = await client.app[SESSIONS].get("africastalking:ATUid_token")
     assert session is not None and session.end_reason == "Incomplete"
 
 

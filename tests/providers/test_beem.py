@@ -23,7 +23,7 @@ from tests.providers.fuzzing import (
 from tests.test_journeys import MESSAGE, reference_in
 from ussd_gateway.config.settings import ConfigError
 from ussd_gateway.domain.ussd import BadRequest, SessionEnd, UssdRequest
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 from ussd_gateway.http.providers import beem
 
 RESUME = "Hukumaliza ulichokuwa ukifanya."
@@ -68,7 +68,7 @@ async def test_recorded_journey_start_continue_end(client) -> None:
     # the hub's terminate after our last screen is acknowledged and changes nothing
     ack = await post(client, recorded("terminate", "", request_id))
     assert ack["command"] == "terminate" and ack["session_id"] == "4574"
-    session = await client.app[HOPS].store.get("beem:4574")
+    session = await client.app[SESSIONS].get("beem:4574")
     assert session is not None and session.end_reason == "terminate"
 
 

@@ -23,7 +23,7 @@ from tests.providers.fuzzing import (
 )
 from tests.test_journeys import MESSAGE, reference_in
 from ussd_gateway.domain.ussd import BadRequest, SessionEnd, UssdRequest
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 from ussd_gateway.http.providers import generic
 
 RESUME = "Hukumaliza ulichokuwa ukifanya."
@@ -67,7 +67,7 @@ async def test_recorded_journey_start_continue_end(client) -> None:
     assert (await client.app[SUBMISSIONS].get(reference)) is not None
     end = await post(client, dict(recorded("end", ""), reason="completed"))
     assert end == {"session_id": "tz-1", "action": "end", "text": ""}
-    session = await client.app[HOPS].store.get("generic:tz-1")
+    session = await client.app[SESSIONS].get("generic:tz-1")
     assert session is not None and session.end_reason == "completed"
 
 
@@ -105,7 +105,7 @@ async def test_end_event_closes_and_records_why(client, dropped: bool, resumed: 
     await phone.dial()
     institutions = await phone.walk("1", "1")
     await phone.end(dropped=dropped)
-    session = await client.app[HOPS].store.get(f"generic:{phone.session_id}")
+    session = await client.app[SESSIONS].get(f"generic:{phone.session_id}")
     assert session is not None
     assert session.end_reason == ("timeout" if dropped else "cancelled")
     late = await phone.send("2")

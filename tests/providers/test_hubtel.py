@@ -22,7 +22,7 @@ from tests.providers.fuzzing import (
 )
 from tests.test_journeys import MESSAGE, reference_in
 from ussd_gateway.domain.ussd import BadRequest, SessionEnd, UssdRequest
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 from ussd_gateway.http.providers import hubtel
 
 RESUME = "Hukumaliza ulichokuwa ukifanya."
@@ -65,7 +65,7 @@ async def test_recorded_journey_start_continue_end(client) -> None:
     # a late Release after our last screen is acknowledged and changes nothing
     release = await post(client, recorded("Release", "", 8))
     assert release["Type"] == "Release"
-    session = await client.app[HOPS].store.get("hubtel:8d440a43a98b4614")
+    session = await client.app[SESSIONS].get("hubtel:8d440a43a98b4614")
     assert session is not None and session.end_reason == "release"
 
 
@@ -99,7 +99,7 @@ async def test_timeout_keeps_the_journey_resumable(client) -> None:
     institutions = await phone.walk("1", "1")
     ack = json.loads(await phone.end(dropped=True))
     assert ack["Type"] == "Release" and ack["SessionId"] == phone.session_id
-    session = await client.app[HOPS].store.get(f"hubtel:{phone.session_id}")
+    session = await client.app[SESSIONS].get(f"hubtel:{phone.session_id}")
     assert session is not None and session.end_reason == "timeout"
     # a hop arriving on the closed session ends it, without moving on
     late = await phone.send("2")
@@ -115,7 +115,7 @@ async def test_release_by_the_citizen_is_not_resumable(client) -> None:
     await phone.dial()
     await phone.walk("1", "1")
     await phone.end(dropped=False)
-    session = await client.app[HOPS].store.get(f"hubtel:{phone.session_id}")
+    session = await client.app[SESSIONS].get(f"hubtel:{phone.session_id}")
     assert session is not None and session.end_reason == "release"
     assert (await phone.dial()).text.startswith("Karibu e-Mrejesho")
 

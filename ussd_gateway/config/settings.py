@@ -71,9 +71,6 @@ class SessionSettings:
     """Seconds a session lives after its last hop (telcos end sessions at ~180 s)."""
     resume_window: float = 300.0
     """Seconds during which a dropped journey is offered again to the same number."""
-    single_trip: bool = True
-    """With Redis: one round trip instead of two for a hop on a session this process saved
-    last (``sessions/single_trip.py``); forced off for a Redis Cluster client."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +152,6 @@ def load_settings(
         sessions = SessionSettings(
             ttl=float(sessions_raw.get("ttl", 180)),
             resume_window=float(sessions_raw.get("resume_window", 300)),
-            single_trip=_flag(sessions_raw.get("single_trip", True), "sessions.single_trip"),
         )
         navigation = NavigationKeys(
             back=str(nav_raw.get("back", "0")),
@@ -193,12 +189,6 @@ def load_settings(
         raw=dict(raw),
         env=dict(env),
     )
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false, not {value!r}")
-    return value
 
 
 def normalise_code(code: str) -> str:

@@ -6,7 +6,7 @@ only when all of it is valid. A broken edit is logged and returned; the old menu
 
 With Redis, a successful reload is announced to every other process, which reloads from its own
 files (``reload_broadcast``); without it, signal each process or run each with ``--reload``.
-Sessions reaching a process without their version are moved gently (``hop_on_version``).
+Sessions reaching a process without their version are moved gently (``engine.navigation``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import redis.asyncio as aioredis
 
 from ussd_gateway.adapters.broadcast import ReloadBroadcast
 from ussd_gateway.application.menus.registry import MenuRegistry, Versions, stamp
@@ -233,8 +235,10 @@ class Reloader:
                 seen = now
                 await self.reload("file change")
 
-    async def context(self, _app: object) -> AsyncIterator[None]:
-        """cleanup_ctx hook: SIGHUP reloads; the watcher runs when asked for."""
+    @contextlib.asynccontextmanager
+    async def running(self, redis: aioredis.Redis | None) -> AsyncIterator[None]:
+        """While serving: SIGHUP reloads; the watcher runs when asked for; with ``redis`` (the
+        process's client), reloads are announced to and heard from the other processes."""
         loop = asyncio.get_running_loop()
         hooked = False
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -244,8 +248,8 @@ class Reloader:
         if self.watching:  # the files as served, before the first request can be answered
             seen = await asyncio.to_thread(files_signature, self.settings)
             background.append(loop.create_task(self.watch(seen)))
-        if self.settings.redis_url:
-            self.broadcast = ReloadBroadcast(self.settings.redis_url)
+        if redis is not None:
+            self.broadcast = ReloadBroadcast(client=redis)
             background.append(loop.create_task(self.broadcast.listen(self._from_peer)))
         try:
             yield
@@ -259,10 +263,7 @@ class Reloader:
                 _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
                 if stuck:
                     log.warning("%d reload task(s) did not stop in time", len(stuck))
-            if self.broadcast is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.broadcast.close(), STOP_TIMEOUT)
-                self.broadcast = None
+            self.broadcast = None
 
     async def _from_peer(self) -> None:
         await self.reload(PEER)

@@ -1,4 +1,4 @@
-"""How hops.py turns newest-entry requests into cumulative ones and spots repeats."""
+"""How the hop policy turns newest-entry requests into cumulative ones and spots repeats."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from tests.guard.helpers import URL, form, start
 from tests.guard.test_deadline import STILL_WORKING
 from tests.guard.test_limits import SW, fresh_window, limits
+from tests.support.clock import FakeClock
 from ussd_gateway.application.guard import _encode, finished_within, stall_key
 from ussd_gateway.domain.ussd import UssdRequest
 from ussd_gateway.http.keys import HOPS, SESSIONS
@@ -83,13 +84,15 @@ async def test_without_a_deadline_limits_still_refuse(
     aiohttp_client, sqlite_url, store_url
 ) -> None:
     window = 1.0
+    clock = FakeClock()
     client = await start(
         aiohttp_client,
+        clock=clock,
         database_url=sqlite_url,
         redis_url=store_url,
         sections=limits(phone=(2, window), hop_deadline=0),
     )
-    await fresh_window(window)
+    fresh_window(clock, window)
     session = form()["sessionId"]
     assert (await text(client, session_id=session)).startswith("CON Karibu")
     assert (await text(client, session_id=session, text="1")).startswith("CON Aina ya mrejesho")

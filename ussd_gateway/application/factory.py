@@ -10,8 +10,7 @@ Redis client and one database engine, builds every part on them, and closes them
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -35,6 +34,7 @@ from ussd_gateway.config.guard import GuardConfig, load_guard_config
 from ussd_gateway.config.observability import ObservabilitySettings
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.runner import Engine
+from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 from ussd_gateway.ports.observer import HopObserver
 from ussd_gateway.ports.sessions import SessionStore, StoreUnavailable
 from ussd_gateway.ports.submissions import EnginePorts
@@ -55,7 +55,7 @@ def build_hops(
     observer: HopObserver | None = None,
     guard: GuardConfig | None = None,
     limits: LimitState | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[HopService, GuardedHops | None]:
     """The hop service on these parts, and the guard in front of it when ``guard`` is given
     (its counters in ``limits``, in this process by default). Callers serve the guard when
@@ -70,17 +70,17 @@ def build_hops(
         menus=menus,
         settings=settings,
         observer=observer,
-        clock=clock,
+        clock=clock.time,
     )
     if guard is None:
         return service, None
     guarded = GuardedHops(
         service,
         limits=guard.limits,
-        state=limits or MemoryLimitState(),
+        state=limits or MemoryLimitState(clock=clock.monotonic),
         settings=settings,
         language=store.language,
-        clock=clock,
+        clock=clock.time,
     )
     return service, guarded
 
@@ -113,7 +113,9 @@ async def _migrated(database: AsyncEngine) -> None:
 
 
 @asynccontextmanager
-async def open_gateway(settings: Settings, menus: MenuRegistry) -> AsyncIterator[Gateway]:
+async def open_gateway(
+    settings: Settings, menus: MenuRegistry, *, clock: Clock = SYSTEM_CLOCK
+) -> AsyncIterator[Gateway]:
     """Open the connections, build the hop path on them, and close it all in order.
 
     A database that cannot be migrated stops start-up (``StartupError``); a Redis that does not
@@ -138,8 +140,10 @@ async def open_gateway(settings: Settings, menus: MenuRegistry) -> AsyncIterator
             )
             limits: LimitState = RedisLimitState(client=redis, batcher=batcher)
         else:
-            store = MemorySessionStore(ttl=sessions.ttl, resume_window=sessions.resume_window)
-            limits = MemoryLimitState()
+            store = MemorySessionStore(
+                ttl=sessions.ttl, resume_window=sessions.resume_window, clock=clock.monotonic
+            )
+            limits = MemoryLimitState(clock=clock.monotonic)
         try:
             await store.ping()
         except StoreUnavailable as exc:
@@ -159,6 +163,7 @@ async def open_gateway(settings: Settings, menus: MenuRegistry) -> AsyncIterator
             observer=GatewayObserver(events),
             guard=load_guard_config(settings),
             limits=limits,
+            clock=clock,
         )
         assert guarded is not None
         log.info(

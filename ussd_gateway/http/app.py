@@ -32,16 +32,20 @@ from ussd_gateway.http.request_id import request_ids
 from ussd_gateway.http.routes import setup_routes
 from ussd_gateway.http.simulator import setup_simulator
 from ussd_gateway.http.sms.hook import setup_sms
+from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, worker: bool | None = None) -> web.Application:
+def create_app(
+    settings: Settings, *, worker: bool | None = None, clock: Clock = SYSTEM_CLOCK
+) -> web.Application:
     """Build the web application; menus are loaded now so a broken menu fails before serving.
 
-    ``worker``: run a delivery worker in-process (None: only on SQLite).
+    ``worker``: run a delivery worker in-process (None: only on SQLite). ``clock``: what the
+    menus' retention, in-process expiries and rate-limit windows read (tests move it).
     """
-    menus = load_registry(settings)  # every menu validated; old versions kept on reload
+    menus = load_registry(settings, clock)  # every menu validated; old versions kept on reload
     install_record_factory()
     app = web.Application(client_max_size=64 * 1024)
     app[SETTINGS] = settings
@@ -50,7 +54,7 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
     configure_providers(app, settings)
 
     async def gateway(app: web.Application) -> AsyncIterator[None]:
-        async with open_gateway(settings, menus) as opened:
+        async with open_gateway(settings, menus, clock=clock) as opened:
             app[GATEWAY] = opened
             app[DATABASE] = opened.database
             app[SESSIONS] = opened.store

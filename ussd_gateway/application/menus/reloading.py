@@ -28,6 +28,7 @@ from ussd_gateway.application.menus.registry import MenuRegistry, Versions, stam
 from ussd_gateway.application.menus.routing import ServiceRouter
 from ussd_gateway.config.settings import ConfigError, Settings
 from ussd_gateway.engine.definition import DefinitionError, MenuDefinition, Problem
+from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def read_menus(
     return definitions, router
 
 
-def load_registry(settings: Settings) -> MenuRegistry:
+def load_registry(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> MenuRegistry:
     """The registry a process starts with; a broken file disables its service (logged, with
     file and problem); DefinitionError when problems span files or nothing could be served."""
     definitions, router = read_menus(settings)
@@ -145,7 +146,7 @@ def load_registry(settings: Settings) -> MenuRegistry:
     if router.disabled and not definitions:
         raise DefinitionError([p for d in router.disabled.values() for p in d.problems])
     keep = settings.sessions.ttl + settings.sessions.resume_window
-    return MenuRegistry(definitions, router, keep=keep)
+    return MenuRegistry(definitions, router, keep=keep, clock=clock.monotonic)
 
 
 def files_signature(settings: Settings) -> str:

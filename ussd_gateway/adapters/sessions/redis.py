@@ -14,6 +14,7 @@ must travel as separate commands of the same trip (the scale-out issue).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import secrets
@@ -145,6 +146,9 @@ class RedisSessionStore(SessionStore):
         self._lock_script = client.register_script(LOCK_AND_GET)
         self._save_script = client.register_script(SAVE_AND_RELEASE)
         self._release_script = client.register_script(RELEASE)
+        self._tokens = map(f"{secrets.token_hex(8)}:{{}}".format, itertools.count())
+        """Lock tokens: unique to this store (built in each process), one per acquisition;
+        cheaper than drawing 16 random bytes from the system on every hop."""
 
     @asynccontextmanager
     async def transaction(
@@ -169,7 +173,7 @@ class RedisSessionStore(SessionStore):
 
     async def _lock_and_get(self, session_key: str, arrival: Arrival | None) -> tuple[str, Any]:
         """Take the lock, retrying with short backoff until ``lock_wait``; the script's reply."""
-        token = secrets.token_hex(16)
+        token = next(self._tokens)
         keys = [self.keys.lock(session_key), self.keys.session(session_key)]
         if arrival is not None:
             keys += [

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import project_settings
 from tests.engine.helpers import MemoryPorts, build
+from tests.support.clock import FakeClock
 from ussd_gateway.adapters.sessions import MemorySessionStore
 from ussd_gateway.application.factory import build_hops
 from ussd_gateway.application.hops.service import HopService
@@ -60,14 +61,6 @@ screens:
 """
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class Recorder:
     """A hop observer that keeps what it was told."""
 
@@ -94,7 +87,7 @@ class Rig:
     service: HopService
     store: MemorySessionStore
     observer: Recorder
-    clock: Clock
+    clock: FakeClock
 
     async def hop(self, text: str = "", *, session: str = "s1", **more: object) -> UssdReply:
         request = UssdRequest("at", session, CODE, PHONE, "64002", text)
@@ -114,8 +107,8 @@ def rig(tmp_path: Path) -> Rig:
         ServiceRouter({CODE: definition.service}, {definition.service: definition}),
         keep=0.0,
     )
-    clock = Clock()
-    store = MemorySessionStore(ttl=180, resume_window=300, clock=clock)
+    clock = FakeClock()
+    store = MemorySessionStore(ttl=180, resume_window=300, clock=clock.monotonic)
     observer = Recorder()
     service, guard = build_hops(
         project_settings(), menus=menus, store=store, ports=MemoryPorts(), observer=observer,
@@ -129,7 +122,7 @@ async def test_a_retried_hop_gets_the_same_screen_and_changes_nothing(rig: Rig) 
     assert (await rig.hop("")).text.startswith("Karibu")
     first = await rig.hop("1")
     before = await rig.session()
-    rig.clock.now += 5
+    rig.clock.advance(5)
     assert await rig.hop("1") == first  # the aggregator sent the same hop again
     assert await rig.session() == before
     assert rig.observer.moves == [(None, "home"), ("home", "note")]
@@ -156,9 +149,9 @@ async def test_newest_entry_providers_and_their_hop_markers(rig: Rig) -> None:
 
 async def test_the_session_remembers_when_it_was_last_used(rig: Rig) -> None:
     await rig.hop("")
-    rig.clock.now += 42
+    rig.clock.advance(42)
     await rig.hop("1")
-    assert (await rig.session()).updated_at == rig.clock.now
+    assert (await rig.session()).updated_at == rig.clock.time()
 
 
 async def test_an_ended_session_answers_its_last_screen_and_goes_no_further(rig: Rig) -> None:

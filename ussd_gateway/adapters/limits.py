@@ -1,9 +1,9 @@
 """Where the guard counts requests and remembers stalled hops: Redis, or this process.
 
-One round trip per hop in Redis: ``ADMIT_SCRIPT`` counts the request in every window counter
-(INCR, PEXPIRE on the first) and reads the stalled-hop memo, through the client's ``Batcher``
-with the other hops' trips. A Redis failure must never stop citizens: ``admit`` then fails open
-(no counts, no memo) and says so in the log, at most every ``QUIET`` seconds.
+One round trip per hop in Redis: ``ADMIT`` counts the request in every window counter (INCR,
+PEXPIRE on the first) and reads the stalled-hop memo, a call of the client's ``Batcher`` that
+leaves with the other hops' calls. A Redis failure must never stop citizens: ``admit`` then
+fails open (no counts, no memo) and says so in the log, at most every ``QUIET`` seconds.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from ussd_gateway.adapters.redis.batcher import Batcher
 
@@ -84,10 +84,11 @@ class MemoryLimitState(LimitState):
         self._data.pop(memo_key, None)
 
 
-# KEYS: counters..., memo. ARGV: each counter's window in ms. Returns {count..., memo or nil}.
+# A Lua function (``Batcher.register``). KEYS: counters..., memo. ARGV: each counter's window
+# in ms. Returns {count..., memo or nil}.
 # A window's counter gets its expiry when created: its key names the window, so later INCRs
 # need not touch it again.
-ADMIT_SCRIPT = """
+ADMIT = """
 local out = {}
 for i = 1, #KEYS - 1 do
   local n = redis.call('INCR', KEYS[i])
@@ -106,7 +107,7 @@ class RedisLimitState(LimitState):
         self.client = client
         self.batcher = batcher or Batcher(client)
         self._quiet_until = 0.0
-        self._admit = client.register_script(ADMIT_SCRIPT)
+        self.batcher.register({"admit": ADMIT})
 
     def _warn(self, what: str, exc: BaseException) -> None:
         now = time.monotonic()
@@ -121,13 +122,7 @@ class RedisLimitState(LimitState):
         keys.append(memo_key)
         windows = [max(1, int(window * 1000)) for _, window in counters]
         try:
-            (reply,) = await self.batcher.trip(
-                [("EVALSHA", self._admit.sha, len(keys), *keys, *windows)]
-            )
-            if isinstance(reply, NoScriptError):  # Redis restarted or its cache was flushed
-                reply = await self._admit(keys=keys, args=windows)
-            elif isinstance(reply, Exception):
-                raise reply
+            reply = await self.batcher.call("admit", keys, windows)
         except (RedisError, OSError) as exc:
             self._warn("admit", exc)
             return [0] * len(counters), None

@@ -1,14 +1,14 @@
 """Redis session store: lets any web process continue any session.
 
-A hop costs two round trips, first hops included: one script that takes the lock and reads the
-session (and, on a dial with no session yet, the number's language and dropped journey), and
-one that writes the session and its resume copy and releases the lock. Two is the floor for a
-locked read-modify-write whose "modify" runs in Python. Both go through the client's
-``Batcher``, so the trips of concurrent hops share one pipeline (see ``adapters/redis``).
+A hop costs two round trips, first hops included: one Lua function that takes the lock and
+reads the session (and, on a dial with no session yet, the number's language and dropped
+journey), and one that writes the session and its resume copy and releases the lock. Two is the
+floor for a locked read-modify-write whose "modify" runs in Python. Both go through the client's
+``Batcher``, so the calls of concurrent hops share one script call (see ``adapters/redis``).
 
-Each script names every key it touches. The session's own keys share a hash tag; the language
-and resume keys hash elsewhere, which one Redis server does not mind. On Redis Cluster those two
-must travel as separate commands of the same trip (the scale-out issue).
+Each function is given every key it touches. The session's own keys share a hash tag; the
+language and resume keys hash elsewhere, which one Redis server does not mind. On Redis Cluster
+those two must be read and written by calls of their own (the scale-out issue).
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ import itertools
 import logging
 import random
 import secrets
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from ussd_gateway.adapters.redis.batcher import Batcher
 from ussd_gateway.adapters.sessions.base import (
@@ -41,10 +40,11 @@ from ussd_gateway.domain.session import Session
 
 log = logging.getLogger(__name__)
 
-# KEYS: lock, session[, language, resume]. ARGV: token, lock ms.
+# Lua functions (``Batcher.register``). LOCK_AND_GET: KEYS lock, session[, language, resume];
+# ARGV token, lock ms.
 # {1, session} once locked: with the language and resume keys, {1, false, language, resume}
 # when there is no session yet (a new session needs them); {0} while another hop holds it.
-# The lock is ours again if it already holds our token: a pipeline retried after a dropped
+# The lock is ours again if it already holds our token: a batch sent again after a dropped
 # connection may have taken it the first time.
 LOCK_AND_GET = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
@@ -58,8 +58,9 @@ end
 return {0}
 """
 
-# KEYS: session, lock, resume. ARGV: token, session, ttl ms, resume copy (write|drop|keep),
-# resume ms. Writes the session and what ``ResumeCopy`` says, then unlocks if still ours.
+# SAVE_AND_RELEASE: KEYS session, lock, resume; ARGV token, session, ttl ms, resume copy
+# (write|drop|keep), resume ms. Writes the session and what ``ResumeCopy`` says, then unlocks
+# if the lock is still ours.
 SAVE_AND_RELEASE = """
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if ARGV[4] == 'write' then
@@ -73,7 +74,7 @@ end
 return 1
 """
 
-# KEYS: lock. ARGV: token. Deletes the lock only if we still own it.
+# RELEASE: KEYS lock; ARGV token. Deletes the lock only if we still own it.
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -143,9 +144,9 @@ class RedisSessionStore(SessionStore):
         self.language_ttl = language_ttl
         self.owns_client = owns_client
         """True when this store created the client and must close it."""
-        self._lock_script = client.register_script(LOCK_AND_GET)
-        self._save_script = client.register_script(SAVE_AND_RELEASE)
-        self._release_script = client.register_script(RELEASE)
+        self.batcher.register(
+            {"lock_and_get": LOCK_AND_GET, "save_and_release": SAVE_AND_RELEASE, "release": RELEASE}
+        )
         self._tokens = map(f"{secrets.token_hex(8)}:{{}}".format, itertools.count())
         """Lock tokens: unique to this store (built in each process), one per acquisition;
         cheaper than drawing 16 random bytes from the system on every hop."""
@@ -186,7 +187,7 @@ class RedisSessionStore(SessionStore):
         delay = _FIRST_RETRY
         while True:
             with _unavailable("lock"):
-                reply = await self._run(self._lock_script, keys, args)
+                reply = await self.batcher.call("lock_and_get", keys, args)
             if reply[0] == 1:
                 return token, reply
             remaining = deadline - loop.time()
@@ -196,16 +197,6 @@ class RedisSessionStore(SessionStore):
                 )
             await asyncio.sleep(min(delay * (0.5 + random.random()), remaining))
             delay = min(delay * 2, _MAX_RETRY)
-
-    async def _run(self, script: AsyncScript, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        """One script call in the batcher's next pipeline; by its text when Redis lost it (it
-        restarted, or its script cache was flushed), which caches it again."""
-        (reply,) = await self.batcher.trip([("EVALSHA", script.sha, len(keys), *keys, *args)])
-        if isinstance(reply, NoScriptError):
-            return await script(keys=keys, args=args)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
 
     async def _save_and_release(self, session: Session, session_key: str, token: str) -> None:
         keys = [
@@ -221,7 +212,7 @@ class RedisSessionStore(SessionStore):
             _ms(self.resume_window),
         ]
         with _unavailable("save"):
-            await self._run(self._save_script, keys, args)
+            await self.batcher.call("save_and_release", keys, args)
 
     async def _release_quietly(self, session_key: str, token: str) -> None:
         """Unlock after a failed hop without hiding its error; the lock expires anyway."""
@@ -241,7 +232,7 @@ class RedisSessionStore(SessionStore):
 
     async def _release(self, session_key: str, token: str) -> None:
         with _unavailable("unlock"):
-            await self._run(self._release_script, [self.keys.lock(session_key)], [token])
+            await self.batcher.call("release", [self.keys.lock(session_key)], [token])
 
     async def _load(self, session_key: str) -> Session | None:
         return await self.get(session_key)
@@ -252,7 +243,7 @@ class RedisSessionStore(SessionStore):
         args = ["", session.dumps(), _ms(self.ttl), ResumeCopy.on_save(session).value]
         args.append(_ms(self.resume_window))
         with _unavailable("save"):
-            await self._run(self._save_script, keys, args)
+            await self.batcher.call("save_and_release", keys, args)
 
     async def get(self, session_key: str) -> Session | None:
         with _unavailable("read"):

@@ -110,11 +110,10 @@ def rig(tmp_path: Path) -> Rig:
     clock = FakeClock()
     store = MemorySessionStore(ttl=180, resume_window=300, clock=clock.monotonic)
     observer = Recorder()
-    service, guard = build_hops(
+    service = build_hops(
         project_settings(), menus=menus, store=store, ports=MemoryPorts(), observer=observer,
         clock=clock,
     )  # fmt: skip
-    assert guard is None  # no guard configuration given: the service alone
     return Rig(service, store, observer, clock)
 
 

@@ -1,10 +1,10 @@
 """One place builds the hop path, for every caller: the web server, ``ussd-gateway test``
 journeys, the simulator (through the server) and the benchmarks.
 
-``build_hops`` assembles the hop service (and the guard in front of it) from the parts a caller
-already has. ``open_gateway`` is what a server process runs on: it opens the process's one
-Redis client and one database engine, builds every part on them, and closes them in order
-(late hops first, connections last).
+``build_hops`` assembles the hop service from the parts a caller already has.
+``open_gateway`` is what a server process runs on: it opens the process's one Redis client and
+one database engine, builds every part on them (the guard in front of the hop service), and
+closes them in order (late hops first, connections last).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ussd_gateway.adapters.submissions.store import SubmissionStore, SubmissionU
 from ussd_gateway.application.guard import GuardedHops
 from ussd_gateway.application.hops.service import HopService
 from ussd_gateway.application.menus.registry import MenuRegistry
-from ussd_gateway.config.guard import GuardConfig, load_guard_config
+from ussd_gateway.config.guard import load_guard_config
 from ussd_gateway.config.observability import ObservabilitySettings
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.runner import Engine
@@ -53,14 +53,11 @@ def build_hops(
     store: SessionStore,
     ports: EnginePorts,
     observer: HopObserver | None = None,
-    guard: GuardConfig | None = None,
-    limits: LimitState | None = None,
     clock: Clock = SYSTEM_CLOCK,
-) -> tuple[HopService, GuardedHops | None]:
-    """The hop service on these parts, and the guard in front of it when ``guard`` is given
-    (its counters in ``limits``, in this process by default). Callers serve the guard when
-    there is one: journey tests run menus without it."""
-    service = HopService(
+) -> HopService:
+    """The hop service on these parts: what servers put the guard in front of (``open_gateway``)
+    and journey tests run menus on alone."""
+    return HopService(
         engine=Engine(
             ports=ports,
             lookup_timeout=settings.lookup_timeout,
@@ -72,17 +69,6 @@ def build_hops(
         observer=observer,
         clock=clock.time,
     )
-    if guard is None:
-        return service, None
-    guarded = GuardedHops(
-        service,
-        limits=guard.limits,
-        state=limits or MemoryLimitState(clock=clock.monotonic),
-        settings=settings,
-        language=store.language,
-        clock=clock.time,
-    )
-    return service, guarded
 
 
 @dataclass(slots=True)
@@ -155,17 +141,22 @@ async def open_gateway(
                 create_sessionmaker(events_engine(database)), observability.events
             )
             events.start()
-        service, guarded = build_hops(
+        service = build_hops(
             settings,
             menus=menus,
             store=store,
             ports=submissions,
             observer=GatewayObserver(events),
-            guard=load_guard_config(settings),
-            limits=limits,
             clock=clock,
         )
-        assert guarded is not None
+        guarded = GuardedHops(
+            service,
+            limits=load_guard_config(settings).limits,
+            state=limits,
+            settings=settings,
+            language=store.language,
+            clock=clock.time,
+        )
         log.info(
             "serving %s on codes %s (sessions: %s)",
             ", ".join(sorted(menus.definitions)),

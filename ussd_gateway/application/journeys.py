@@ -552,7 +552,7 @@ class JourneyRunner:
         )
         async with self._database(journey) as (submissions, database):
             # the menus alone: no guard (a journey is not abuse, and may be long)
-            hops, _ = build_hops(
+            hops = build_hops(
                 self.settings,
                 menus=menus,
                 store=sessions,

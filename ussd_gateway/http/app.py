@@ -22,6 +22,7 @@ from ussd_gateway.http.guard import Guard, GuardedHopService
 from ussd_gateway.http.keys import DATABASE, DEFINITIONS, HOPS, SETTINGS, SUBMISSIONS
 from ussd_gateway.http.menus_admin import setup_reloading
 from ussd_gateway.http.observability import setup_observability
+from ussd_gateway.http.outbox import setup_outbox
 from ussd_gateway.http.providers import configure as configure_providers
 from ussd_gateway.http.request_id import request_ids
 from ussd_gateway.http.routes import setup_routes
@@ -38,7 +39,7 @@ class StartupError(RuntimeError):
 def create_app(settings: Settings, *, worker: bool | None = None) -> web.Application:
     """Build the web application; menus are loaded now so a broken menu fails before serving.
 
-    ``worker``: run a delivery worker in-process (None: only on SQLite).
+    ``worker``: run the outbox workers in-process (None: only on SQLite).
     """
     menus = load_registry(settings)  # every menu validated; old versions kept on reload
     definitions, router = menus.definitions, menus
@@ -99,9 +100,10 @@ def create_app(settings: Settings, *, worker: bool | None = None) -> web.Applica
             await engine.dispose()
 
     app.cleanup_ctx.append(resources)
-    setup_forwarding(app, settings, worker=worker)
+    setup_forwarding(app, settings)
     # after forwarding: listens to status changes
-    setup_sms(app, settings, worker=worker, menus=menus)
+    setup_sms(app, settings, menus=menus)
+    setup_outbox(app, settings, worker=worker)  # runs what the two above configured
     app.middlewares.append(request_ids)
     guard.install(app)  # after resources: late hops finish before the stores close
     setup_observability(app, settings)

@@ -17,6 +17,7 @@ from tests.forwarding.conftest import (
     statuses,
     submit,
 )
+from tests.support.clock import SteppedClock
 from tests.support.databases import Database
 from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.adapters.db.models import DeliveryAttempt, Submission, utcnow
@@ -113,18 +114,34 @@ async def test_gives_up_past_the_give_up_age(db: Database, stand_in: StandIn):
 
 
 async def test_retry_after_is_honoured(db: Database, stand_in: StandIn):
-    stand_in.script.append(Reply(429, headers={"Retry-After": "1"}))
+    stand_in.script.append(Reply(429, headers={"Retry-After": "30"}))
     (reference,) = await submit(db)
-    worker = delivery_worker(forwarding_config(stand_in.url), db.sessionmaker)
+    clock = SteppedClock()
+    worker = delivery_worker(forwarding_config(stand_in.url), db.sessionmaker, clock=clock)
     task = asyncio.create_task(worker.run())
-    await asyncio.sleep(0.6)
-    assert len(stand_in.received) == 1  # backoff alone would have retried within 0.1 s
-    pending = await row(db, reference)
-    assert pending.status == "pending" and pending.last_error == "HTTP 429"
-    await asyncio.sleep(1.0)
-    worker.stop()
-    await task
-    assert (await row(db, reference)).status == "delivered"
+    try:
+        for _ in range(100):
+            waiting = await row(db, reference)
+            if waiting.last_error:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting.status == "pending" and waiting.last_error == "HTTP 429"
+        assert waiting.next_attempt_at is not None
+        # backoff alone would have waited at most 0.2 s
+        assert waiting.next_attempt_at - waiting.updated_at == dt.timedelta(seconds=30)
+        clock.advance(29.5)
+        await asyncio.sleep(0.3)  # six polls
+        assert len(stand_in.received) == 1
+        clock.advance(1)
+        for _ in range(100):
+            if (await row(db, reference)).status == "delivered":
+                break
+            await asyncio.sleep(0.05)
+        assert (await row(db, reference)).status == "delivered"
+        assert len(stand_in.received) == 2
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
 
 
 async def test_sigterm_style_stop_releases_held_leases(db: Database, stand_in: StandIn):

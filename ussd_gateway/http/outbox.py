@@ -46,9 +46,9 @@ def setup_outbox(app: web.Application, settings: Settings, *, worker: bool | Non
         sms = Worker(SmsSender(app[SMS_CONFIG]), sessionmaker)
         running: list[Worker[Any, Any]] = [sms]
         if app[FORWARDING].backends:
-            delivery = Worker(DeliverySender(app[FORWARDING], settings.env), sessionmaker)
-            await delivery.open()
-            running.insert(0, delivery)
+            running.insert(0, Worker(DeliverySender(app[FORWARDING], settings.env), sessionmaker))
+        for worker in running:
+            await worker.open()  # a configuration mistake stops start-up
         app[SMS_WAKE] = sms.wake
         tasks = [_start(worker) for worker in running]
         try:

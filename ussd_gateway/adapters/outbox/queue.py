@@ -47,27 +47,15 @@ class Table:
 
 
 class Leased(Protocol):
-    """A claimed row as the queue needs it back."""
+    """A claimed row as the queue needs it back: this try's number (1 for the first), and
+    when the give-up age starts counting."""
 
     @property
     def id(self) -> int: ...
-
     @property
-    def attempt(self) -> int:
-        """This try's number, 1 for the first."""
-
+    def attempt(self) -> int: ...
     @property
-    def age_from(self) -> dt.datetime:
-        """When the give-up age starts counting."""
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """What ``record`` decided: the new status, and when the next try is due if any."""
-
-    status: str
-    next_attempt_at: dt.datetime | None
-    lease_lost: bool = False
+    def age_from(self) -> dt.datetime: ...
 
 
 @dataclass(frozen=True)
@@ -127,8 +115,8 @@ class Queue:
         final: Mapping[str, Any] | None = None,
         retry_after: float | None = None,
         before: Sequence[Executable] = (),
-    ) -> Recorded:
-        """Move ``item`` on after an attempt: done, failed, due again later, or dead.
+    ) -> str:
+        """Move ``item`` on after an attempt: done, failed, due again later, or dead; which.
 
         ``values`` are the sender's columns for this attempt, ``final`` more of them for when
         the row is finished with; ``before`` runs first in the same transaction. A status
@@ -162,13 +150,12 @@ class Queue:
             for statement in before:
                 await session.execute(statement)
             changed = await session.execute(_update(model, mine, columns))
-            lease_lost = not getattr(changed, "rowcount", 0)
-            if lease_lost and status == table.done:
+            if not getattr(changed, "rowcount", 0) and status == table.done:
                 # another worker took it over after our lease ran out; what we sent still
                 # counts (a backend absorbs the repeat by its idempotency key)
                 waiting = and_(model.id == item.id, model.status == table.pending)
                 await session.execute(_update(model, waiting, columns))
-        return Recorded(status, next_at, lease_lost)
+        return status
 
     async def release(self, worker: str, ids: Sequence[int]) -> None:
         """Give back leases (graceful shutdown): the rows are due again at once, and the

@@ -195,7 +195,7 @@ class DeliverySender(Sender[Claim, AttemptResult]):
             latency_ms=float(result.latency_ms),
             worker=worker,
         )
-        recorded = await queue.record(
+        status = await queue.record(
             item,
             OUTCOMES[result.outcome],
             worker=worker,
@@ -207,7 +207,7 @@ class DeliverySender(Sender[Claim, AttemptResult]):
         )
         if result.outcome is Delivered.DELIVERED and item.attempt > 1:
             await self._backend_is_back(queue, backend.name, worker)
-        return recorded.status
+        return status
 
     async def _backend_is_back(self, queue: Queue, backend: str, worker: str) -> None:
         """A retried delivery went through: the rest waiting for that backend need not wait

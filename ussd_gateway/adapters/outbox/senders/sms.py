@@ -96,7 +96,7 @@ class SmsSender(Sender[ClaimedSms, SendResult]):
             values["segments"] = result.segments
         if result.outcome is Outcome.DONE:
             values |= {"message_id": result.message_id, "cost": result.cost, "sent_at": now}
-        recorded = await queue.record(
+        status = await queue.record(
             item,
             result.outcome,
             worker=worker,
@@ -105,7 +105,7 @@ class SmsSender(Sender[ClaimedSms, SendResult]):
             values=values,
             final=_ANONYMOUS_NUMBER_GOES,
         )
-        return recorded.status
+        return status
 
     def key(self, item: ClaimedSms) -> str:
         return item.purpose

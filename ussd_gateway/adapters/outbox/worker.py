@@ -193,8 +193,10 @@ class Worker(Generic[Item, Result]):
             await self._sleep(pace.poll_interval)
 
     async def _sleep(self, seconds: float) -> None:
+        # not wait_for: on 3.11 it can swallow a cancellation that races the wake-up
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)

@@ -15,8 +15,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.support.databases import Database
-from ussd_gateway.adapters.db.models import Submission
-from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
+from ussd_gateway.adapters.db.models import Submission, utcnow
+from ussd_gateway.adapters.outbox.queue import Clock
+from ussd_gateway.adapters.outbox.senders.delivery import DeliverySender
+from ussd_gateway.adapters.outbox.worker import Worker
 from ussd_gateway.adapters.submissions.store import SubmissionStore
 from ussd_gateway.config.backends import DeliverySettings, ForwardingConfig, parse_backend
 from ussd_gateway.domain.submissions import SubmissionDraft
@@ -143,7 +145,16 @@ async def row(db: Database, reference: str) -> Submission:
     return found
 
 
-async def run_until(worker: DeliveryWorker, done: Callable[[], Any], within: float = 15.0) -> None:
+def delivery_worker(
+    config: ForwardingConfig, sessionmaker: Any, *, clock: Clock = utcnow
+) -> Worker:
+    """A worker delivering through ``config``'s backends (no environment)."""
+    return Worker(DeliverySender(config, {}), sessionmaker, clock=clock)
+
+
+async def run_until(
+    worker: Worker[Any, Any], done: Callable[[], Any], within: float = 15.0
+) -> None:
     """Run ``worker`` until ``await done()`` is true, then stop it gracefully."""
     task = asyncio.create_task(worker.run())
     deadline = time.monotonic() + within

@@ -10,9 +10,15 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.forwarding.conftest import Reply, StandIn, forwarding_config, row, run_until, submit
+from tests.forwarding.conftest import (
+    Reply,
+    delivery_worker,
+    forwarding_config,
+    row,
+    run_until,
+    submit,
+)
 from tests.support.databases import Database
-from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 
 BIN = Path(sys.executable).parent
@@ -33,7 +39,7 @@ async def cli(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_list_show_and_retry(db: Database, stand_in: StandIn):
+async def test_list_show_and_retry(db: Database, stand_in):
     stand_in.script.append(Reply(400, {"error": "unknown institution"}))
     (failed,) = await submit(db)
     (delivered,) = await submit(db, anonymous=True)
@@ -42,7 +48,7 @@ async def test_list_show_and_retry(db: Database, stand_in: StandIn):
     async def settled() -> bool:
         return (await ledger.counts()) == {"failed": 1, "delivered": 1}
 
-    await run_until(DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker, {}), settled)
+    await run_until(delivery_worker(forwarding_config(stand_in.url), db.sessionmaker), settled)
 
     listing = await cli(db, "list")
     assert listing.returncode == 0, listing.stderr
@@ -78,7 +84,7 @@ async def test_list_show_and_retry(db: Database, stand_in: StandIn):
     refused = await cli(db, "retry", delivered)
     assert refused.returncode == 1 and "no such failed, dead or pending" in refused.stderr
     await run_until(
-        DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker, {}),
+        delivery_worker(forwarding_config(stand_in.url), db.sessionmaker),
         lambda: _is_delivered(ledger),
     )
 

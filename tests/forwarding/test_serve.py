@@ -9,8 +9,8 @@ import pytest
 from tests.forwarding.conftest import StandIn
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
-from ussd_gateway.http.forwarding import is_sqlite
 from ussd_gateway.http.keys import SUBMISSIONS
+from ussd_gateway.http.outbox import is_sqlite
 
 
 @pytest.mark.parametrize("worker", [None, True, False])

@@ -8,8 +8,9 @@ from sqlalchemy import update
 
 from tests.support.databases import Database
 from ussd_gateway.adapters.db.models import SmsMessage
-from ussd_gateway.adapters.outbox.sms import OutgoingSms, SmsOutbox
+from ussd_gateway.adapters.outbox.sms import SmsOutbox
 from ussd_gateway.adapters.outbox.sms_purge import purge_sms_numbers
+from ussd_gateway.domain.outgoing import OutgoingSms
 
 
 async def test_old_sent_sms_lose_their_number_waiting_ones_keep_it(db: Database):

@@ -13,10 +13,12 @@ from aiohttp.test_utils import TestServer
 
 from tests.sms.conftest import API_KEY, AtApi, eventually, settle
 from tests.support.databases import Database
-from ussd_gateway.adapters.outbox.sms import OutgoingSms, SmsOutbox
-from ussd_gateway.adapters.outbox.sms_worker import SmsWorker
+from ussd_gateway.adapters.outbox.senders.sms import SmsSender
+from ussd_gateway.adapters.outbox.sms import SmsOutbox
+from ussd_gateway.adapters.outbox.worker import Worker
 from ussd_gateway.config.backends import RetryPolicy
 from ussd_gateway.config.sms import SmsConfig
+from ussd_gateway.domain.outgoing import OutgoingSms
 from ussd_gateway.http.at_standin import AtStandIn, Scripted, accepted
 
 FAST = RetryPolicy(max_attempts=5, base_delay=0.05, max_delay=0.1, jitter=0.0)
@@ -46,7 +48,11 @@ def sms(purpose: str = "receipt:ABCD2345", **changes: Any) -> OutgoingSms:
     return OutgoingSms(**values)
 
 
-async def run_until(worker: SmsWorker, done: Callable[[], Awaitable[Any]]) -> None:
+def sms_worker(config: SmsConfig, sessionmaker: Any, name: str | None = None) -> Worker:
+    return Worker(SmsSender(config), sessionmaker, name=name)
+
+
+async def run_until(worker: Worker, done: Callable[[], Awaitable[Any]]) -> None:
     task = asyncio.create_task(worker.run())
     try:
         await eventually(done)
@@ -71,7 +77,7 @@ async def test_api_down_then_up_sends_exactly_once(db: Database, outbox: SmsOutb
         Scripted(503, "Service Unavailable", "text/plain"),
     ]
     await outbox.enqueue(sms())
-    worker = SmsWorker(config(at_api.url), db.sessionmaker)
+    worker = sms_worker(config(at_api.url), db.sessionmaker)
     await run_until(worker, lambda: _is(outbox, "sent"))
     found = await outbox.find("receipt:ABCD2345")
     assert found is not None and found.attempts == 3 and found.message_id == "ATXid_standin_3"
@@ -91,7 +97,7 @@ async def test_connection_refused_then_up_sends_exactly_once(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     await outbox.enqueue(sms())
-    worker = SmsWorker(config(f"http://127.0.0.1:{port}"), db.sessionmaker)
+    worker = sms_worker(config(f"http://127.0.0.1:{port}"), db.sessionmaker)
     task = asyncio.create_task(worker.run())
     try:
         await eventually(lambda: _attempts_at_least(outbox, 2))
@@ -116,7 +122,7 @@ async def test_invalid_number_fails_for_good_without_retrying(
     recipient |= {"statusCode": 403, "status": "InvalidPhoneNumber", "cost": "0"}
     at_api.stand_in.script = [Scripted(201, refused)]
     await outbox.enqueue(sms(drop_phone=True))
-    await run_until(SmsWorker(config(at_api.url), db.sessionmaker), lambda: _is(outbox, "failed"))
+    await run_until(sms_worker(config(at_api.url), db.sessionmaker), lambda: _is(outbox, "failed"))
     await settle()
     found = await outbox.find("receipt:ABCD2345")
     assert found is not None
@@ -134,7 +140,7 @@ async def test_insufficient_balance_is_retried(db: Database, outbox: SmsOutbox, 
     broke["SMSMessageData"]["Recipients"][0] |= {"statusCode": 405, "status": "InsufficientBalance"}
     at_api.stand_in.script = [Scripted(201, broke)]
     await outbox.enqueue(sms())
-    await run_until(SmsWorker(config(at_api.url), db.sessionmaker), lambda: _is(outbox, "sent"))
+    await run_until(sms_worker(config(at_api.url), db.sessionmaker), lambda: _is(outbox, "sent"))
     assert len(at_api.sent()) == 2
 
 
@@ -144,7 +150,7 @@ async def test_a_reply_that_is_not_labelled_json_is_parsed(
     body = json.dumps(accepted("+255712345678", "ATXid_text_1"))
     at_api.stand_in.script = [Scripted(201, body, "text/plain")]
     await outbox.enqueue(sms())
-    await run_until(SmsWorker(config(at_api.url), db.sessionmaker), lambda: _is(outbox, "sent"))
+    await run_until(sms_worker(config(at_api.url), db.sessionmaker), lambda: _is(outbox, "sent"))
     found = await outbox.find("receipt:ABCD2345")
     assert found is not None and found.message_id == "ATXid_text_1"
 
@@ -154,7 +160,7 @@ async def test_reply_to_a_premium_message_uses_its_link_id(
 ):
     await outbox.enqueue(sms("reply:in-1", link_id="link-77", sender="15200"))
     await run_until(
-        SmsWorker(config(at_api.url, sender_id="eGA"), db.sessionmaker),
+        sms_worker(config(at_api.url, sender_id="eGA"), db.sessionmaker),
         lambda: _is(outbox, "sent", "reply:in-1"),
     )
     assert at_api.sent() == [
@@ -173,7 +179,7 @@ async def test_reply_to_a_premium_message_uses_its_link_id(
 async def test_a_long_text_is_cut_to_the_cap(db: Database, outbox: SmsOutbox, at_api: AtApi):
     await outbox.enqueue(sms(text="neno " * 100))  # 500 characters: 4 parts
     await run_until(
-        SmsWorker(config(at_api.url, max_segments=2), db.sessionmaker), lambda: _is(outbox, "sent")
+        sms_worker(config(at_api.url, max_segments=2), db.sessionmaker), lambda: _is(outbox, "sent")
     )
     (sent,) = at_api.sent()
     assert sent["message"].endswith("neno...") and len(sent["message"]) <= 306
@@ -194,5 +200,5 @@ async def test_a_number_without_its_plus_is_sent_in_international_form(
     db: Database, outbox: SmsOutbox, at_api: AtApi
 ):
     await outbox.enqueue(sms(phone="255712345678"))
-    await run_until(SmsWorker(config(at_api.url), db.sessionmaker), lambda: _is(outbox, "sent"))
+    await run_until(sms_worker(config(at_api.url), db.sessionmaker), lambda: _is(outbox, "sent"))
     assert [m["to"] for m in at_api.sent()] == ["+255712345678"]

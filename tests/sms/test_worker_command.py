@@ -12,7 +12,8 @@ import yaml
 from tests.sms.conftest import API_KEY, AtApi, eventually
 from tests.support.databases import Database
 from tests.support.serve import start_worker
-from ussd_gateway.adapters.outbox.sms import OutgoingSms, SmsOutbox
+from ussd_gateway.adapters.outbox.sms import SmsOutbox
+from ussd_gateway.domain.outgoing import OutgoingSms
 
 BIN = Path(sys.executable).parent
 

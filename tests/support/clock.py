@@ -1,9 +1,13 @@
-"""A clock the test moves: what the gateway's in-process expiries, rate-limit windows and menu
-retention read instead of the machine's clocks (``ports.clock.Clock``)."""
+"""Clocks a test moves instead of sleeping: ``FakeClock`` for what the gateway's in-process
+expiries, rate-limit windows and menu retention read (``ports.clock.Clock``), ``SteppedClock``
+for the outbox's retry delays (a datetime clock)."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+
+from ussd_gateway.adapters.db.models import utcnow
 
 
 class FakeClock:
@@ -28,3 +32,17 @@ async def later(clock: FakeClock, seconds: float, *, redis: bool) -> None:
     clock.advance(seconds)
     if redis:
         await asyncio.sleep(seconds)
+
+
+class SteppedClock:
+    """Real time plus an offset that only grows: rows stamped by the database or by code
+    reading the real clock are never in this clock's future."""
+
+    def __init__(self) -> None:
+        self.offset = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return utcnow() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += dt.timedelta(seconds=seconds)

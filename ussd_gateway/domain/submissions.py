@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ussd_gateway.domain.outgoing import OutgoingSms
+
 REFERENCE_SLOT = "\ue000reference\ue000"
 """Stands for the reference in a receipt rendered before the reference is drawn."""
 
@@ -23,6 +25,18 @@ class SmsReceipt:
     language: str
     text: str
     drop_phone: bool = False
+
+    def message(self, reference: str) -> OutgoingSms:
+        """The SMS for the submission stored as ``reference``; its purpose makes a retried hop
+        queue nothing new."""
+        return OutgoingSms(
+            purpose=f"receipt:{reference}",
+            phone=self.phone,
+            language=self.language,
+            text=self.text.replace(REFERENCE_SLOT, reference),
+            reference=reference,
+            drop_phone=self.drop_phone,
+        )
 
 
 @dataclass(frozen=True, slots=True)

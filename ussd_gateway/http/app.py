@@ -27,6 +27,7 @@ from ussd_gateway.http.keys import (
 )
 from ussd_gateway.http.menus_admin import setup_reloading
 from ussd_gateway.http.observability import setup_observability
+from ussd_gateway.http.outbox import setup_outbox
 from ussd_gateway.http.providers import configure as configure_providers
 from ussd_gateway.http.request_id import request_ids
 from ussd_gateway.http.routes import setup_routes
@@ -42,7 +43,7 @@ def create_app(
 ) -> web.Application:
     """Build the web application; menus are loaded now so a broken menu fails before serving.
 
-    ``worker``: run a delivery worker in-process (None: only on SQLite). ``clock``: what the
+    ``worker``: run the outbox workers in-process (None: only on SQLite). ``clock``: what the
     menus' retention, in-process expiries and rate-limit windows read (tests move it).
     """
     menus = load_registry(settings, clock)  # every menu validated; old versions kept on reload
@@ -63,9 +64,10 @@ def create_app(
             yield
 
     app.cleanup_ctx.append(gateway)  # first in: the other hooks' clean-up runs before it
-    setup_forwarding(app, settings, worker=worker)
+    setup_forwarding(app, settings)
     # after forwarding: listens to status changes
-    setup_sms(app, settings, worker=worker, menus=menus)
+    setup_sms(app, settings, menus=menus)
+    setup_outbox(app, settings, worker=worker)  # runs what the two above configured
     app.middlewares.append(request_ids)
     install_guard(app, load_guard_config(settings))
     setup_observability(app, settings)

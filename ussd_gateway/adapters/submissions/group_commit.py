@@ -19,7 +19,7 @@ draft fails alone.
 Round trips, because on a saturated event loop each one is a turn of the loop every waiter
 pays: on PostgreSQL a batch without receipts is that one statement, run in autocommit (a single
 statement is its own transaction, committed when it answers); with receipts it is BEGIN, the
-INSERT, the receipts' INSERT, COMMIT (``sms.receipts``: same transaction). The connection is
+INSERT, the receipts' INSERT, COMMIT (one transaction for both). The connection is
 kept from one batch to the next while submissions keep coming, and ``LINGER`` after (under
 load the queue empties between batches all the time), instead of a checkout per batch whose
 ping costs asyncpg three round trips; a kept connection found dead (a database restart) is
@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ussd_gateway.adapters.db.models import Submission
 from ussd_gateway.adapters.db.writelock import NoLock
-from ussd_gateway.adapters.outbox.receipts import RECEIPT_KEY, enqueue_receipts
+from ussd_gateway.adapters.outbox.enqueue import enqueue_in
 from ussd_gateway.domain.references import new_reference
 from ussd_gateway.domain.submissions import SmsReceipt
 
@@ -59,6 +59,9 @@ LINGER = 0.1
 
 CLOSE_WAIT = 5.0
 """Seconds ``close`` waits for a batch being written."""
+
+RECEIPT_KEY = "_sms_receipt"
+"""Where a submission's receipt rides along with its column values until it is written."""
 
 _TABLE = Submission.__table__
 _KEYS = _TABLE.c.idempotency_key
@@ -221,11 +224,11 @@ class GroupCommit:
         try:
             async with connection.begin():
                 found = await self._stored(connection, rows)
-                # receipts ride in the same transaction (see sms.receipts)
-                await enqueue_receipts(
+                # receipts ride in the same transaction: they exist exactly when it does
+                await enqueue_in(
                     connection,
                     [
-                        (found[key], receipt)
+                        receipt.message(found[key])
                         for row, receipt in zip(rows, receipts, strict=True)
                         if receipt is not None and (key := row["idempotency_key"]) in found
                     ],

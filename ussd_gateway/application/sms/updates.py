@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ussd_gateway.adapters.db.models import Submission
-from ussd_gateway.adapters.outbox.sms import OutgoingSms, SmsOutbox
+from ussd_gateway.adapters.outbox.sms import SmsOutbox
 from ussd_gateway.application.sms.status_text import status_label
 from ussd_gateway.config.sms import SmsConfig
+from ussd_gateway.domain.outgoing import OutgoingSms
 from ussd_gateway.domain.submissions import StatusChange
 from ussd_gateway.engine.definition import MenuDefinition
 

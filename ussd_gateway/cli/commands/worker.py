@@ -1,4 +1,4 @@
-"""``ussd-gateway worker``: delivers stored submissions to their backends (the Procfile's)."""
+"""``ussd-gateway worker``: delivers stored submissions and sends queued SMS (the Procfile's)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
     from ussd_gateway.adapters.db.migrate import upgrade
-    from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
-    from ussd_gateway.adapters.outbox.sms_worker import SmsWorker
+    from ussd_gateway.adapters.outbox.senders.delivery import DeliverySender
+    from ussd_gateway.adapters.outbox.senders.sms import SmsSender
+    from ussd_gateway.adapters.outbox.worker import Worker, run_together
     from ussd_gateway.config.backends import load_forwarding
     from ussd_gateway.config.sms import load_sms
 
@@ -47,22 +48,19 @@ def run(args: argparse.Namespace) -> int:
                 )
                 return 1
             sessionmaker = create_sessionmaker(engine)
-            worker = DeliveryWorker(config, sessionmaker, settings.env)
-            sender = SmsWorker(sms, sessionmaker)
-            loop = asyncio.get_running_loop()
+            workers = [
+                Worker(DeliverySender(config, settings.env), sessionmaker),
+                Worker(SmsSender(sms), sessionmaker),
+            ]
 
             def stop() -> None:
-                worker.stop()
-                sender.stop()
+                for worker in workers:
+                    worker.stop()
 
+            loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop)
-            tasks = [asyncio.create_task(worker.run()), asyncio.create_task(sender.run())]
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            stop()  # one failing (a configuration mistake) stops the other
-            for result in await asyncio.gather(*tasks, return_exceptions=True):
-                if isinstance(result, BaseException):
-                    raise result  # as before: a configuration mistake is reported by the CLI
+            await run_together(workers)  # a configuration mistake: raised, the CLI reports it
             return 0
         finally:
             await engine.dispose()

@@ -12,10 +12,10 @@ import logging
 
 from aiohttp import web
 
-from ussd_gateway.adapters.outbox.sms import OutgoingSms
 from ussd_gateway.application.sms.actions import ACTIONS, ActionContext, InboundSms
 from ussd_gateway.application.sms.router import Match
 from ussd_gateway.config.sms import KeywordRoute
+from ussd_gateway.domain.outgoing import OutgoingSms
 from ussd_gateway.domain.privacy import mask_phone
 from ussd_gateway.domain.ussd import BadRequest
 from ussd_gateway.http.keys import DEFINITIONS, SUBMISSIONS

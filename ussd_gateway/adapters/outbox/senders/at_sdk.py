@@ -11,20 +11,20 @@ applied there.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
-import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 
-from ussd_gateway.adapters.outbox.sms import ClaimedSms, Outcome, SendResult, international
+from ussd_gateway.adapters.outbox.queue import Outcome
+from ussd_gateway.adapters.outbox.sms import international
 from ussd_gateway.config.sms import SmsConfig
 from ussd_gateway.domain.sms_text import fit, segments
-
-log = logging.getLogger(__name__)
 
 ACCEPTED_CODES = range(100, 103)
 """100 Processed, 101 Sent, 102 Queued."""
@@ -33,6 +33,37 @@ PERMANENT_CODES = frozenset({402, 403, 404, 406, 409})
 the same message to the same number will never go through. Everything else (401 risk hold,
 405 insufficient balance, 407 could not route, 5xx) is worth another try later: an operator
 can top up or the route can come back, and the backoff keeps the retries cheap."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedSms:
+    """A queued SMS a worker holds the lease of."""
+
+    id: int
+    purpose: str
+    phone: str
+    text: str
+    link_id: str | None
+    sender: str | None
+    attempt: int
+    created_at: dt.datetime
+
+    @property
+    def age_from(self) -> dt.datetime:
+        return self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What one call to the SMS API said about our one recipient (``DONE``: accepted)."""
+
+    outcome: Outcome
+    message_id: str | None = None
+    cost: str | None = None
+    status_code: int | None = None
+    provider_status: str | None = None
+    error: str | None = None
+    segments: int | None = None
 
 
 def make_service(config: SmsConfig) -> SMSService:
@@ -122,7 +153,7 @@ def interpret(reply: Any, phone: str) -> SendResult:
         "provider_status": status,
     }
     if code in ACCEPTED_CODES:
-        return SendResult(Outcome.ACCEPTED, **fields)
+        return SendResult(Outcome.DONE, **fields)
     outcome = Outcome.FAILED if code in PERMANENT_CODES else Outcome.RETRY
     return SendResult(outcome, error=f"{code} {status or ''}".strip(), **fields)
 

@@ -1,0 +1,1 @@
+"""How each outbox sends one item and records what became of it."""

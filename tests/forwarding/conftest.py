@@ -14,11 +14,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.conftest import project_settings
 from tests.support.databases import Database
 from ussd_gateway.adapters.db.models import Submission
 from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
 from ussd_gateway.adapters.submissions.store import SubmissionStore
-from ussd_gateway.config.backends import DeliverySettings, ForwardingConfig, parse_backend
+from ussd_gateway.config.backends import ForwardingConfig
 from ussd_gateway.domain.submissions import SubmissionDraft
 
 FAST_RETRY = {"base_delay": 0.05, "backoff_factor": 2, "max_delay": 0.2, "jitter": 0.1}
@@ -108,10 +109,9 @@ def forwarding_config(
         **options,
         "retry": {**FAST_RETRY, **(retry or {})},
     }
-    return ForwardingConfig(
-        backends={"feedback": parse_backend("feedback", raw, env or {})},
-        delivery=DeliverySettings(poll_interval=0.05, lease=lease, concurrency=concurrency),
-    )
+    delivery = {"poll_interval": 0.05, "lease": lease, "concurrency": concurrency}
+    sections = {"backends": {"feedback": raw}, "delivery": delivery}
+    return project_settings(sections=sections, env=env).forwarding
 
 
 def draft(**changes: Any) -> SubmissionDraft:

@@ -42,7 +42,7 @@ async def test_list_show_and_retry(db: Database, stand_in: StandIn):
     async def settled() -> bool:
         return (await ledger.counts()) == {"failed": 1, "delivered": 1}
 
-    await run_until(DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker, {}), settled)
+    await run_until(DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker), settled)
 
     listing = await cli(db, "list")
     assert listing.returncode == 0, listing.stderr
@@ -78,7 +78,7 @@ async def test_list_show_and_retry(db: Database, stand_in: StandIn):
     refused = await cli(db, "retry", delivered)
     assert refused.returncode == 1 and "no such failed, dead or pending" in refused.stderr
     await run_until(
-        DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker, {}),
+        DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker),
         lambda: _is_delivered(ledger),
     )
 

@@ -46,7 +46,7 @@ def until(db: Database, **wanted: int):
 async def test_server_errors_then_success_delivers_once(db: Database, stand_in: StandIn):
     stand_in.script += [Reply(500, {"error": "x"}), Reply(502), Reply(503)]
     (reference,) = await submit(db)
-    worker = DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker, {})
+    worker = DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker)
     await run_until(worker, until(db, delivered=1))
 
     assert stand_in.keys() == [reference] * 4
@@ -67,7 +67,7 @@ async def test_server_errors_then_success_delivers_once(db: Database, stand_in: 
 async def test_client_error_fails_at_once(db: Database, stand_in: StandIn):
     stand_in.script.append(Reply(400, {"error": "institution unknown"}))
     (reference,) = await submit(db)
-    worker = DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker, {})
+    worker = DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker)
     await run_until(worker, until(db, failed=1))
     await asyncio.sleep(0.2)  # and it is not tried again
     assert len(stand_in.received) == 1
@@ -79,7 +79,7 @@ async def test_timeout_is_retried(db: Database, stand_in: StandIn):
     stand_in.script.append(Reply(delay=1.5))
     (reference,) = await submit(db)
     config = forwarding_config(stand_in.url, timeout=0.3)
-    await run_until(DeliveryWorker(config, db.sessionmaker, {}), until(db, delivered=1))
+    await run_until(DeliveryWorker(config, db.sessionmaker), until(db, delivered=1))
     history = await attempts_of(db, reference)
     assert [(a.outcome, a.error) for a in history] == [
         ("retry", "timeout after 0.3s"),
@@ -91,13 +91,13 @@ async def test_gives_up_as_dead_then_retry_delivers(db: Database, stand_in: Stan
     stand_in.default = Reply(500)
     first, second = await submit(db, 2)
     config = forwarding_config(stand_in.url, retry={"max_attempts": 3})
-    await run_until(DeliveryWorker(config, db.sessionmaker, {}), until(db, dead=2))
+    await run_until(DeliveryWorker(config, db.sessionmaker), until(db, dead=2))
     assert sorted(stand_in.keys()) == sorted([first] * 3 + [second] * 3)
     assert (await row(db, first)).last_error == "HTTP 500"
 
     stand_in.default = Reply(201, {"case_number": "C-9"})
     assert await DeliveryLedger(db.sessionmaker).requeue(reference=first.lower()) == [first]
-    await run_until(DeliveryWorker(config, db.sessionmaker, {}), until(db, delivered=1, dead=1))
+    await run_until(DeliveryWorker(config, db.sessionmaker), until(db, delivered=1, dead=1))
     assert stand_in.keys()[-1] == first
     revived = await row(db, first)
     assert revived.remote_id == "C-9" and revived.attempts == 1
@@ -108,14 +108,14 @@ async def test_gives_up_past_the_give_up_age(db: Database, stand_in: StandIn):
     stand_in.default = Reply(503)
     await submit(db)
     config = forwarding_config(stand_in.url, retry={"max_attempts": 1000, "give_up_after": 0.4})
-    await run_until(DeliveryWorker(config, db.sessionmaker, {}), until(db, dead=1))
+    await run_until(DeliveryWorker(config, db.sessionmaker), until(db, dead=1))
     assert 2 <= len(stand_in.received) < 20
 
 
 async def test_retry_after_is_honoured(db: Database, stand_in: StandIn):
     stand_in.script.append(Reply(429, headers={"Retry-After": "1"}))
     (reference,) = await submit(db)
-    worker = DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker, {})
+    worker = DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker)
     task = asyncio.create_task(worker.run())
     await asyncio.sleep(0.6)
     assert len(stand_in.received) == 1  # backoff alone would have retried within 0.1 s
@@ -135,7 +135,7 @@ async def test_sigterm_style_stop_releases_held_leases(db: Database, stand_in: S
         backends=config.backends,
         delivery=type(config.delivery)(poll_interval=0.05, shutdown_grace=0.2),
     )
-    worker = DeliveryWorker(config, db.sessionmaker, {})
+    worker = DeliveryWorker(config, db.sessionmaker)
     task = asyncio.create_task(worker.run())
     for _ in range(100):
         if stand_in.received:
@@ -148,7 +148,7 @@ async def test_sigterm_style_stop_releases_held_leases(db: Database, stand_in: S
     assert released.attempts == 0
 
     stand_in.default = Reply(201)
-    await run_until(DeliveryWorker(config, db.sessionmaker, {}), until(db, delivered=1))
+    await run_until(DeliveryWorker(config, db.sessionmaker), until(db, delivered=1))
 
 
 async def test_two_workers_never_deliver_the_same_submission_at_once(
@@ -159,7 +159,7 @@ async def test_two_workers_never_deliver_the_same_submission_at_once(
     engines = [create_engine(db.url) for _ in range(2)]
     try:
         config = forwarding_config(stand_in.url, concurrency=4)
-        workers = [DeliveryWorker(config, create_sessionmaker(e), {}) for e in engines]
+        workers = [DeliveryWorker(config, create_sessionmaker(e)) for e in engines]
         tasks = [asyncio.create_task(w.run()) for w in workers]
         check = until(db, delivered=60)
         for _ in range(400):
@@ -182,7 +182,7 @@ async def test_anonymous_submission_reaches_the_backend_without_a_number(
     db: Database, stand_in: StandIn
 ):
     await submit(db, anonymous=True)
-    worker = DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker, {})
+    worker = DeliveryWorker(forwarding_config(stand_in.url), db.sessionmaker)
     await run_until(worker, until(db, delivered=1))
     body = stand_in.received[0].json
     assert body["phone"] is None and body["anonymous"] is True
@@ -201,5 +201,5 @@ async def test_a_backend_coming_back_brings_the_waiting_ones_forward(
             .values(next_attempt_at=utcnow() + dt.timedelta(hours=1), attempts=9)
         )
     config = forwarding_config(stand_in.url, retry={"base_delay": 0.5, "jitter": 0})
-    await run_until(DeliveryWorker(config, db.sessionmaker, {}), until(db, delivered=2), within=8)
+    await run_until(DeliveryWorker(config, db.sessionmaker), until(db, delivered=2), within=8)
     assert stand_in.keys() == [first, first, waiting]

@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from ussd_gateway.adapters.connectors.registry import check_types
+from ussd_gateway.adapters.connectors.registry import check_backends
 from ussd_gateway.adapters.db.engine import create_sessionmaker, normalise_url
 from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
-from ussd_gateway.config.backends import load_forwarding
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.http.backend_status import FORWARDING, LEDGER, STATUS_LISTENERS, backend_status
 from ussd_gateway.http.keys import DATABASE
@@ -35,8 +34,8 @@ def setup_forwarding(app: web.Application, settings: Settings, *, worker: bool |
     ``worker``: None runs one on SQLite only (the single-command default); True also on
     PostgreSQL (``serve --with-worker``); False never (``serve --no-worker``).
     """
-    config = load_forwarding(settings)
-    check_types(config)
+    config = settings.forwarding
+    check_backends(config)
     run_worker = is_sqlite(settings.database_url) if worker is None else worker
     app[FORWARDING] = config
     app[STATUS_LISTENERS] = []
@@ -49,7 +48,7 @@ def setup_forwarding(app: web.Application, settings: Settings, *, worker: bool |
         delivery: DeliveryWorker | None = None
         try:
             if run_worker and config.backends:
-                delivery = DeliveryWorker(config, sessionmaker, settings.env)
+                delivery = DeliveryWorker(config, sessionmaker)
                 await delivery.open()
                 task = asyncio.create_task(delivery.run(), name="delivery-worker")
                 task.add_done_callback(_report_crash)

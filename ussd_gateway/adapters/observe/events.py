@@ -19,7 +19,6 @@ import functools
 import hashlib
 import logging
 from collections import deque
-from dataclasses import dataclass
 
 from sqlalchemy import insert
 from sqlalchemy.dialects import sqlite
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from ussd_gateway.adapters.db.engine import SQLITE_BUSY_TIMEOUT_MS
 from ussd_gateway.adapters.db.models import SessionEvent
 from ussd_gateway.adapters.observe.metrics import DEPENDENCY_ERRORS, EVENTS_DROPPED
+from ussd_gateway.config.observability import EventSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +53,6 @@ Event = tuple[str, str, str, str, str | None, str | None, dt.datetime]
 def opaque_session_id(provider: str, session_id: str) -> str:
     """A stable id for a session that leads back to neither the aggregator's id nor the phone."""
     return hashlib.sha256(f"{provider}:{session_id}".encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True, slots=True)
-class EventSettings:
-    """``observability.session_events`` … in config/gateway.yaml."""
-
-    enabled: bool = True
-    flush_interval: float = 1.0
-    batch_size: int = 200
-    queue_size: int = 10_000
 
 
 class EventRecorder:

@@ -50,14 +50,12 @@ class DeliveryWorker:
         self,
         config: ForwardingConfig,
         sessionmaker: async_sessionmaker[AsyncSession],
-        env: Mapping[str, str],
         *,
         name: str | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
         self.ledger = DeliveryLedger(sessionmaker)
-        self.env = env
         self.name = name or worker_id()
         self.stats = WorkerStats()
         self._rng = rng or random.Random()
@@ -83,7 +81,7 @@ class DeliveryWorker:
             return
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         try:
-            self._connectors = build_connectors(self.config, self.env, client=self._client)
+            self._connectors = build_connectors(self.config, client=self._client)
         except BaseException:
             await self._client.close()
             self._client = None

@@ -8,7 +8,7 @@ import signal
 import sys
 from typing import Any
 
-from ussd_gateway.adapters.logs import configure_logging, log_format
+from ussd_gateway.adapters.logs import configure_logging
 from ussd_gateway.config.settings import load_settings
 
 
@@ -26,13 +26,11 @@ def run(args: argparse.Namespace) -> int:
     from ussd_gateway.adapters.db.migrate import upgrade
     from ussd_gateway.adapters.outbox.delivery_worker import DeliveryWorker
     from ussd_gateway.adapters.outbox.sms_worker import SmsWorker
-    from ussd_gateway.config.backends import load_forwarding
-    from ussd_gateway.config.sms import load_sms
 
     settings = load_settings(args.config)
-    configure_logging(settings.log_level, log_format(settings.env, settings.section("logging")))
-    config = load_forwarding(settings)
-    sms = load_sms(settings)
+    configure_logging(settings.log_level, settings.logging.format)
+    config = settings.forwarding
+    sms = settings.sms
 
     async def work() -> int:
         engine = create_engine(settings.database_url)
@@ -47,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                 )
                 return 1
             sessionmaker = create_sessionmaker(engine)
-            worker = DeliveryWorker(config, sessionmaker, settings.env)
+            worker = DeliveryWorker(config, sessionmaker)
             sender = SmsWorker(sms, sessionmaker)
             loop = asyncio.get_running_loop()
 

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ussd_gateway.adapters.guard_state import GuardState, MemoryGuardState, create_state
 from ussd_gateway.application.guard import GuardedHopService
-from ussd_gateway.config.guard import GuardConfig, load_guard_config
+from ussd_gateway.config.guard import GuardConfig
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.http.guard.admin import admin_middleware
 from ussd_gateway.http.guard.auth import warn_open_webhooks, webhook_middleware
@@ -38,7 +38,7 @@ class Guard:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Guard:
-        return cls(load_guard_config(settings), settings.redis_url)
+        return cls(settings.guard, settings.redis_url)
 
     def install(self, app: web.Application) -> None:
         """Add the middlewares and the clean-up context (append after the hop service's own)."""

@@ -21,7 +21,7 @@ from ussd_gateway.application.sms.actions import ACTIONS
 from ussd_gateway.application.sms.service_routes import LiveKeywords
 from ussd_gateway.application.sms.updates import status_update_listener
 from ussd_gateway.config.settings import ConfigError, Settings
-from ussd_gateway.config.sms import SmsConfig, load_sms
+from ussd_gateway.config.sms import SmsConfig
 from ussd_gateway.http.backend_status import STATUS_LISTENERS
 from ussd_gateway.http.forwarding import is_sqlite
 from ussd_gateway.http.keys import DATABASE, DEFINITIONS
@@ -54,7 +54,7 @@ def live_keywords(config: SmsConfig, menus: MenuRegistry, settings: Settings) ->
 def setup_sms(
     app: web.Application, settings: Settings, *, worker: bool | None, menus: MenuRegistry
 ) -> None:
-    config = load_sms(settings)
+    config = settings.sms
     run_worker = is_sqlite(settings.database_url) if worker is None else worker
     app[SMS_CONFIG] = config
     app[SMS_ROUTER] = live_keywords(config, menus, settings)

@@ -1,0 +1,538 @@
+"""One reader for every section of the configuration, from the file and from the environment.
+
+A section is a frozen dataclass: its fields are its keys, and their type hints say what a value
+must be: ``str``, ``int``, ``float``, ``bool``, ``Path``, ``Literal[...]``, ``X | None``,
+``Mapping[str, X]``, ``tuple[X, ...]``, ``Any``, another section, or an ``Annotated`` one of
+those carrying a ``Kind`` (seconds, a URL…) and ``Check``s (``at_least(1)``). ``setting(...)``
+adds what a type cannot say: the environment variable that overrides a key, keys the file may
+not set, mappings merged over their default, a field collecting the keys nobody declared, or a
+reader of its own.
+
+Every problem is one line naming where, which key, what was expected and what was given, and
+all of a file's problems are reported together::
+
+    config/gateway.yaml: sessions.ttl: expected seconds, got 'three'
+    config/gateway.yaml: sesions: unknown key, did you mean sessions?
+    environment: PORT: expected a whole number from 0 to 65535, got 'http'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import math
+import re
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING, dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar, Union
+
+T = TypeVar("T")
+
+ENVIRONMENT = "environment"
+"""Where a value read from an environment variable comes from, in problem lines."""
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; one line per problem: ``<where>: <key>: <why>``."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems: tuple[str, ...] = problems
+
+
+class Invalid(ValueError):
+    """Raised by a section's ``__post_init__`` for a value that only its neighbours make wrong;
+    the reader reports it under the section's path."""
+
+    def __init__(self, key: str, expected: str, got: Any) -> None:
+        super().__init__(f"{key}: expected {expected}, got {shown(got)}")
+        self.key = key
+        self.expected = expected
+        self.got = got
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of value YAML cannot say by itself: what to call it, and how to read it."""
+
+    expected: str
+    parse: Callable[[Any], Any]
+    """Raises ValueError or TypeError for a value that is not of this kind."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """A condition on a value once read, e.g. ``≥ 1``."""
+
+    text: str
+    test: Callable[[Any], bool]
+
+
+def at_least(low: float) -> Check:
+    return Check(f"≥ {low:g}", lambda value: value >= low)
+
+
+def above(low: float) -> Check:
+    return Check(f"> {low:g}", lambda value: value > low)
+
+
+def below(high: float) -> Check:
+    return Check(f"< {high:g}", lambda value: value < high)
+
+
+def between(low: float, high: float) -> Check:
+    return Check(f"from {low:g} to {high:g}", lambda value: low <= value <= high)
+
+
+def one_of(*choices: str, fold: bool = False) -> Kind:
+    """Text that must be one of ``choices`` (compared case-insensitively with ``fold``)."""
+
+    def parse(value: Any) -> str:
+        text = _text(value)
+        text = text.lower() if fold else text
+        wanted = {c.lower() if fold else c: c for c in choices}
+        if text not in wanted:
+            raise ValueError(text)
+        return wanted[text]
+
+    return Kind("one of " + ", ".join(choices), parse)
+
+
+# --------------------------------------------------------------------------- scalar kinds
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # a code or an id written without quotes
+    raise TypeError(value)
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
+    raise ValueError(value)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError(value)
+    if isinstance(value, str):
+        value = float(value.strip())
+    if not isinstance(value, int | float) or math.isnan(value):
+        raise ValueError(value)
+    return float(value)
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(value)
+    return value
+
+
+_DURATION = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))\s*([smhd]?)", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(value: Any) -> float:
+    """A number of seconds, or text such as ``90s``, ``5m``, ``2h``, ``3d``."""
+    if isinstance(value, str):
+        match = _DURATION.fullmatch(value.strip())
+        if not match:
+            raise ValueError(value)
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    return _number(value)
+
+
+SECONDS = Kind("seconds", _seconds)
+Seconds = Annotated[float, SECONDS]
+"""A duration: a number of seconds, or text with a unit (``90s``, ``5m``, ``2h``, ``3d``)."""
+
+_SCALARS: Mapping[Any, Kind] = {
+    str: Kind("text", _text),
+    int: Kind("a whole number", _whole),
+    float: Kind("a number", _number),
+    bool: Kind("true or false", _flag),
+    Path: Kind("a path", lambda value: Path(_text(value))),
+}
+
+
+# --------------------------------------------------------------------------- field metadata
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What a field's type cannot say about where its value comes from."""
+
+    env: str | None = None
+    """An environment variable that, when set and not empty, wins over the file."""
+    file: bool = True
+    """False: the file may not set it (secrets and accounts come from the environment only)."""
+    merge: bool = False
+    """A mapping whose entries update the default's (mapping values are merged too); the
+    default's keys are the only ones allowed."""
+    rest: bool = False
+    """This mapping field collects every key the section does not declare."""
+    read: Callable[[Reader, Any, str], Any] | None = None
+    """A reader of its own: ``read(reader, value, path)``, reporting through ``reader``."""
+
+
+def setting(
+    *,
+    env: str | None = None,
+    file: bool = True,
+    merge: bool = False,
+    rest: bool = False,
+    read: Callable[[Reader, Any, str], Any] | None = None,
+) -> dict[str, Setting]:
+    """A field's configuration metadata (see ``Setting``): ``field(metadata=setting(...))``."""
+    return {"config": Setting(env, file, merge, rest, read)}
+
+
+_PLAIN = Setting()
+
+
+def _setting(item: dataclasses.Field[Any]) -> Setting:
+    found = item.metadata.get("config", _PLAIN)
+    return found if isinstance(found, Setting) else _PLAIN
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls, include_extras=True)
+
+
+def _unpack(hint: Any) -> tuple[Any, list[Kind], list[Check]]:
+    """``Annotated[float, SECONDS, above(0)]`` → ``(float, [SECONDS], [above(0)])``."""
+    if typing.get_origin(hint) is Annotated:
+        extras = hint.__metadata__
+        kinds = [e for e in extras if isinstance(e, Kind)]
+        return hint.__origin__, kinds, [e for e in extras if isinstance(e, Check)]
+    return hint, [], []
+
+
+def _optional(hint: Any) -> Any | None:
+    """``X`` for ``X | None``; None for anything else."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        others = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(others) == 1 and len(typing.get_args(hint)) == 2:
+            return others[0]
+    return None
+
+
+def describe(hint: Any) -> str:
+    """What a value of ``hint`` is called in problem lines: ``seconds > 0``."""
+    base, kinds, checks = _unpack(hint)
+    if kinds:
+        text = kinds[-1].expected
+    elif (inner := _optional(base)) is not None:
+        text = describe(inner)
+    elif typing.get_origin(base) is Literal:
+        text = "one of " + ", ".join(str(arg) for arg in typing.get_args(base))
+    elif dataclasses.is_dataclass(base) or typing.get_origin(base) in (Mapping, dict):
+        text = "a mapping"
+    elif typing.get_origin(base) is tuple:
+        text = "a list"
+    elif base in _SCALARS:
+        text = _SCALARS[base].expected
+    else:
+        text = "a value"
+    return " ".join([text, " and ".join(check.text for check in checks)]) if checks else text
+
+
+def shown(value: Any) -> str:
+    """A value as a problem line shows it: short, on one line."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:59] + "…")
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return repr(value)[:60]
+
+
+def join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+class _Failed:
+    """A value that could not be read; its problem is already recorded."""
+
+    def __repr__(self) -> str:
+        return "FAILED"
+
+
+FAILED: Any = _Failed()
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+class Reader:
+    """Reads values into typed ones, recording a line per problem instead of stopping at one.
+
+    ``source`` names the file in problem lines; ``env`` is the environment that overrides it;
+    relative paths in the file are taken from ``root``. Call ``done`` to raise what was found.
+    """
+
+    def __init__(
+        self, source: str, env: Mapping[str, str] | None = None, root: Path | None = None
+    ) -> None:
+        self.source = source
+        self.env: Mapping[str, str] = {} if env is None else env
+        self.root = root
+        self.problems: list[str] = []
+
+    def problem(self, path: str, text: str, *, where: str | None = None) -> Any:
+        """Record ``<where>: <path>: <text>``; returns FAILED for the caller to pass on."""
+        line = f"{where or self.source}: {path}: {text}"
+        if line not in self.problems:
+            self.problems.append(line)
+        return FAILED
+
+    def wrong(self, path: str, expected: str, got: Any, *, where: str | None = None) -> Any:
+        return self.problem(path, f"expected {expected}, got {shown(got)}", where=where)
+
+    def unknown(self, path: str, known: Iterable[str]) -> Any:
+        key = path.rsplit(".", 1)[-1]
+        names = sorted(known)
+        close = difflib.get_close_matches(key, names, n=1)
+        if close:
+            return self.problem(path, f"unknown key, did you mean {close[0]}?")
+        return self.problem(path, "unknown key, expected one of " + ", ".join(names))
+
+    def done(self) -> None:
+        if self.problems:
+            raise ConfigError(*self.problems)
+
+    def env_value(self, name: str) -> str | None:
+        value = self.env.get(name)
+        return value if value else None
+
+    # ------------------------------------------------------------------- values
+
+    def value(self, hint: Any, raw: Any, path: str, *, where: str | None = None) -> Any:
+        """``raw`` read as ``hint``; FAILED (with a recorded problem) when it is not one.
+
+        A value not of the kind is "expected seconds"; one of the kind failing a check is
+        "expected seconds > 0".
+        """
+        base, kinds, checks = _unpack(hint)
+        kind = kinds[-1] if kinds else _SCALARS.get(base)
+        if kind is None:
+            result = self._plain(base, raw, path, where)
+        else:
+            try:
+                result = kind.parse(raw)
+            except (TypeError, ValueError):
+                return self.wrong(path, kind.expected, raw, where=where)
+            if isinstance(result, Path) and where is None and self.root is not None:
+                result = result if result.is_absolute() else self.root / result
+        if result is FAILED or result is None:
+            return result
+        if not all(check.test(result) for check in checks):
+            return self.wrong(path, describe(hint), raw, where=where)
+        return result
+
+    def _plain(self, hint: Any, raw: Any, path: str, where: str | None) -> Any:
+        origin = typing.get_origin(hint)
+        inner = _optional(hint)
+        if inner is not None:
+            return None if raw is None else self.value(inner, raw, path, where=where)
+        if hint is Any:
+            return raw
+        if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+            return self.section(hint, raw, path)
+        if origin is Literal:
+            if isinstance(raw, str | int) and raw in typing.get_args(hint):
+                return raw
+            return self.wrong(path, describe(hint), raw, where=where)
+        if origin in (Mapping, dict):
+            return self._mapping(hint, raw, path)
+        if origin is tuple:
+            return self._tuple(hint, raw, path)
+        raise TypeError(f"{path}: no reader for {hint!r}")  # a mistake in a section's code
+
+    def _mapping(self, hint: Any, raw: Any, path: str) -> Any:
+        if not isinstance(raw, Mapping):
+            return self.wrong(path, "a mapping", raw)
+        key_hint, value_hint = typing.get_args(hint)
+        result: dict[Any, Any] = {}
+        failed = False
+        for key, item in raw.items():
+            here = join(path, key)
+            name = self.value(key_hint, key, here)
+            value = self.value(value_hint, item, here)
+            if name is FAILED or value is FAILED:
+                failed = True
+            else:
+                result[name] = value
+        return FAILED if failed else result
+
+    def _tuple(self, hint: Any, raw: Any, path: str) -> Any:
+        args = typing.get_args(hint)
+        if len(args) != 2 or args[1] is not Ellipsis:
+            raise TypeError(f"{path}: only tuple[X, ...] is read")  # a mistake in the code
+        if not isinstance(raw, list | tuple):
+            return self.wrong(path, describe(hint), raw)
+        items = [self.value(args[0], item, f"{path}[{i}]") for i, item in enumerate(raw)]
+        return FAILED if any(item is FAILED for item in items) else tuple(items)
+
+    def merged(self, hint: Any, raw: Any, default: Mapping[str, Any], path: str) -> Any:
+        """A mapping's entries laid over ``default``'s; only ``default``'s keys are allowed."""
+        if not isinstance(raw, Mapping):
+            return self.wrong(path, "a mapping", raw)
+        _, value_hint = typing.get_args(_unpack(hint)[0])
+        result = dict(default)
+        failed = False
+        for key, item in raw.items():
+            here = join(path, key)
+            if str(key) not in default:
+                self.unknown(here, default)
+                failed = True
+                continue
+            value = self.value(value_hint, item, here)
+            if value is FAILED:
+                failed = True
+            elif isinstance(value, Mapping) and isinstance(default[str(key)], Mapping):
+                result[str(key)] = {**default[str(key)], **value}
+            else:
+                result[str(key)] = value
+        return FAILED if failed else result
+
+    # ------------------------------------------------------------------- sections
+
+    def section(
+        self,
+        cls: type[T],
+        raw: Any,
+        path: str,
+        *,
+        base: T | None = None,
+        given: Mapping[str, Any] | None = None,
+        env_names: Mapping[str, str] | None = None,
+        siblings: Iterable[str] = (),
+    ) -> T:
+        """A section from the mapping ``raw`` (None: all defaults).
+
+        Keys left out keep ``base``'s values (else the class defaults); ``given`` supplies
+        fields the file does not hold (a backend's name); ``env_names`` adds variables that
+        override fields, for names known only at run time (``BACKEND_<NAME>_URL``);
+        ``siblings`` are keys of the same mapping read by someone else (named when a key is
+        unknown).
+        """
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            return typing.cast(T, self.wrong(path or "top level", "a mapping", raw))
+        given = dict(given or {})
+        fields = [item for item in dataclasses.fields(cls) if item.init]  # type: ignore[arg-type]
+        settings = {item.name: _setting(item) for item in fields}
+        keys = {name for name, s in settings.items() if s.file and not s.rest} - set(given)
+        rest_field = next((name for name, s in settings.items() if s.rest), None)
+        rest: dict[str, Any] = {}
+        failed = False
+        for key in raw:
+            if str(key) in keys:
+                continue
+            variable = settings[str(key)].env if str(key) in settings else None
+            if variable and str(key) not in given:
+                self.problem(join(path, key), f"expected in the environment as {variable}")
+                failed = True
+            elif rest_field is not None and str(key) not in settings:
+                rest[str(key)] = raw[key]
+            else:
+                self.unknown(join(path, key), keys | set(siblings))
+                failed = True
+        values = dict(given)
+        if rest_field is not None:
+            values[rest_field] = rest
+        hints = _hints(cls)
+        for item in fields:
+            if item.name in values:
+                continue
+            value = self._field(item, settings[item.name], hints[item.name], raw, path, env_names)
+            if value is FAILED:
+                failed = True
+            elif value is not _ABSENT:
+                values[item.name] = value
+            elif base is None and _required(item):
+                self.wrong(join(path, item.name), describe(hints[item.name]), None)
+                failed = True
+        if failed:
+            return typing.cast(T, FAILED)
+        try:
+            if base is not None:
+                return dataclasses.replace(base, **values)  # type: ignore[type-var]
+            return cls(**values)
+        except Invalid as exc:
+            return typing.cast(T, self.wrong(join(path, exc.key), exc.expected, exc.got))
+
+    def _field(
+        self,
+        item: dataclasses.Field[Any],
+        meta: Setting,
+        hint: Any,
+        raw: Mapping[str, Any],
+        path: str,
+        env_names: Mapping[str, str] | None,
+    ) -> Any:
+        variable = (env_names or {}).get(item.name) or meta.env
+        if variable and self.env_value(variable) is not None:
+            return self.value(hint, self.env_value(variable), variable, where=ENVIRONMENT)
+        if not meta.file or raw.get(item.name) is None:
+            return _ABSENT
+        here = join(path, item.name)
+        if meta.read is not None:
+            return meta.read(self, raw[item.name], here)
+        if meta.merge:
+            return self.merged(hint, raw[item.name], _default(item), here)
+        return self.value(hint, raw[item.name], here)
+
+
+_ABSENT: Any = object()
+
+
+def _required(item: dataclasses.Field[Any]) -> bool:
+    return item.default is MISSING and item.default_factory is MISSING
+
+
+def _default(item: dataclasses.Field[Any]) -> Any:
+    if item.default_factory is not MISSING:
+        return item.default_factory()
+    return item.default
+
+
+def read(
+    cls: type[T],
+    raw: Any,
+    *,
+    source: str,
+    path: str = "",
+    env: Mapping[str, str] | None = None,
+    root: Path | None = None,
+    given: Mapping[str, Any] | None = None,
+    env_names: Mapping[str, str] | None = None,
+) -> T:
+    """One section read on its own; ConfigError with every problem found."""
+    reader = Reader(source, env, root)
+    result = reader.section(cls, raw, path, given=given, env_names=env_names)
+    reader.done()
+    return result

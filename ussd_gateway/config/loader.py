@@ -468,7 +468,10 @@ class Reader:
         for item in fields:
             if item.name in values:
                 continue
-            value = self._field(item, settings[item.name], hints[item.name], raw, path, env_names)
+            current = getattr(base, item.name) if base is not None else _default(item)
+            value = self._field(
+                item, settings[item.name], hints[item.name], raw, path, env_names, current
+            )
             if value is FAILED:
                 failed = True
             elif value is not _ABSENT:
@@ -493,18 +496,32 @@ class Reader:
         raw: Mapping[str, Any],
         path: str,
         env_names: Mapping[str, str] | None,
+        current: Any,
     ) -> Any:
+        """One field's value, or _ABSENT to keep ``current`` (MISSING when it has none)."""
+        here = join(path, item.name)
         variable = (env_names or {}).get(item.name) or meta.env
         if variable and self.env_value(variable) is not None:
             return self.value(hint, self.env_value(variable), variable, where=ENVIRONMENT)
-        if not meta.file or raw.get(item.name) is None:
+        given = raw.get(item.name) if meta.file else None
+        if (
+            _is_section(hint)
+            and meta.read is None
+            and (given is None or isinstance(given, Mapping))
+        ):
+            # read even when absent: its own keys may come from the environment
+            return self.section(hint, given, here, base=None if current is MISSING else current)
+        if given is None:
             return _ABSENT
-        here = join(path, item.name)
         if meta.read is not None:
-            return meta.read(self, raw[item.name], here)
+            return meta.read(self, given, here)
         if meta.merge:
-            return self.merged(hint, raw[item.name], _default(item), here)
-        return self.value(hint, raw[item.name], here)
+            return self.merged(hint, given, _default(item), here)
+        return self.value(hint, given, here)
+
+
+def _is_section(hint: Any) -> bool:
+    return dataclasses.is_dataclass(hint) and isinstance(hint, type)
 
 
 _ABSENT: Any = object()
@@ -515,6 +532,7 @@ def _required(item: dataclasses.Field[Any]) -> bool:
 
 
 def _default(item: dataclasses.Field[Any]) -> Any:
+    """The field's default value; MISSING for a required field."""
     if item.default_factory is not MISSING:
         return item.default_factory()
     return item.default

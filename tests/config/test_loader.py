@@ -90,7 +90,7 @@ port: "8081"
 limits:
   phone: {requests: 5}
   fields: {text: 500}
-  hop_deadline: 1500ms
+  hop_deadline: 1.5
 providers:
   hubtel: {allow: [203.0.113.7, "2001:db8::/32"]}
 backends:
@@ -98,7 +98,7 @@ backends:
 sms: {sender_id: null, short_code: 15200}
 privacy: {retention_days: 30.5, personal_keys: [name]}
 logging: {format: JSON}
-""".replace("1500ms", "1.5"),
+""",
     )
     settings = load_settings(path, env={})
     root = tmp_path / "project"

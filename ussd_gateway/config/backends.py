@@ -15,17 +15,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from ussd_gateway.config.loader import (
-    FAILED,
-    SECONDS,
-    Kind,
-    Reader,
-    above,
-    at_least,
-    below,
-    join,
-    setting,
-)
+from ussd_gateway.config.kinds import SECONDS, Kind, above, at_least, below
+from ussd_gateway.config.loader import FAILED, Reader, join, setting
 
 COMMON_KEYS: tuple[str, ...] = ("type", "retry", "timeout")
 """A backend's keys read here; its connector reads the others."""

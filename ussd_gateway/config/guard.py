@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from ussd_gateway.config.loader import FAILED, SECONDS, Kind, Reader, at_least, join, setting
+from ussd_gateway.config.kinds import SECONDS, Kind, at_least
+from ussd_gateway.config.loader import FAILED, Reader, join, setting
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

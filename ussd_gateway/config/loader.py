@@ -3,7 +3,8 @@
 A section is a frozen dataclass: its fields are its keys, and their type hints say what a value
 must be: ``str``, ``int``, ``float``, ``bool``, ``Path``, ``Literal[...]``, ``X | None``,
 ``Mapping[str, X]``, ``tuple[X, ...]``, ``Any``, another section, or an ``Annotated`` one of
-those carrying a ``Kind`` (seconds, a URL…) and ``Check``s (``at_least(1)``). ``setting(...)``
+those carrying a ``Kind`` (seconds, a URL…) and ``Check``s (``at_least(1)``, ``kinds.py``).
+``setting(...)``
 adds what a type cannot say: the environment variable that overrides a key, keys the file may
 not set, mappings merged over their default, a field collecting the keys nobody declared, or a
 reader of its own.
@@ -13,7 +14,9 @@ all of a file's problems are reported together::
 
     config/gateway.yaml: sessions.ttl: expected seconds, got 'three'
     config/gateway.yaml: sesions: unknown key, did you mean sessions?
-    environment: PORT: expected a whole number from 0 to 65535, got 'http'
+    environment: PORT: expected a whole number, got 'http'
+
+Value kinds and their names live in ``kinds.py``.
 """
 
 from __future__ import annotations
@@ -21,14 +24,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import math
-import re
-import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, Union
+from typing import Any, Literal, TypeVar
+
+from ussd_gateway.config.kinds import SCALARS, describe, optional, shown, unpack
 
 T = TypeVar("T")
 
@@ -53,119 +55,6 @@ class Invalid(ValueError):
         self.key = key
         self.expected = expected
         self.got = got
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A kind of value YAML cannot say by itself: what to call it, and how to read it."""
-
-    expected: str
-    parse: Callable[[Any], Any]
-    """Raises ValueError or TypeError for a value that is not of this kind."""
-
-
-@dataclass(frozen=True)
-class Check:
-    """A condition on a value once read, e.g. ``≥ 1``."""
-
-    text: str
-    test: Callable[[Any], bool]
-
-
-def at_least(low: float) -> Check:
-    return Check(f"≥ {low:g}", lambda value: value >= low)
-
-
-def above(low: float) -> Check:
-    return Check(f"> {low:g}", lambda value: value > low)
-
-
-def below(high: float) -> Check:
-    return Check(f"< {high:g}", lambda value: value < high)
-
-
-def between(low: float, high: float) -> Check:
-    return Check(f"from {low:g} to {high:g}", lambda value: low <= value <= high)
-
-
-def one_of(*choices: str, fold: bool = False) -> Kind:
-    """Text that must be one of ``choices`` (compared case-insensitively with ``fold``)."""
-
-    def parse(value: Any) -> str:
-        text = _text(value)
-        text = text.lower() if fold else text
-        wanted = {c.lower() if fold else c: c for c in choices}
-        if text not in wanted:
-            raise ValueError(text)
-        return wanted[text]
-
-    return Kind("one of " + ", ".join(choices), parse)
-
-
-# --------------------------------------------------------------------------- scalar kinds
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)  # a code or an id written without quotes
-    raise TypeError(value)
-
-
-def _whole(value: Any) -> int:
-    if isinstance(value, bool):
-        raise TypeError(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-        return int(value)
-    raise ValueError(value)
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool):
-        raise TypeError(value)
-    if isinstance(value, str):
-        value = float(value.strip())
-    if not isinstance(value, int | float) or math.isnan(value):
-        raise ValueError(value)
-    return float(value)
-
-
-def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(value)
-    return value
-
-
-_DURATION = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))\s*([smhd]?)", re.IGNORECASE)
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _seconds(value: Any) -> float:
-    """A number of seconds, or text such as ``90s``, ``5m``, ``2h``, ``3d``."""
-    if isinstance(value, str):
-        match = _DURATION.fullmatch(value.strip())
-        if not match:
-            raise ValueError(value)
-        return float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
-    return _number(value)
-
-
-SECONDS = Kind("seconds", _seconds)
-Seconds = Annotated[float, SECONDS]
-"""A duration: a number of seconds, or text with a unit (``90s``, ``5m``, ``2h``, ``3d``)."""
-
-_SCALARS: Mapping[Any, Kind] = {
-    str: Kind("text", _text),
-    int: Kind("a whole number", _whole),
-    float: Kind("a number", _number),
-    bool: Kind("true or false", _flag),
-    Path: Kind("a path", lambda value: Path(_text(value))),
-}
 
 
 # --------------------------------------------------------------------------- field metadata
@@ -211,61 +100,6 @@ def _setting(item: dataclasses.Field[Any]) -> Setting:
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls, include_extras=True)
-
-
-def _unpack(hint: Any) -> tuple[Any, list[Kind], list[Check]]:
-    """``Annotated[float, SECONDS, above(0)]`` → ``(float, [SECONDS], [above(0)])``."""
-    if typing.get_origin(hint) is Annotated:
-        extras = hint.__metadata__
-        kinds = [e for e in extras if isinstance(e, Kind)]
-        return hint.__origin__, kinds, [e for e in extras if isinstance(e, Check)]
-    return hint, [], []
-
-
-def _optional(hint: Any) -> Any | None:
-    """``X`` for ``X | None``; None for anything else."""
-    if typing.get_origin(hint) in (Union, types.UnionType):
-        others = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        if len(others) == 1 and len(typing.get_args(hint)) == 2:
-            return others[0]
-    return None
-
-
-def describe(hint: Any) -> str:
-    """What a value of ``hint`` is called in problem lines: ``seconds > 0``."""
-    base, kinds, checks = _unpack(hint)
-    if kinds:
-        text = kinds[-1].expected
-    elif (inner := _optional(base)) is not None:
-        text = describe(inner)
-    elif typing.get_origin(base) is Literal:
-        text = "one of " + ", ".join(str(arg) for arg in typing.get_args(base))
-    elif dataclasses.is_dataclass(base) or typing.get_origin(base) in (Mapping, dict):
-        text = "a mapping"
-    elif typing.get_origin(base) is tuple:
-        text = "a list"
-    elif base in _SCALARS:
-        text = _SCALARS[base].expected
-    else:
-        text = "a value"
-    return " ".join([text, " and ".join(check.text for check in checks)]) if checks else text
-
-
-def shown(value: Any) -> str:
-    """A value as a problem line shows it: short, on one line."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        return repr(value if len(value) <= 60 else value[:59] + "…")
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return repr(value)[:60]
 
 
 def join(path: str, key: Any) -> str:
@@ -334,8 +168,8 @@ class Reader:
         A value not of the kind is "expected seconds"; one of the kind failing a check is
         "expected seconds > 0".
         """
-        base, kinds, checks = _unpack(hint)
-        kind = kinds[-1] if kinds else _SCALARS.get(base)
+        base, kinds, checks = unpack(hint)
+        kind = kinds[-1] if kinds else SCALARS.get(base)
         if kind is None:
             result = self._plain(base, raw, path, where)
         else:
@@ -353,7 +187,7 @@ class Reader:
 
     def _plain(self, hint: Any, raw: Any, path: str, where: str | None) -> Any:
         origin = typing.get_origin(hint)
-        inner = _optional(hint)
+        inner = optional(hint)
         if inner is not None:
             return None if raw is None else self.value(inner, raw, path, where=where)
         if hint is Any:
@@ -399,7 +233,7 @@ class Reader:
         """A mapping's entries laid over ``default``'s; only ``default``'s keys are allowed."""
         if not isinstance(raw, Mapping):
             return self.wrong(path, "a mapping", raw)
-        _, value_hint = typing.get_args(_unpack(hint)[0])
+        _, value_hint = typing.get_args(unpack(hint)[0])
         result = dict(default)
         failed = False
         for key, item in raw.items():
@@ -516,7 +350,7 @@ class Reader:
         if meta.read is not None:
             return meta.read(self, given, here)
         if meta.merge:
-            return self.merged(hint, given, _default(item), here)
+            return self.merged(hint, given, {} if current is MISSING else current, here)
         return self.value(hint, given, here)
 
 
@@ -536,21 +370,3 @@ def _default(item: dataclasses.Field[Any]) -> Any:
     if item.default_factory is not MISSING:
         return item.default_factory()
     return item.default
-
-
-def read(
-    cls: type[T],
-    raw: Any,
-    *,
-    source: str,
-    path: str = "",
-    env: Mapping[str, str] | None = None,
-    root: Path | None = None,
-    given: Mapping[str, Any] | None = None,
-    env_names: Mapping[str, str] | None = None,
-) -> T:
-    """One section read on its own; ConfigError with every problem found."""
-    reader = Reader(source, env, root)
-    result = reader.section(cls, raw, path, given=given, env_names=env_names)
-    reader.done()
-    return result

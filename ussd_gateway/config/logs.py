@@ -6,7 +6,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from ussd_gateway.config.loader import Kind, one_of, setting
+from ussd_gateway.config.kinds import Kind, one_of
+from ussd_gateway.config.loader import setting
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from ussd_gateway.config.loader import SECONDS, above, at_least
+from ussd_gateway.config.kinds import SECONDS, above, at_least
 
 
 @dataclass(frozen=True, slots=True)

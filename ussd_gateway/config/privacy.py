@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from ussd_gateway.config.loader import above
+from ussd_gateway.config.kinds import above
 
 DEFAULT_PERSONAL_KEYS: tuple[str, ...] = ("name", "phone")
 

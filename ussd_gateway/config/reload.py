@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from ussd_gateway.config.loader import SECONDS, above
+from ussd_gateway.config.kinds import SECONDS, above
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from ussd_gateway.config.loader import SECONDS, Check, Invalid, above, at_least
+from ussd_gateway.config.kinds import NOT_EMPTY, SECONDS, above, at_least
+from ussd_gateway.config.loader import Invalid
 
-Key = Annotated[str, Check("that is not empty", bool)]
+Key = Annotated[str, NOT_EMPTY]
 
 
 @dataclass(frozen=True)

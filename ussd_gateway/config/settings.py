@@ -21,7 +21,8 @@ from ussd_gateway.config.backends import (
 )
 from ussd_gateway.config.beem import BeemSettings
 from ussd_gateway.config.guard import GuardConfig, Limits, ProviderAuth, read_providers
-from ussd_gateway.config.loader import SECONDS, ConfigError, Kind, Reader, above, between, setting
+from ussd_gateway.config.kinds import SECONDS, Kind, above, between
+from ussd_gateway.config.loader import ConfigError, Reader, setting
 from ussd_gateway.config.logs import LoggingSettings, LogLevel
 from ussd_gateway.config.observability import ObservabilitySettings
 from ussd_gateway.config.privacy import PrivacyConfig

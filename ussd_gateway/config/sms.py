@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from ussd_gateway.config.backends import RetryPolicy
-from ussd_gateway.config.loader import FAILED, SECONDS, Kind, Reader, above, at_least, setting
+from ussd_gateway.config.kinds import SECONDS, Kind, above, at_least
+from ussd_gateway.config.loader import FAILED, Reader, setting
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     "help": {

@@ -88,15 +88,8 @@ from ussd_gateway.adapters.connectors import govesb_crypto
 from ussd_gateway.adapters.connectors.base import AttemptResult, Connector, Delivery, Outcome
 from ussd_gateway.adapters.connectors.payload import SHAPE, BadTemplate, PayloadTemplate
 from ussd_gateway.config.backends import COMMON_KEYS, HTTP_URL, BackendConfig, env_prefix
-from ussd_gateway.config.loader import (
-    ENVIRONMENT,
-    FAILED,
-    SECONDS,
-    Kind,
-    Reader,
-    above,
-    setting,
-)
+from ussd_gateway.config.kinds import NOT_EMPTY, SECONDS, above
+from ussd_gateway.config.loader import ENVIRONMENT, FAILED, Reader, setting
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +119,8 @@ class GovesbConfig:
     payload: PayloadTemplate | None = None
 
 
-def _code(value: Any) -> str:
-    text = value if isinstance(value, str) else str(value) if isinstance(value, int) else None
-    if isinstance(value, bool) or text is None or not text.strip():
-        raise ValueError(value)
-    return text.strip()  # a numeric API code or client id written without quotes
-
-
-CODE = Kind("text that is not empty", _code)
+CODE = Annotated[str, NOT_EMPTY]
+"""An API code or a client id; a number written without quotes is taken as its text."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +128,8 @@ class GovesbOptions:
     """A ``type: govesb`` backend's own keys, as written (files named, not yet read)."""
 
     token_url: Annotated[str, HTTP_URL]
-    api_code: Annotated[str, CODE]
-    client_id: Annotated[str, CODE]
+    api_code: CODE
+    client_id: CODE
     engine_url: Annotated[str, HTTP_URL] | None = None
     """Required unless ``BACKEND_<NAME>_URL`` is set (which wins)."""
     mode: Literal["push", "pull"] | None = None

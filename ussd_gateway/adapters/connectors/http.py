@@ -41,7 +41,8 @@ import aiohttp
 from ussd_gateway.adapters.connectors.base import AttemptResult, Connector, Delivery, Outcome
 from ussd_gateway.adapters.connectors.payload import SHAPE, BadTemplate, PayloadTemplate
 from ussd_gateway.config.backends import COMMON_KEYS, HTTP_URL, BackendConfig, env_prefix
-from ussd_gateway.config.loader import FAILED, Reader, one_of, setting
+from ussd_gateway.config.kinds import one_of
+from ussd_gateway.config.loader import FAILED, Reader, setting
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 CASE_FIELDS = ("case_number", "case", "case_id", "remote_id", "id")

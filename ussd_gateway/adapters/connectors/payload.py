@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from ussd_gateway.config.loader import Kind
+from ussd_gateway.config.kinds import Kind
 from ussd_gateway.domain.templates import TEMPLATES, is_template
 
 _LONE_EXPRESSION = re.compile(

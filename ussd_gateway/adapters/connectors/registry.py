@@ -16,7 +16,8 @@ import aiohttp
 
 from ussd_gateway.adapters.connectors.base import Connector
 from ussd_gateway.config.backends import BackendConfig, ForwardingConfig
-from ussd_gateway.config.loader import ConfigError, shown
+from ussd_gateway.config.kinds import shown
+from ussd_gateway.config.loader import ConfigError
 
 CONNECTOR_TYPES: Mapping[str, str] = {
     "http": "ussd_gateway.adapters.connectors.http",

@@ -1,4 +1,4 @@
-"""Where a hop's CPU goes, without HTTP: HopService.handle in a loop on real Redis and SQL.
+"""Where a hop's CPU goes, without HTTP: the hop path in a loop on real Redis and SQL.
 
 Run: ``python -m benchmarks.profile_hops --redis-url redis://127.0.0.1:6379/15 -n 500``
 (prints CPU ms per hop, then cProfile's top functions by own time). The database is a fresh

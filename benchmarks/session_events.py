@@ -14,7 +14,8 @@ import time
 
 from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.adapters.db.migrate import upgrade
-from ussd_gateway.adapters.observe.events import EventRecorder, EventSettings, events_engine
+from ussd_gateway.adapters.observe.events import EventRecorder, events_engine
+from ussd_gateway.config.observability import EventSettings
 from ussd_gateway.http.eventloop import new_event_loop
 
 SCREENS = ("home", "kind", "institution", "body", "identify", "name", "confirm", "done")

@@ -17,6 +17,7 @@ from tests.support.phone import Phone
 from tests.support.serve import ServeProcesses, Server
 from ussd_gateway.config.settings import SessionSettings, Settings, read_settings
 from ussd_gateway.http.app import create_app
+from ussd_gateway.ports.clock import SYSTEM_CLOCK
 
 pytest_plugins = [
     "tests.support.redis_server",
@@ -92,7 +93,8 @@ def gateway(
     """Start the real application (real store, real database) and return a test client.
 
     Keyword arguments change settings: ``ttl`` and ``resume_window`` for sessions,
-    ``sections`` and ``env`` as in ``project_settings``, any Settings field otherwise.
+    ``sections`` and ``env`` as in ``project_settings``, any Settings field otherwise;
+    ``clock`` is the clock the app reads (tests/support/clock.py).
     """
 
     async def start(**changes: Any) -> TestClient:
@@ -102,8 +104,9 @@ def gateway(
         changes.setdefault("database_url", sqlite_url)
         changes.setdefault("redis_url", store_url)
         worker = changes.pop("worker", False)  # tests deliver only when they ask to
+        clock = changes.pop("clock", SYSTEM_CLOCK)
         settings = project_settings(sessions=sessions, **changes)
-        return await aiohttp_client(create_app(settings, worker=worker))
+        return await aiohttp_client(create_app(settings, worker=worker, clock=clock))
 
     return start
 

@@ -22,7 +22,7 @@ from ussd_gateway.application.menus.loading import load_services
 from ussd_gateway.application.menus.reloading import read_menus
 from ussd_gateway.config.settings import NavigationKeys
 from ussd_gateway.engine.definition import DefinitionError
-from ussd_gateway.http.keys import HOPS
+from ussd_gateway.http.keys import SESSIONS
 
 TOKEN = "directory-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -301,7 +301,7 @@ async def test_the_directory_speaks_the_citizens_language(
     await phone.send("1")
     entries = await phone.send("000")
     assert "2. broken (haipatikani kwa muda)" in entries
-    await client.app[HOPS].store.remember_language(phone.number, "en")
+    await client.app[SESSIONS].remember_language(phone.number, "en")
     screen = await phone.dial()
     assert screen.startswith("CON Services\n1. alpha\n2. broken (temporarily unavailable)")
     assert (await phone.send("2")).startswith("CON broken (temporarily unavailable)\nServices")
@@ -489,7 +489,7 @@ async def test_0_on_a_services_first_screen_leads_back_to_the_directory_and_says
     assert (await phone.send("2")).endswith("\n1. Mwanzo\n0.Nyuma 00.Mwanzo")
     assert (await phone.send("0")).startswith("CON Karibu beta\n")  # back inside beta first
     assert (await phone.send("0")) == first
-    await client.app[HOPS].store.remember_language(phone.number, "en")
+    await client.app[SESSIONS].remember_language(phone.number, "en")
     english = Phone(client, number=phone.number)
     await english.dial()
     assert (await english.send("1")) == "CON Welcome to alpha\n1. Set secret\n0.Back"

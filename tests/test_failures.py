@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.support.phone import Phone
 from tests.test_journeys import MESSAGE, reference_in
 from ussd_gateway.adapters.db.engine import create_sessionmaker
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.keys import GATEWAY, SUBMISSIONS
 
 
 async def test_dead_redis_ends_the_session_politely(gateway, isolated_redis_server) -> None:
@@ -52,13 +52,13 @@ async def test_database_down_at_submit_keeps_the_journey(client, phone: Phone) -
 
 
 async def test_lookup_that_cannot_answer_shows_a_fallback(client, phone: Phone) -> None:
-    hops = client.app[HOPS]
+    service = client.app[GATEWAY].service
     submissions = client.app[SUBMISSIONS]
     working = submissions._sessionmaker
     dead = create_async_engine(
         "postgresql+asyncpg://nobody@127.0.0.1:1/none", connect_args={"timeout": 0.5}
     )
-    assert hops.engine.lookup_timeout > 0
+    assert service.engine.lookup_timeout > 0
     await phone.dial()
     await phone.send("2")
     submissions._sessionmaker = create_sessionmaker(dead)

@@ -9,11 +9,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from tests.support.clock import FakeClock, later
 from tests.support.phone import Phone
 from ussd_gateway.adapters.db.engine import create_engine
 from ussd_gateway.adapters.db.models import Submission
 from ussd_gateway.domain.references import is_valid
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 
 REFERENCE = re.compile(r"(?:kumbukumbu|Reference number): ([2-9A-Z]{8})")
 MESSAGE = "Nimelipa kodi *mara mbili* lakini risiti haikuja #TRA"
@@ -219,16 +220,17 @@ async def test_language_switch_is_remembered_for_the_number(
     assert (await phone.dial()).startswith("CON Karibu e-Mrejesho")
 
 
-async def test_session_expires_after_its_ttl(gateway) -> None:
-    client = await gateway(ttl=0.4, resume_window=0.4)
+async def test_session_expires_after_its_ttl(gateway, store_url) -> None:
+    clock = FakeClock()
+    client = await gateway(ttl=0.4, resume_window=0.4, clock=clock)
     phone = Phone(client)
     await phone.dial()
     await phone.send("1")
     key = f"africastalking:{phone.session_id}"
-    hops = client.app[HOPS]
-    assert await hops.store.get(key) is not None
-    await asyncio.sleep(0.8)
-    assert await hops.store.get(key) is None
+    store = client.app[SESSIONS]
+    assert await store.get(key) is not None
+    await later(clock, 0.8, redis=store_url is not None)
+    assert await store.get(key) is None
     # the old session is gone: a new dial starts afresh, with nothing to resume either
     assert (await phone.dial()).startswith("CON Karibu e-Mrejesho")
 
@@ -260,14 +262,15 @@ async def test_restart_instead_of_resume(client: TestClient, phone: Phone) -> No
     assert (await phone.dial()).startswith("CON Karibu e-Mrejesho")
 
 
-async def test_resume_not_offered_after_the_window_or_to_others(gateway) -> None:
-    client = await gateway(resume_window=0.5)
+async def test_resume_not_offered_after_the_window_or_to_others(gateway, store_url) -> None:
+    clock = FakeClock()
+    client = await gateway(resume_window=0.5, clock=clock)
     phone = Phone(client)
     await phone.dial()
     await phone.walk("1", "1")
     other = Phone(client, number="+255754111222")
     assert (await other.dial()).startswith("CON Karibu")
-    await asyncio.sleep(0.9)
+    await later(clock, 0.9, redis=store_url is not None)
     assert (await phone.dial()).startswith("CON Karibu")
 
 

@@ -46,7 +46,7 @@ async def test_hop_logs_are_masked_and_carry_the_request_id(client, caplog) -> N
             headers={"X-Request-Id": "hop-42"},
         )
     assert response.status == 200 and response.headers["X-Request-Id"] == "hop-42"
-    hop_lines = [r for r in caplog.records if r.name == "ussd_gateway.application.hops"]
+    hop_lines = [r for r in caplog.records if r.name == "ussd_gateway.application.hops.service"]
     assert hop_lines, "the hop logged nothing"
     assert all(r.request_id == "hop-42" for r in hop_lines)
     for record in caplog.records:

@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import CONFIG, ROOT, GatewayFactory, project_settings
+from tests.support.clock import FakeClock
 from tests.support.phone import Phone
 from ussd_gateway.config.settings import ConfigError
 from ussd_gateway.http.app import create_app
@@ -204,7 +205,8 @@ async def test_a_catalogue_change_is_a_new_version(
 async def test_an_unused_old_version_is_released_after_ttl_and_resume_window(
     gateway: GatewayFactory, project: Project
 ) -> None:
-    client = await gateway(**project.settings(), ttl=1.5, resume_window=0.5)  # kept 2 s
+    clock = FakeClock()
+    client = await gateway(**project.settings(), ttl=1.5, resume_window=0.5, clock=clock)  # 2 s
     phone = Phone(client)
     await phone.dial()
     await phone.send("1")
@@ -214,11 +216,11 @@ async def test_an_unused_old_version_is_released_after_ttl_and_resume_window(
     assert status == 200, answer
     v2 = answer["services"]["mrejesho"]["new"]
     for entry in JOURNEY[1:4]:  # the citizen keeps going: each hop keeps v1 alive
-        await asyncio.sleep(0.7)
+        clock.advance(0.7)
         await phone.send(entry)
     assert await versions(client) == {"current": v2, "retained": [v1]}  # 2.1 s after reload
     assert V1_DONE in await phone.walk(*JOURNEY[4:])
-    await asyncio.sleep(2.2)
+    clock.advance(2.2)
     assert await versions(client) == {"current": v2, "retained": []}
     await phone.dial()
     assert V2_KIND in await phone.send("1")

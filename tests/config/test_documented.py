@@ -53,7 +53,6 @@ def test_the_commented_examples_in_the_shipped_file_load(tmp_path: Path) -> None
     lines = CONFIG.read_text(encoding="utf-8").splitlines()
     for start in (
         "# beem:",
-        "  # single_trip:",
         "#  africastalking:",
         "    # auth: bearer",
         "    # signature_header:",

@@ -38,7 +38,6 @@ def test_no_file_at_all_runs_on_the_embedded_defaults(tmp_path: Path, monkeypatc
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'var/gateway.db'}"
     assert (settings.host, settings.port, settings.redis_url) == ("0.0.0.0", 8080, None)
     assert (settings.sessions.ttl, settings.sessions.resume_window) == (180, 300)
-    assert settings.sessions.single_trip is True
     assert settings.navigation.reserved == {"0", "00", "98", "000"}
     assert (settings.lookup_timeout, settings.submit_timeout) == (0.8, 5.0)
     assert settings.limits.phone.requests == 30 and settings.limits.hop_deadline == 2.5
@@ -84,7 +83,7 @@ def test_every_kind_of_value_is_read(tmp_path: Path) -> None:
 service_codes: {"*152*05": maji, "152*06#": umeme}
 menus_dir: services
 catalogues: {institutions: config/institutions.yaml, absolute: /srv/list.yaml}
-sessions: {ttl: 2m, resume_window: "90", single_trip: false}
+sessions: {ttl: 2m, resume_window: "90"}
 navigation: {back: 9, home: "99", more: "98", directory: "999"}
 port: "8081"
 limits:
@@ -109,7 +108,6 @@ logging: {format: JSON}
         "absolute": Path("/srv/list.yaml"),
     }
     assert settings.sessions.ttl == 120 and settings.sessions.resume_window == 90
-    assert settings.sessions.single_trip is False
     assert settings.navigation.back == "9" and settings.port == 8081
     assert settings.limits.phone.requests == 5
     assert settings.limits.phone.window == 60  # the default phone window, not Window()'s
@@ -147,8 +145,7 @@ def test_an_empty_section_is_its_defaults(tmp_path: Path) -> None:
     [
         ("sessions: {ttl: three}", "sessions.ttl: expected seconds, got 'three'"),
         ("sessions: {ttl: 0}", "sessions.ttl: expected seconds > 0, got 0"),
-        ("sessions: {single_trip: yes please}", "sessions.single_trip: expected true or false, "
-         "got 'yes please'"),
+        ("reload: {watch: yes please}", "reload.watch: expected true or false, got 'yes please'"),
         ("default_language: [sw]", "default_language: expected text, got a list"),
         ("navigation: {back: false}", "navigation.back: expected text, got false"),
         ("navigation: {back: ''}", "navigation.back: expected text that is not empty, got ''"),
@@ -185,7 +182,7 @@ def test_an_empty_section_is_its_defaults(tmp_path: Path) -> None:
         ("beem: '*152*00#'", "beem: expected a mapping, got '*152*00#'"),
         ("sesions: {ttl: 60}", "sesions: unknown key, did you mean sessions?"),
         ("sessions: {ttl: 60, timeout: 5}", "sessions.timeout: unknown key, expected one of "
-         "resume_window, single_trip, ttl"),
+         "resume_window, ttl"),
         ("redis_url: redis://x", "redis_url: expected in the environment as REDIS_URL"),
         ("admin_token: x", "admin_token: expected in the environment as ADMIN_TOKEN"),
         ("- sessions", "top level: expected a mapping, got a list"),

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import project_settings
 from ussd_gateway.http.app import create_app
+from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 
 URL = "/ussd/africastalking"
 NUMBER = "+255712345678"
@@ -35,6 +36,7 @@ async def start(
     env: Mapping[str, str] | None = None,
     source: str = "127.0.0.1",
     app_hook: Callable[[Any], None] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
     **changes: Any,
 ) -> TestClient:
     """The real application with ``sections`` replacing parts of gateway.yaml."""
@@ -45,7 +47,7 @@ async def start(
         redis_url=redis_url,
         **changes,
     )
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     if app_hook is not None:
         app_hook(app)
     return await aiohttp_client(app, connector=TCPConnector(local_addr=(source, 0)))

@@ -1,4 +1,4 @@
-"""The guard's counters and memo ride in the session lock's round trip: counted once per hop."""
+"""The guard counts each hop once, before its session lock, however long that lock takes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 
 from tests.guard.helpers import URL, form, start
 from tests.guard.test_limits import SW, fresh_window, limits
+from tests.support.clock import FakeClock
 
 
 async def phone_counts(redis_url: str) -> list[int]:
@@ -23,13 +24,15 @@ async def test_a_hop_waiting_for_its_lock_is_counted_once(
     aiohttp_client, sqlite_url, redis_url
 ) -> None:
     window = 5.0
+    clock = FakeClock()
     client = await start(
         aiohttp_client,
+        clock=clock,
         database_url=sqlite_url,
         redis_url=redis_url,
         sections=limits(phone=(2, window)),
     )
-    await fresh_window(window)
+    fresh_window(clock, window)
     data = form()
     holder = aioredis.from_url(redis_url)
     try:

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from tests.guard.helpers import URL, form, start
 from ussd_gateway.config.settings import ConfigError
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 
 TOKEN = "s3cret-path-segment"
 ENV = {"PROVIDER_AFRICASTALKING_TOKEN": TOKEN, "PROVIDER_AFRICASTALKING_PASSWORD": "pa55"}
@@ -27,7 +27,7 @@ def providers(**africastalking: object) -> dict[str, object]:
 
 async def assert_untouched(client, session_id: str) -> None:
     """Nothing reached the engine: no session was stored, nothing was submitted."""
-    assert await client.app[HOPS].store.get(f"africastalking:{session_id}") is None
+    assert await client.app[SESSIONS].get(f"africastalking:{session_id}") is None
     assert await client.app[SUBMISSIONS].count() == 0
 
 

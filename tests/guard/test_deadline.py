@@ -18,7 +18,7 @@ from tests.support.databases import TEST_DATABASE_URL_ENV, _postgresql_database
 from tests.support.phone import Phone
 from ussd_gateway.adapters.db.engine import create_engine
 from ussd_gateway.domain.submissions import SubmissionDraft
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 
 STILL_WORKING = "CON Bado tunashughulikia ombi lako.\n1. Endelea"
 
@@ -34,7 +34,7 @@ async def postgresql_url() -> AsyncIterator[str]:
 
 async def settled(client, key: str, consumed: str) -> None:
     """Wait (bounded) until the late hop has saved the session."""
-    store = client.app[HOPS].store
+    store = client.app[SESSIONS]
     for _ in range(200):
         session = await store.get(key)
         if session is not None and session.consumed == consumed:

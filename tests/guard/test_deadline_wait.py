@@ -12,9 +12,10 @@ import redis.asyncio as aioredis
 from tests.guard.helpers import URL, form, start
 from tests.guard.test_deadline import STILL_WORKING
 from tests.guard.test_limits import SW, fresh_window, limits
+from tests.support.clock import FakeClock
 from ussd_gateway.application.guard import _encode, finished_within, stall_key
 from ussd_gateway.domain.ussd import UssdRequest
-from ussd_gateway.http.keys import HOPS
+from ussd_gateway.http.keys import HOPS, SESSIONS
 
 
 def armed_timers(loop: asyncio.AbstractEventLoop) -> set[asyncio.TimerHandle]:
@@ -68,7 +69,7 @@ async def test_a_hop_past_the_deadline_gets_still_working_then_its_own_screen(
         assert await text(client, session_id=session) == STILL_WORKING
     finally:
         await holder.aclose()
-    store = client.app[HOPS].store
+    store = client.app[SESSIONS]
     for _ in range(100):  # the late dial saves its session once the lock is free
         if await store.get(f"africastalking:{session}") is not None:
             break
@@ -83,13 +84,15 @@ async def test_without_a_deadline_limits_still_refuse(
     aiohttp_client, sqlite_url, store_url
 ) -> None:
     window = 1.0
+    clock = FakeClock()
     client = await start(
         aiohttp_client,
+        clock=clock,
         database_url=sqlite_url,
         redis_url=store_url,
         sections=limits(phone=(2, window), hop_deadline=0),
     )
-    await fresh_window(window)
+    fresh_window(clock, window)
     session = form()["sessionId"]
     assert (await text(client, session_id=session)).startswith("CON Karibu")
     assert (await text(client, session_id=session, text="1")).startswith("CON Aina ya mrejesho")
@@ -109,7 +112,7 @@ async def test_without_a_deadline_a_stalled_hop_is_still_replayed_once(
     session = form()["sessionId"]
     assert (await text(client, session_id=session)).startswith("CON Karibu")
     stalled = UssdRequest("africastalking", session, "*152*00#", "+255712345678", "64004", "1")
-    guard = client.app[HOPS].guard
+    guard = client.app[HOPS]
     await guard.state.remember(stall_key(stalled), _encode(stalled), 60)
     # the citizen answers "1. Continue" on the still-working screen: the stalled "1" runs
     assert (await text(client, session_id=session, text="1")).startswith("CON Aina ya mrejesho")

@@ -25,11 +25,11 @@ from ussd_gateway.adapters.db.models import SessionEvent
 from ussd_gateway.adapters.observe.events import (
     COLUMNS,
     EventRecorder,
-    EventSettings,
     events_engine,
     opaque_session_id,
 )
-from ussd_gateway.http.keys import HOPS
+from ussd_gateway.config.observability import EventSettings
+from ussd_gateway.http.keys import GATEWAY
 from ussd_gateway.http.observability import EVENTS
 
 
@@ -145,7 +145,7 @@ async def test_the_aggregators_end_notice_is_recorded(gateway, database_url: str
     before, _ = await scrape(client)
     phone = Phone(client)
     await phone.dial()
-    client.app[HOPS].observer.session_ended(
+    client.app[GATEWAY].service.observer.session_ended(
         "africastalking", phone.session_id, "mrejesho", "cancelled"
     )
     await client.app[EVENTS].flush()

@@ -1,7 +1,12 @@
-"""A citizen's phone as each aggregator drives the webhook, in that aggregator's own format.
+"""Each aggregator's fixtures, in one place per adapter: a citizen's phone as that aggregator
+drives the webhook, and everything the shared tests (``test_every_adapter.py``) need to know
+about its format.
 
-Every driver offers the same moves (dial, send, walk, retry, hang up) and reads every reply back
-into a Screen, so one journey can be run through all of them.
+A Driver says how the aggregator's requests look (a dial, an entry, a retry, each of its
+end-of-session notices), how its replies look for a CON and an END screen and for a notice, which
+malformed bodies it refuses and why, its field limits, and how to fuzz it. Every driver offers the
+same moves (dial, send, walk, retry, end), so one test runs every behaviour through all of them;
+an adapter registered in ``ADAPTERS`` without a driver here fails those tests.
 """
 
 from __future__ import annotations
@@ -9,12 +14,22 @@ from __future__ import annotations
 import abc
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from aiohttp.test_utils import TestClient
+from hypothesis import strategies as st
+
+from tests.providers.fuzzing import JSON_VALUES, WEIRD_TEXT, bodies, json_bodies
+from ussd_gateway.http.providers import africastalking, beem, generic, hubtel
 
 NUMBER = "+255712345678"
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+Request = tuple[str, Any]
+"""``("form" | "json", body)``: what the aggregator posts, before it is encoded."""
 
 
 @dataclass(frozen=True)
@@ -23,31 +38,189 @@ class Screen:
     end: bool
 
 
+@dataclass(frozen=True)
+class Notice:
+    """What one of the aggregator's end-of-session notices does to the session."""
+
+    reason: str
+    """The end reason the session records."""
+    resumable: bool
+    """Whether the citizen, dialling again, is offered to go on where they were."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A malformed request and the reason its 400 gives."""
+
+    body: bytes | Mapping[str, Any]
+    """Raw bytes, or a mapping encoded the adapter's own way (form or JSON)."""
+    reason: str
+    content_type: str | None = None
+    """None: the adapter's own content type."""
+    route: str = ""
+    """Appended to the webhook's path (Africa's Talking's ``/events``)."""
+
+
+def encode(request: Request) -> tuple[bytes, str]:
+    """The bytes on the wire and their content type."""
+    kind, body = request
+    if kind == "form":
+        return urlencode(body).encode(), FORM
+    return json.dumps(body).encode(), JSON
+
+
+async def post_json(client: TestClient, path: str, body: Any) -> Any:
+    """``body`` posted as JSON; the JSON answer, which must come with a 200."""
+    response = await client.post(path, json=body)
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
+def with_field(body: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of ``body`` with the field at ``path`` (``payload.response``) set to ``value``."""
+    head, _, rest = path.partition(".")
+    copy = dict(body)
+    copy[head] = with_field(copy.get(head) or {}, rest, value) if rest else value
+    return copy
+
+
 @dataclass
 class Driver(abc.ABC):
-    client: TestClient
+    client: TestClient | None = None
+    """None to build and read requests only (the fuzz tests post them to a live gateway)."""
     number: str = NUMBER
     code: str = "*152*00#"
+    token: str = ""
+    """A secret path segment after the provider's name."""
     session_id: str = ""
     entries: list[str] = field(default_factory=list)
     screens: list[Screen] = field(default_factory=list)
-    last: tuple[str, Any] | None = None
+    last: Request | None = None
+
     name: ClassVar[str]
+    CONTENT_TYPE: ClassVar[str] = JSON
+    VARIANTS: ClassVar[dict[str, dict[str, Any]]] = {"": {}}
+    """Id suffix -> constructor options, for adapters with more than one way to be driven."""
+    NOTICES: ClassVar[dict[str, Notice]]
+    """The aggregator's end-of-session notices by its own word for them."""
+    DROPPED: ClassVar[str]
+    """The notice for a session the network dropped."""
+    CLOSING: ClassVar[str]
+    """The notice the aggregator sends after our END screen."""
+    REFUSED: ClassVar[list[Refused]]
+    LIMITS: ClassVar[dict[str, tuple[str, int]]]
+    """Field path in the dial request -> (its name in the 400 reason, longest length taken)."""
+    FUZZ_KEYS: ClassVar[list[str]]
+    FUZZ_VALUES: ClassVar[dict[str, st.SearchStrategy[Any]]] = {}
+    FUZZ_CONTENT_TYPES: ClassVar[list[str]] = [JSON, "", "text/plain", FORM]
+    PARSER_INPUT: ClassVar[st.SearchStrategy[Any]]
 
     @property
     def url(self) -> str:
-        return f"/ussd/{self.name}"
+        return f"/ussd/{self.name}" + (f"/{self.token}" if self.token else "")
 
-    async def dial(self, code: str | None = None) -> Screen:
+    @property
+    def notice_url(self) -> str:
+        return self.url
+
+    # -- building requests and reading replies (no I/O) --
+
+    def dial_request(self, code: str | None = None) -> Request:
+        """A new session: a fresh id, nothing typed yet."""
         if code is not None:
             self.code = code
         self.session_id = f"{self.name}-{uuid.uuid4().hex}"
         self.entries = []
-        return await self._hop(self.first())
+        return self.first()
+
+    def entry_request(self, entry: str) -> Request:
+        self.entries.append(entry)
+        return self.next(entry)
+
+    def answered(self, request: Request, body: str) -> Screen:
+        """A move's reply: checked against the request, and remembered as the aggregator would."""
+        screen = self.read(body, request)
+        self.last = request
+        self.screens.append(screen)
+        self.remember(body)
+        return screen
+
+    def remember(self, body: str) -> None:
+        """What the aggregator keeps from a reply for its next request (nothing, mostly)."""
+        return None
+
+    @abc.abstractmethod
+    def first(self) -> Request: ...
+
+    @abc.abstractmethod
+    def next(self, entry: str) -> Request: ...
+
+    @abc.abstractmethod
+    def other_format(self, entry: str) -> Request:
+        """``entry`` as a telco that gets the aggregator's format wrong would send it: only the
+        newest entry where the whole input is due, or the whole input where the newest is."""
+
+    @abc.abstractmethod
+    def hang_up(self, notice: str) -> Request:
+        """The end-of-session notice the aggregator calls ``notice`` (a key of NOTICES)."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def shape(body: str) -> Screen:
+        """Any 200 answer read as a screen, checking only the format (a notice's answer too)."""
+
+    def read(self, body: str, request: Request) -> Screen:
+        """A screen in answer to ``request``: the format, and what it must echo back."""
+        return self.shape(body)
+
+    @abc.abstractmethod
+    def acknowledged(self, body: str, request: Request) -> None:
+        """Check the answer to an end-of-session notice."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def parse(data: Any) -> Any:
+        """The adapter's parser on a PARSER_INPUT example."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def cumulative(data: Any) -> bool:
+        """Whether a request the parser accepted carries the whole input or only the newest."""
+
+    @classmethod
+    def near_valid(cls) -> st.SearchStrategy[Request]:
+        """The driver's own valid requests (a dial, an entry, each notice) with a field or two
+        replaced by garbage: random bodies alone are almost never accepted."""
+        phone = cls()
+        requests = [phone.dial_request(), phone.entry_request("1")]
+        requests += [phone.hang_up(notice) for notice in cls.NOTICES]
+        garbage = WEIRD_TEXT if cls.CONTENT_TYPE == FORM else st.one_of(WEIRD_TEXT, JSON_VALUES)
+
+        def garbled(request: Request) -> st.SearchStrategy[Request]:
+            kind, body = request
+            changes = st.dictionaries(st.sampled_from(sorted(body)), garbage, max_size=2)
+            return changes.map(lambda change: (kind, {**body, **change}))
+
+        return st.sampled_from(requests).flatmap(garbled)
+
+    @classmethod
+    def parser_inputs(cls) -> st.SearchStrategy[Any]:
+        return st.one_of(cls.PARSER_INPUT, cls.near_valid().map(lambda request: request[1]))
+
+    @classmethod
+    def fuzz_bodies(cls) -> st.SearchStrategy[bytes]:
+        return st.one_of(
+            bodies(json_bodies(cls.FUZZ_KEYS, cls.FUZZ_VALUES), cls.FUZZ_KEYS),
+            cls.near_valid().map(lambda request: encode(request)[0]),
+        )
+
+    # -- the moves, through the test client --
+
+    async def dial(self, code: str | None = None) -> Screen:
+        return await self.hop(self.dial_request(code))
 
     async def send(self, entry: str) -> Screen:
-        self.entries.append(entry)
-        return await self._hop(self.next(entry))
+        return await self.hop(self.entry_request(entry))
 
     async def walk(self, *entries: str) -> Screen:
         screen = Screen("", False)
@@ -58,99 +231,186 @@ class Driver(abc.ABC):
     async def retry(self) -> Screen:
         """The aggregator sends the last request again, byte for byte."""
         assert self.last is not None
-        return await self.post(*self.last)
+        return await self.post(self.last)
 
-    async def post(self, kind: str, body: Any) -> Screen:
-        if kind == "form":
-            response = await self.client.post(self.url, data=body)
-        else:
-            response = await self.client.post(self.url, json=body)
-        text = await response.text()
-        assert response.status == 200, text
-        return self.read(text)
+    async def post(self, request: Request) -> Screen:
+        """Any request, outside the session's moves (a retry, a late copy): nothing remembered."""
+        return self.read(await self._send(self.url, request), request)
 
-    async def _hop(self, request: tuple[str, Any]) -> Screen:
-        self.last = request
-        screen = await self.post(*request)
-        self.screens.append(screen)
-        return screen
-
-    @abc.abstractmethod
-    def first(self) -> tuple[str, Any]: ...
-
-    @abc.abstractmethod
-    def next(self, entry: str) -> tuple[str, Any]: ...
-
-    @abc.abstractmethod
-    def read(self, body: str) -> Screen: ...
-
-    @abc.abstractmethod
-    def hang_up(self, *, timeout: bool) -> tuple[str, Any]:
-        """The aggregator's notice that the session ended (timed out, or ended by the citizen)."""
-
-    async def end(self, *, dropped: bool = True) -> str:
-        """Send the end notice: ``dropped`` for a timeout, else ended by the citizen."""
-        request = self.hang_up(timeout=dropped)
-        url = f"{self.url}/events" if self.name == "africastalking" else self.url
-        if request[0] == "form":
-            response = await self.client.post(url, data=request[1])
-        else:
-            response = await self.client.post(url, json=request[1])
-        body = await response.text()
-        assert response.status == 200, body
+    async def end(self, notice: str | None = None) -> str:
+        """Send the end-of-session notice (the dropped one by default); its answer is checked."""
+        request = self.hang_up(notice or self.DROPPED)
+        body = await self._send(self.notice_url, request)
+        self.acknowledged(body, request)
         return body
 
+    async def hop(self, request: Request) -> Screen:
+        """A move: the request sent, its reply checked and remembered."""
+        return self.answered(request, await self._send(self.url, request))
 
+    async def _send(self, url: str, request: Request) -> str:
+        assert self.client is not None
+        data, content_type = encode(request)
+        response = await self.client.post(url, data=data, headers={"Content-Type": content_type})
+        text = await response.text()
+        assert response.status == 200, text
+        return text
+
+
+AT_FORM_KEYS = ["sessionId", "serviceCode", "phoneNumber", "networkCode", "text"]
+
+
+@dataclass
 class AfricasTalking(Driver):
-    name = "africastalking"
+    """Form posts with the whole input joined by ``*``; notices on a route of their own."""
 
-    def form(self) -> dict[str, str]:
+    name: ClassVar[str] = "africastalking"
+    CONTENT_TYPE: ClassVar[str] = FORM
+    NOTICES: ClassVar[dict[str, Notice]] = {
+        "Incomplete": Notice("Incomplete", resumable=True),
+        "Success": Notice("Success", resumable=False),
+        "Failed": Notice("Failed: Timeout from app", resumable=True),  # errorMessage, one line
+        "Other": Notice("Other", resumable=True),  # statuses we do not know count as dropped
+    }
+    DROPPED: ClassVar[str] = "Incomplete"
+    CLOSING: ClassVar[str] = "Success"
+    REFUSED: ClassVar[list[Refused]] = [
+        Refused({"sessionId": "x"}, "missing or empty phoneNumber"),
+        Refused(b"text=%C3%28&sessionId=x", "body is not valid UTF-8"),
+        Refused(
+            b"sessionId=a%00b&phoneNumber=255712345678", "sessionId contains control characters"
+        ),
+        Refused(
+            b'{"sessionId": "x"}',
+            "expected a form-encoded body (application/x-www-form-urlencoded)",
+            JSON,
+        ),
+        Refused({"status": "Incomplete"}, "missing or empty sessionId", route="/events"),
+        Refused({"sessionId": "ATUid_1"}, "missing or empty status", route="/events"),
+        Refused(
+            {"sessionId": "ATUid_1", "status": "x" * 41},
+            "status longer than 40 characters",
+            route="/events",
+        ),
+    ]
+    LIMITS: ClassVar[dict[str, tuple[str, int]]] = {
+        "sessionId": ("sessionId", 128),
+        "serviceCode": ("serviceCode", 40),
+        "phoneNumber": ("phoneNumber", 20),
+        "networkCode": ("networkCode", 16),
+    }
+    FUZZ_KEYS: ClassVar[list[str]] = AT_FORM_KEYS
+    FUZZ_CONTENT_TYPES: ClassVar[list[str]] = [FORM, "", JSON]
+    PARSER_INPUT: ClassVar[st.SearchStrategy[Any]] = st.dictionaries(
+        st.sampled_from(AT_FORM_KEYS), WEIRD_TEXT
+    )
+
+    @property
+    def notice_url(self) -> str:
+        return f"{self.url}/events"
+
+    def form(self, text: str) -> dict[str, str]:
         return {
             "sessionId": self.session_id,
             "serviceCode": self.code,
             "phoneNumber": self.number,
             "networkCode": "64004",
-            "text": "*".join(self.entries),
+            "text": text,
         }
 
-    def first(self) -> tuple[str, Any]:
-        return "form", self.form()
+    def first(self) -> Request:
+        return "form", self.form("")
 
-    def next(self, entry: str) -> tuple[str, Any]:
-        return "form", self.form()
+    def next(self, entry: str) -> Request:
+        return "form", self.form("*".join(self.entries))
 
-    def read(self, body: str) -> Screen:
-        assert body.startswith(("CON ", "END ")), body
-        return Screen(body[4:], body.startswith("END "))
+    def other_format(self, entry: str) -> Request:
+        self.entries.append(entry)
+        return "form", self.form(entry)
 
-    def hang_up(self, *, timeout: bool) -> tuple[str, Any]:
+    def hang_up(self, notice: str) -> Request:
         return "form", {
             "sessionId": self.session_id,
             "serviceCode": self.code,
             "phoneNumber": self.number,
             "networkCode": "64004",
             "date": "2026-11-23 10:00:00.000",
-            "status": "Incomplete" if timeout else "Success",
+            "status": notice,
             "cost": "TZS 0.0000",
             "durationInMillis": "31000",
             "hopsCount": str(len(self.entries) + 1),
             "input": "*".join(self.entries),
             "lastAppResponse": self.screens[-1].text if self.screens else "",
-            "errorMessage": "",
+            "errorMessage": "Timeout\nfrom app" if notice == "Failed" else "",
         }
 
+    @staticmethod
+    def shape(body: str) -> Screen:
+        assert body.startswith(("CON ", "END ")), body
+        return Screen(body[4:], body.startswith("END "))
 
+    def acknowledged(self, body: str, request: Request) -> None:
+        assert body == ""
+
+    @staticmethod
+    def parse(data: Any) -> Any:
+        return africastalking.parse_form(urlencode(data).encode())
+
+    @staticmethod
+    def cumulative(data: Any) -> bool:
+        return True
+
+
+BEEM_KEYS = ["command", "msisdn", "operator", "session_id", "payload"]
+
+
+@dataclass
 class Beem(Driver):
     """Beem sends the newest entry only and echoes the request id of our last reply."""
 
-    name = "beem"
+    name: ClassVar[str] = "beem"
     request_id: int = 0
-    reply_id: int = 0
-
-    async def _hop(self, request: tuple[str, Any]) -> Screen:
-        screen = await super()._hop(request)
-        self.request_id = self.reply_id  # the hub echoes the id of the reply it acted on
-        return screen
+    NOTICES: ClassVar[dict[str, Notice]] = {
+        # a timeout cannot be told from the citizen cancelling: kept resumable
+        "terminate": Notice("terminate", resumable=True),
+    }
+    DROPPED: ClassVar[str] = "terminate"
+    CLOSING: ClassVar[str] = "terminate"
+    REFUSED: ClassVar[list[Refused]] = [
+        Refused(b"", "body is not valid JSON"),
+        Refused(b'"initiate"', "body is not a JSON object"),
+        Refused({"command": "initiate", "msisdn": "255762089337"}, "missing or empty session_id"),
+        Refused(
+            {"command": "jump", "session_id": 1}, "command must be initiate, continue or terminate"
+        ),
+        Refused(
+            {"command": "continue", "session_id": 1, "msisdn": "x"}, "msisdn is not a phone number"
+        ),
+        Refused(
+            {"command": "continue", "session_id": 1, "msisdn": "255762089337", "payload": []},
+            "payload must be an object",
+        ),
+        Refused({"command": ["initiate"], "session_id": 1}, "command must be a string"),
+        Refused(b"command=initiate", "expected a JSON body (application/json)", FORM),
+    ]
+    LIMITS: ClassVar[dict[str, tuple[str, int]]] = {
+        "command": ("command", 20),
+        "session_id": ("session_id", 128),
+        "operator": ("operator", 32),
+        "msisdn": ("msisdn", 20),
+        "payload.request_id": ("request_id", 20),
+        "payload.response": ("response", 1000),
+    }
+    FUZZ_KEYS: ClassVar[list[str]] = BEEM_KEYS
+    FUZZ_VALUES: ClassVar[dict[str, st.SearchStrategy[Any]]] = {
+        "command": st.sampled_from(["initiate", "continue", "terminate"]),
+        "msisdn": st.just("255762089337"),
+        "session_id": st.sampled_from(["b1", 2]),
+        "payload": st.fixed_dictionaries({"request_id": st.integers(0, 3), "response": WEIRD_TEXT}),
+    }
+    PARSER_INPUT: ClassVar[st.SearchStrategy[Any]] = json_bodies(
+        BEEM_KEYS, {"command": st.sampled_from(["initiate", "continue", "terminate"])}
+    )
 
     def body(self, command: str, response: str) -> dict[str, Any]:
         return {
@@ -161,30 +421,110 @@ class Beem(Driver):
             "payload": {"request_id": self.request_id, "response": response},
         }
 
-    def first(self) -> tuple[str, Any]:
+    def first(self) -> Request:
         self.request_id = 0
         return "json", self.body("initiate", self.code if self.code != "*152*00#" else "0")
 
-    def next(self, entry: str) -> tuple[str, Any]:
+    def next(self, entry: str) -> Request:
         return "json", self.body("continue", entry)
 
-    def read(self, body: str) -> Screen:
+    def other_format(self, entry: str) -> Request:
+        self.entries.append(entry)
+        return "json", self.body("continue", "*".join(self.entries))
+
+    def hang_up(self, notice: str) -> Request:
+        return "json", self.body(notice, "")
+
+    def remember(self, body: str) -> None:
+        self.request_id = json.loads(body)["payload"]["request_id"]  # the hub echoes it
+
+    @staticmethod
+    def shape(body: str) -> Screen:
         data = json.loads(body)
-        assert data["session_id"] == self.session_id
-        assert data["msisdn"] == self.number.lstrip("+") and data["operator"] == "vodacom"
-        assert data["command"] in ("continue", "terminate")
-        self.reply_id = data["payload"]["request_id"]
+        assert data["command"] in ("continue", "terminate"), data
         return Screen(data["payload"]["request"], data["command"] == "terminate")
 
-    def hang_up(self, *, timeout: bool) -> tuple[str, Any]:
-        return "json", self.body("terminate", "")
+    def read(self, body: str, request: Request) -> Screen:
+        data, sent = json.loads(body), request[1]
+        assert set(data) == {"msisdn", "operator", "session_id", "command", "payload"}, data
+        assert data["session_id"] == str(sent["session_id"])
+        assert data["msisdn"] == sent["msisdn"] and data["operator"] == sent["operator"]
+        # our reply's id is the request's plus one, so the hub's next request tells a retry
+        assert data["payload"]["request_id"] == int(sent["payload"]["request_id"]) + 1
+        return self.shape(body)
+
+    def acknowledged(self, body: str, request: Request) -> None:
+        sent = request[1]
+        assert json.loads(body) == {
+            "msisdn": sent["msisdn"],
+            "operator": sent["operator"],
+            "session_id": sent["session_id"],
+            "command": "terminate",
+            "payload": {"request_id": sent["payload"]["request_id"] + 1, "request": ""},
+        }
+
+    @staticmethod
+    def parse(data: Any) -> Any:
+        return beem.parse(data, beem.BeemSettings("*152*00#"))
+
+    @staticmethod
+    def cumulative(data: Any) -> bool:
+        return False
 
 
+HUBTEL_KEYS = ["Type", "SessionId", "Mobile", "ServiceCode", "Message", "Operator", "Sequence"]
+
+
+@dataclass
 class Hubtel(Driver):
     """Hubtel's first message is the dial string; then the newest entry, with a Sequence."""
 
-    name = "hubtel"
+    name: ClassVar[str] = "hubtel"
     sequence: int = 0
+    NOTICES: ClassVar[dict[str, Notice]] = {
+        "Timeout": Notice("timeout", resumable=True),
+        "Release": Notice("release", resumable=False),
+    }
+    DROPPED: ClassVar[str] = "Timeout"
+    CLOSING: ClassVar[str] = "Release"
+    REFUSED: ClassVar[list[Refused]] = [
+        Refused(b"{not json", "body is not valid JSON"),
+        Refused(b"[1, 2]", "body is not a JSON object"),
+        Refused({"Type": "Initiation"}, "missing or empty sessionid"),
+        Refused(
+            {"Type": "Dance", "SessionId": "x"},
+            "Type must be Initiation, Response, Release or Timeout",
+        ),
+        Refused(
+            {"Type": "Response", "SessionId": "x", "Mobile": "abc"}, "Mobile is not a phone number"
+        ),
+        Refused(
+            {"Type": "Response", "SessionId": "x", "Mobile": "233246912184", "Message": {}},
+            "message must be a string",
+        ),
+        Refused(b"\xff\xfe", "body is not valid UTF-8"),
+        Refused(b"Type=Initiation", "expected a JSON body (application/json)", FORM),
+    ]
+    LIMITS: ClassVar[dict[str, tuple[str, int]]] = {
+        # field names are matched whatever their case, and named in lower case
+        "Type": ("type", 20),
+        "SessionId": ("sessionid", 128),
+        "Sequence": ("sequence", 12),
+        "Operator": ("operator", 32),
+        "Mobile": ("mobile", 20),
+        "Message": ("message", 1000),
+        "ServiceCode": ("servicecode", 40),
+    }
+    FUZZ_KEYS: ClassVar[list[str]] = HUBTEL_KEYS
+    FUZZ_VALUES: ClassVar[dict[str, st.SearchStrategy[Any]]] = {
+        "Type": st.sampled_from(["Initiation", "Response", "Release", "Timeout"]),
+        "SessionId": st.sampled_from(["s1", "s2"]),
+        "Mobile": st.sampled_from(["233246912184", "+255712345678"]),
+        "Message": WEIRD_TEXT,
+    }
+    PARSER_INPUT: ClassVar[st.SearchStrategy[Any]] = json_bodies(
+        HUBTEL_KEYS, {"Type": st.sampled_from(["Initiation", "response", "Timeout"])}
+    )
 
     def body(self, kind: str, message: str) -> dict[str, Any]:
         self.sequence += 1
@@ -199,28 +539,115 @@ class Hubtel(Driver):
             "ClientState": "",
         }
 
-    def first(self) -> tuple[str, Any]:
+    def first(self) -> Request:
         self.sequence = 0
         return "json", self.body("Initiation", self.code)
 
-    def next(self, entry: str) -> tuple[str, Any]:
+    def next(self, entry: str) -> Request:
         return "json", self.body("Response", entry)
 
-    def read(self, body: str) -> Screen:
+    def other_format(self, entry: str) -> Request:
+        self.entries.append(entry)
+        return "json", self.body("Response", "*".join(self.entries))
+
+    def hang_up(self, notice: str) -> Request:
+        return "json", self.body(notice, "")
+
+    @staticmethod
+    def shape(body: str) -> Screen:
         data = json.loads(body)
-        assert data["SessionId"] == self.session_id
-        assert data["Type"] in ("Response", "Release")
+        assert data["Type"] in ("Response", "Release"), data
         return Screen(data["Message"], data["Type"] == "Release")
 
-    def hang_up(self, *, timeout: bool) -> tuple[str, Any]:
-        return "json", self.body("Timeout" if timeout else "Release", "")
+    def read(self, body: str, request: Request) -> Screen:
+        data = json.loads(body)
+        screen = self.shape(body)
+        assert data["SessionId"] == request[1]["SessionId"]
+        assert data["ClientState"] == "" and data["FieldType"] == "text"
+        assert data["DataType"] == ("display" if screen.end else "input")
+        assert data["Label"] == screen.text.splitlines()[0][:60]  # the screen's first line
+        return screen
+
+    def acknowledged(self, body: str, request: Request) -> None:
+        assert json.loads(body) == {
+            "SessionId": request[1]["SessionId"],
+            "Type": "Release",
+            "Message": "",
+            "ClientState": "",
+        }
+
+    @staticmethod
+    def parse(data: Any) -> Any:
+        return hubtel.parse(data)
+
+    @staticmethod
+    def cumulative(data: Any) -> bool:
+        return False
+
+
+GENERIC_KEYS = ["session_id", "phone", "service_code", "text", "mode", "event", "network"]
+GENERIC_KEYS += ["sequence"]
 
 
 @dataclass
 class Generic(Driver):
-    mode: str = "cumulative"
+    """Our own JSON format, with the whole input (``cumulative``) or the newest entry."""
+
     name: ClassVar[str] = "generic"
+    mode: str = "cumulative"
     sequence: int = 0
+    VARIANTS: ClassVar[dict[str, dict[str, Any]]] = {"": {}, "-latest": {"mode": "latest"}}
+    NOTICES: ClassVar[dict[str, Notice]] = {
+        "timeout": Notice("timeout", resumable=True),
+        "dropped": Notice("dropped", resumable=True),
+        "error": Notice("error", resumable=True),
+        "cancelled": Notice("cancelled", resumable=False),
+        "completed": Notice("completed", resumable=False),
+    }
+    DROPPED: ClassVar[str] = "timeout"
+    CLOSING: ClassVar[str] = "completed"
+    REFUSED: ClassVar[list[Refused]] = [
+        Refused({"session_id": "s", "phone": "+255754000111"}, "missing or empty service_code"),
+        Refused({"session_id": "s", "service_code": "*152*00#"}, "missing or empty phone"),
+        Refused({"session_id": "s", "mode": "sideways"}, "mode must be cumulative or latest"),
+        Refused({"session_id": "s", "event": "pause"}, "event must be start, continue or end"),
+        Refused(
+            {"session_id": "s", "event": "end", "reason": "bored"},
+            "reason must be timeout, dropped, error, cancelled or completed",
+        ),
+        Refused(
+            {"session_id": "s", "service_code": "*1#", "phone": "+255-754-000"},
+            "phone is not a phone number",
+        ),
+        Refused({"session_id": {"a": 1}}, "session_id must be a string"),
+        Refused(
+            {"session_id": "s", "service_code": "*1#", "phone": "+255754000111", "text": "a\x00b"},
+            "text contains control characters",
+        ),
+        Refused(b"session_id=s", "expected a JSON body (application/json)", FORM),
+    ]
+    LIMITS: ClassVar[dict[str, tuple[str, int]]] = {
+        "event": ("event", 20),
+        "mode": ("mode", 20),
+        "session_id": ("session_id", 128),
+        "network": ("network", 32),
+        "sequence": ("sequence", 20),
+        "service_code": ("service_code", 40),
+        "phone": ("phone", 20),
+        "text": ("text", 4000),
+    }
+    FUZZ_KEYS: ClassVar[list[str]] = GENERIC_KEYS
+    FUZZ_VALUES: ClassVar[dict[str, st.SearchStrategy[Any]]] = {
+        "session_id": st.sampled_from(["g1", "g2"]),
+        "phone": st.just("+255754000111"),
+        "service_code": st.sampled_from(["*152*00#", "*152*00*1#", "*1#"]),
+        "text": WEIRD_TEXT,
+        "mode": st.sampled_from(["cumulative", "latest"]),
+        "event": st.sampled_from(["start", "continue", "end"]),
+    }
+    PARSER_INPUT: ClassVar[st.SearchStrategy[Any]] = json_bodies(
+        GENERIC_KEYS, {"event": st.sampled_from(["start", "continue", "end"])}
+    )
 
     def body(self, event: str, text: str) -> dict[str, Any]:
         self.sequence += 1
@@ -235,29 +662,51 @@ class Generic(Driver):
             "sequence": self.sequence,
         }
 
-    def first(self) -> tuple[str, Any]:
+    def first(self) -> Request:
         self.sequence = 0
         return "json", self.body("start", "")
 
-    def next(self, entry: str) -> tuple[str, Any]:
+    def next(self, entry: str) -> Request:
         text = "*".join(self.entries) if self.mode == "cumulative" else entry
         return "json", self.body("continue", text)
 
-    def read(self, body: str) -> Screen:
+    def other_format(self, entry: str) -> Request:
+        self.entries.append(entry)
+        text = entry if self.mode == "cumulative" else "*".join(self.entries)
+        return "json", self.body("continue", text)
+
+    def hang_up(self, notice: str) -> Request:
+        return "json", dict(self.body("end", ""), reason=notice)
+
+    @staticmethod
+    def shape(body: str) -> Screen:
         data = json.loads(body)
-        assert data["session_id"] == self.session_id
-        assert data["action"] in ("continue", "end")
+        assert data["action"] in ("continue", "end"), data
         return Screen(data["text"], data["action"] == "end")
 
-    def hang_up(self, *, timeout: bool) -> tuple[str, Any]:
-        body = self.body("end", "")
-        body["reason"] = "timeout" if timeout else "cancelled"
-        return "json", body
+    def read(self, body: str, request: Request) -> Screen:
+        data = json.loads(body)
+        assert set(data) == {"session_id", "action", "text"}, data
+        assert data["session_id"] == request[1]["session_id"]
+        return self.shape(body)
+
+    def acknowledged(self, body: str, request: Request) -> None:
+        assert json.loads(body) == {
+            "session_id": request[1]["session_id"],
+            "action": "end",
+            "text": "",
+        }
+
+    @staticmethod
+    def parse(data: Any) -> Any:
+        return generic.parse(data)
+
+    @staticmethod
+    def cumulative(data: Any) -> bool:
+        return str(data.get("mode") or "").strip().lower() != "latest"
 
 
 DRIVERS: dict[str, type[Driver]] = {
-    "africastalking": AfricasTalking,
-    "beem": Beem,
-    "hubtel": Hubtel,
-    "generic": Generic,
+    driver.name: driver for driver in (AfricasTalking, Beem, Hubtel, Generic)
 }
+"""Every adapter's fixtures, by the name it has in ``ADAPTERS``."""

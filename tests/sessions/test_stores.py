@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis.asyncio as aioredis
 
+from tests.support.clock import FakeClock, later
 from ussd_gateway.adapters.sessions import (
     Arrival,
     KeyBuilder,
@@ -51,10 +52,12 @@ async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[StoreFacto
     """Builds stores of one kind; the Redis kind talks to the shared real server."""
     url = request.getfixturevalue("redis_url") if request.param == "redis" else None
     stores: list[SessionStore] = []
+    clock = FakeClock()
 
     def make(*, ttl: float = 60.0, resume_window: float = 60.0, **options) -> SessionStore:
         store: SessionStore
         if url is None:
+            options.setdefault("clock", clock.monotonic)
             store = MemorySessionStore(ttl=ttl, resume_window=resume_window, **options)
         else:
             client = aioredis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
@@ -64,6 +67,10 @@ async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[StoreFacto
         stores.append(store)
         return store
 
+    async def wait(seconds: float) -> None:
+        await later(clock, seconds, redis=url is not None)
+
+    make.later = wait  # type: ignore[attr-defined]
     yield make
     for store in stores:
         await store.close()
@@ -137,7 +144,7 @@ async def test_session_expires_after_ttl(make_store: StoreFactory) -> None:
     await save(store, new_session())
     assert await store.get(KEY) is not None
 
-    await asyncio.sleep(0.5)
+    await make_store.later(0.5)  # type: ignore[attr-defined]
     assert await store.get(KEY) is None
     async with store.transaction(KEY) as tx:
         assert tx.session is None
@@ -145,13 +152,14 @@ async def test_session_expires_after_ttl(make_store: StoreFactory) -> None:
 
 async def test_each_save_refreshes_the_ttl(make_store: StoreFactory) -> None:
     store = make_store(ttl=0.6)
+    later = make_store.later  # type: ignore[attr-defined]
     await save(store, new_session(hops=1))
-    await asyncio.sleep(0.4)
+    await later(0.4)
     await save(store, new_session(hops=2))
-    await asyncio.sleep(0.4)  # 0.8 s after the first save, 0.4 s after the second
+    await later(0.4)  # 0.8 s after the first save, 0.4 s after the second
     assert (await store.get(KEY)).hops == 2  # type: ignore[union-attr]
 
-    await asyncio.sleep(0.4)
+    await later(0.4)
     assert await store.get(KEY) is None
 
 
@@ -280,7 +288,7 @@ async def test_resume_copy_expires_after_the_window(make_store: StoreFactory) ->
     store = make_store(ttl=60.0, resume_window=0.3)
     await save(store, journey())
     assert await store.resumable("emrejesho", PHONE) is not None
-    await asyncio.sleep(0.5)
+    await make_store.later(0.5)  # type: ignore[attr-defined]
     assert await store.resumable("emrejesho", PHONE) is None
     assert await store.get(KEY) is not None  # the session itself has its own, longer TTL
 
@@ -346,11 +354,14 @@ async def test_ping_answers_when_up(store: SessionStore) -> None:
 
 
 async def test_memory_store_purges_expired_entries() -> None:
-    store = MemorySessionStore(ttl=0.1, resume_window=0.1, purge_interval=0.05)
+    clock = FakeClock()
+    store = MemorySessionStore(
+        ttl=0.1, resume_window=0.1, purge_interval=0.05, clock=clock.monotonic
+    )
     for n in range(50):
         await save(store, journey(f"at:{n}", phone=f"+2557000000{n:02d}"))
     assert len(store._data) == 100
-    await asyncio.sleep(0.2)
+    clock.advance(0.2)
     await save(store, new_session("at:fresh"))
     assert list(store._data) == [store.keys.session("at:fresh")]
 

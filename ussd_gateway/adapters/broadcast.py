@@ -30,12 +30,11 @@ RETRY_AFTER = 1.0
 class ReloadBroadcast:
     """Publishes this process's reloads and hands other processes' reloads to ``on_peer``."""
 
-    def __init__(self, redis_url: str, *, channel: str = CHANNEL) -> None:
+    def __init__(self, *, client: aioredis.Redis, channel: str = CHANNEL) -> None:
         self.channel = channel
         self.origin = uuid.uuid4().hex
-        self._client = aioredis.from_url(
-            redis_url, socket_connect_timeout=0.5, health_check_interval=30
-        )
+        self._client = client
+        """The process's client: the subscription holds one connection of its pool."""
 
     async def announce(self, versions: dict[str, Any]) -> None:
         message = json.dumps({"origin": self.origin, "versions": versions})
@@ -75,9 +74,6 @@ class ReloadBroadcast:
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
-
-    async def close(self) -> None:
-        await self._client.aclose()
 
 
 def _stop_if_cancelled(task: asyncio.Task[Any] | None) -> None:

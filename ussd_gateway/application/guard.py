@@ -1,20 +1,23 @@
-"""The hop service behind the guard: field limits, rate limits and a per-hop deadline.
+"""The guard in front of the hop service: field limits, rate limits and a per-hop deadline.
 
-Sits between every provider adapter and ``HopService``, so each limit answers through the
-provider's own renderer: a limited citizen gets a polite ``END`` in their language, not an
-HTTP error the aggregator would show as a network failure.
+A wrapper with the hop service's own narrow interface (``HopHandler``): every provider adapter
+calls it, and it calls the hop service only for a hop that may run, so each limit answers
+through the provider's own renderer: a limited citizen gets a polite ``END`` in their language,
+not an HTTP error the aggregator would show as a network failure. A refused hop never touches
+its session.
 
-Limits are checked once the hop's session is locked, from counters read in the lock's own round
-trip (``GuardAdmission``): a refused hop takes the lock briefly and changes nothing.
+Before the hop, one call to the limit state (one Redis round trip, batched with other hops')
+counts the request and reads the session's stalled-hop memo.
 
 Deadline: when a hop (slow lookup, slow store) is not done within ``limits.hop_deadline``,
 the citizen gets ``CON`` "still working / 1. Continue" while the hop runs on, untouched, to
-its own end; its session is saved whole or not at all by the store's transaction. Whatever the
-citizen answers next, the stalled request is replayed in its place, which the hop service
-answers from the saved session (the late result: a lookup's answer, a submission's reference)
-or, if the late hop failed, processes again. We chose this over an ``END`` "unavailable"
-because an ``END`` makes the citizen dial again and walk back (or resume) and can hide a
-reference that was in fact committed; one keypress costs them less.
+its own end; its session is saved whole or not at all by the store's transaction. The stalled
+request is remembered (the memo) before that screen goes out, so whatever the citizen answers
+next, the stalled request is replayed in its place, which the hop service answers from the
+saved session (the late result: a lookup's answer, a submission's reference) or, if the late
+hop failed, processes again. We chose this over an ``END`` "unavailable" because an ``END``
+makes the citizen dial again and walk back (or resume) and can hide a reference that was in
+fact committed; one keypress costs them less.
 """
 
 from __future__ import annotations
@@ -24,23 +27,25 @@ import dataclasses
 import functools
 import json
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
-from ussd_gateway.adapters.guard_state import ADMIT_SCRIPT, GuardState
-from ussd_gateway.adapters.sessions.base import Piggyback
-from ussd_gateway.application.hops import Admission, HopService
-from ussd_gateway.application.ratelimit import Counter, counters, exceeded
+from ussd_gateway.adapters.limits import LimitState
+from ussd_gateway.application.ratelimit import counters, exceeded
+from ussd_gateway.config.guard import Limits
+from ussd_gateway.config.settings import Settings
 from ussd_gateway.domain.privacy import mask_phone
 from ussd_gateway.domain.ussd import BadRequest, UssdReply, UssdRequest
-
-if TYPE_CHECKING:
-    from ussd_gateway.http.guard import Guard
+from ussd_gateway.ports.hops import HopHandler
 
 log = logging.getLogger(__name__)
 
 LANGUAGE_WAIT = 0.3
 """Seconds we wait for a number's remembered language before a guard screen; else default."""
+
+LATE_HOP_GRACE = 10.0
+"""Seconds shutdown waits for hops that overran their deadline to save their sessions."""
 
 
 def check_fields(request: UssdRequest, limits: Mapping[str, int]) -> None:
@@ -92,41 +97,39 @@ async def finished_within(task: asyncio.Task[Any], seconds: float) -> bool:
     return task.done()
 
 
-async def _admit_alone(state: GuardState, found: list[Counter], memo_key: str) -> list[Any]:
-    """``ADMIT_SCRIPT``'s answer for a store that cannot piggyback it (the in-process one)."""
-    counts, memo = await state.admit([(c.key, c.window) for c in found], memo_key)
-    return [*counts, memo]
+class GuardedHops:
+    """``inner`` behind the guard's limits and deadline; a ``HopHandler`` itself."""
 
+    def __init__(
+        self,
+        inner: HopHandler,
+        *,
+        limits: Limits,
+        state: LimitState,
+        settings: Settings,
+        language: Callable[[str], Awaitable[str | None]],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.inner = inner
+        self.limits = limits
+        self.state = state
+        self.settings = settings
+        self.language = language
+        """The language a number chose last (the session store's), for the guard's screens."""
+        self.clock = clock
+        """Wall-clock seconds: rate-limit windows are counted in them across processes."""
+        self._late: set[asyncio.Task[UssdReply]] = set()
 
-class GuardAdmission:
-    """One hop's rate limits and stalled-hop memo, checked once its session is locked.
-
-    The counters and the memo are read by ``ADMIT_SCRIPT``, which the session store sends in
-    the same round trip as its lock (Redis) or runs once locked (the in-process store).
-    """
-
-    def __init__(self, service: GuardedHopService, found: list[Counter], memo_key: str) -> None:
-        self.service = service
-        self.found = found
-        self.memo_key = memo_key
-        self.refused = False
-        self.decided = False
-        """True once the memo was read: ``hop_request`` is the request the hop runs."""
-        self.memo: str | None = None
-        self.hop_request: UssdRequest | None = None
-        self.piggyback = Piggyback(
-            ADMIT_SCRIPT,
-            (*(c.key for c in found), memo_key),
-            tuple(c.window_ms for c in found),
-            # not a bound method: self -> piggyback -> self would be a cycle per hop, left to
-            # the garbage collector, whose passes over them were most of the p99 (performance.md)
-            functools.partial(_admit_alone, service.guard.state, found, memo_key),
-        )
-
-    async def decide(self, piggybacked: Any, request: UssdRequest) -> UssdReply | UssdRequest:
-        counts, memo = self.service.guard.state.read(piggybacked, len(self.found))
-        over = exceeded(self.found, counts)
-        self.decided = True
+    async def handle(self, request: UssdRequest) -> UssdReply:
+        limits = self.limits
+        check_fields(request, limits.fields)
+        found = counters(limits, request, self.clock())
+        deadline = limits.hop_deadline
+        if not found and deadline <= 0:
+            return await self.inner.handle(request)  # nothing to count or remember
+        memo_key = stall_key(request)
+        counts, memo = await self.state.admit([(c.key, c.window) for c in found], memo_key)
+        over = exceeded(found, counts)
         if over:
             log.warning(
                 "rate limited (%s) %s on %s",
@@ -134,44 +137,15 @@ class GuardAdmission:
                 mask_phone(request.phone),
                 request.provider,
             )
-            self.refused = True
-            return UssdReply(await self.service._text("rate_limited", request), True)
-        self.memo = memo
-        stalled = _decode(memo) if memo else None
-        self.hop_request = stalled or request
-        return self.hop_request
-
-
-class GuardedHopService(HopService):
-    """A HopService with the guard's limits in front; same constructor plus ``guard``."""
-
-    def __init__(self, *, guard: Guard, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.guard = guard
-
-    async def handle(self, request: UssdRequest, admission: Admission | None = None) -> UssdReply:
-        guard = self.guard
-        limits = guard.config.limits
-        check_fields(request, limits.fields)
-        found = counters(limits, request)
-        deadline = limits.hop_deadline
-        if not found and deadline <= 0:
-            return await super().handle(request)  # nothing to count or remember: no round trip
-        memo_key = stall_key(request)
-        checks = GuardAdmission(self, found, memo_key)
+            return UssdReply(await self._text("rate_limited", request), True)
+        hop = (_decode(memo) if memo else None) or request
         if deadline <= 0:  # nothing can overrun: the hop runs here, without a task of its own
-            return await self._answered(await super().handle(request, checks), checks)
-        task = asyncio.create_task(super().handle(request, checks))
+            return await self._answered(await self.inner.handle(hop), memo, memo_key)
+        task = asyncio.create_task(self.inner.handle(hop))
         if await finished_within(task, deadline):
-            return await self._answered(task.result(), checks)
-        guard.keep(task)
-        ttl = self.settings.sessions.ttl
-        if checks.decided and checks.hop_request is not None:
-            await guard.state.remember(memo_key, _encode(checks.hop_request), ttl)
-        else:
-            # still waiting for its session's lock, so the memo was not read yet: a memo there
-            # is an older stalled hop, still the one to replay, so keep it
-            await guard.state.remember(memo_key, _encode(request), ttl, only_if_absent=True)
+            return await self._answered(task.result(), memo, memo_key)
+        self._keep(task)
+        await self.state.remember(memo_key, _encode(hop), self.settings.sessions.ttl)
         log.warning(
             "hop %s:%s still running after %.1fs: asked the citizen to continue",
             request.provider,
@@ -180,18 +154,40 @@ class GuardedHopService(HopService):
         )
         return UssdReply(await self._text("still_working", request), False)
 
-    async def _answered(self, reply: UssdReply, checks: GuardAdmission) -> UssdReply:
+    async def close(self, provider: str, session_id: str, reason: str, *, dropped: bool) -> bool:
+        return await self.inner.close(provider, session_id, reason, dropped=dropped)
+
+    async def drain(self, grace: float = LATE_HOP_GRACE) -> None:
+        """Let hops that overran their deadline save their sessions before the stores close."""
+        if self._late:
+            await asyncio.wait(set(self._late), timeout=grace)
+
+    async def _answered(self, reply: UssdReply, memo: str | None, memo_key: str) -> UssdReply:
         """``reply``, once a replayed stalled hop's memo is gone: the citizen has now seen the
         stalled hop's own screen."""
-        if checks.memo:
-            await self.guard.state.forget(checks.memo_key)
+        if memo:
+            await self.state.forget(memo_key)
         return reply
 
     async def _text(self, key: str, request: UssdRequest) -> str:
         """A gateway text in the number's remembered language, else the default language."""
         language = None
         try:
-            language = await asyncio.wait_for(self.store.language(request.phone), LANGUAGE_WAIT)
+            language = await asyncio.wait_for(self.language(request.phone), LANGUAGE_WAIT)
         except Exception as exc:  # a slow or dead store must not delay a polite answer
             log.info("no remembered language for a guard screen: %s", type(exc).__name__)
         return self.settings.text(key, language or self.settings.default_language)
+
+    def _keep(self, task: asyncio.Task[UssdReply]) -> None:
+        """Let a hop that overran its deadline finish in the background, and log its end."""
+        self._late.add(task)
+        task.add_done_callback(self._late_done)
+
+    def _late_done(self, task: asyncio.Task[UssdReply]) -> None:
+        self._late.discard(task)
+        if task.cancelled():
+            log.warning("late hop cancelled")
+        elif task.exception() is not None:
+            log.error("late hop failed", exc_info=task.exception())
+        else:
+            log.info("late hop finished; its screen waits for the citizen's next entry")

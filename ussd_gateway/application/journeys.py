@@ -30,14 +30,14 @@ from ussd_gateway.adapters.db.migrate import upgrade
 from ussd_gateway.adapters.db.models import Submission
 from ussd_gateway.adapters.sessions import MemorySessionStore
 from ussd_gateway.adapters.submissions.store import SubmissionStore
-from ussd_gateway.application.hops import HopService
+from ussd_gateway.application.factory import build_hops
+from ussd_gateway.application.menus.registry import MenuRegistry
 from ussd_gateway.application.menus.routing import ServiceRouter
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.domain.references import check_symbol, is_valid, normalise
 from ussd_gateway.domain.submissions import SubmissionDraft, SubmissionView
 from ussd_gateway.domain.ussd import UssdRequest
 from ussd_gateway.engine.definition import MenuDefinition, Problem
-from ussd_gateway.engine.runner import Engine
 from ussd_gateway.engine.yaml_source import key_line, line_of, load_yaml_text
 
 FILE_KEYS = frozenset({"service", "code", "phone", "language", "submissions", "down", "journeys"})
@@ -493,7 +493,7 @@ class JourneyRunner:
                 )
         return problems
 
-    def _router(self, journey: Journey) -> tuple[ServiceRouter, str]:
+    def _menus(self, journey: Journey) -> tuple[MenuRegistry, str]:
         codes = dict(self.settings.service_codes)
         code = journey.code
         if code is None:
@@ -501,7 +501,8 @@ class JourneyRunner:
             if code is None:  # the service has no code yet: give it one for the test
                 code = f"*0*{journey.service}#"
                 codes[code] = str(journey.service)
-        return ServiceRouter(codes, self.definitions), code
+        router = ServiceRouter(codes, self.definitions)
+        return MenuRegistry(self.definitions, router, keep=0.0), code
 
     @contextlib.asynccontextmanager
     async def _database(
@@ -545,20 +546,17 @@ class JourneyRunner:
         result = JourneyResult(journey, problems=self.check(journey))
         if result.problems:
             return result
-        router, code = self._router(journey)
+        menus, code = self._menus(journey)
         sessions = MemorySessionStore(
             ttl=self.settings.sessions.ttl, resume_window=self.settings.sessions.resume_window
         )
         async with self._database(journey) as (submissions, database):
-            hops = HopService(
-                engine=Engine(
-                    ports=_Ports(submissions, journey.down),
-                    lookup_timeout=self.settings.lookup_timeout,
-                    submit_timeout=self.settings.submit_timeout,
-                ),
+            # the menus alone: no guard (a journey is not abuse, and may be long)
+            hops = build_hops(
+                self.settings,
+                menus=menus,
                 store=sessions,
-                router=router,
-                settings=self.settings,
+                ports=_Ports(submissions, journey.down),
             )
             if journey.language:
                 await sessions.remember_language(journey.phone, journey.language)

@@ -25,11 +25,6 @@ class Counter:
     window: float
     limit: int
 
-    @property
-    def window_ms(self) -> int:
-        """The window as Redis's PEXPIRE takes it (never 0: that would expire the key at once)."""
-        return max(1, int(self.window * 1000))
-
 
 def _counter(scope: str, ident: str, rule: Window, now: float) -> Counter:
     index = int(now // rule.window)

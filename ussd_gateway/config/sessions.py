@@ -18,9 +18,6 @@ class SessionSettings:
     """Seconds a session lives after its last hop (telcos end sessions at ~180 s)."""
     resume_window: Annotated[float, SECONDS, at_least(0)] = 300.0
     """Seconds during which a dropped journey is offered again to the same number."""
-    single_trip: bool = True
-    """With Redis: one round trip instead of two for a hop on a session this process saved
-    last (``sessions/single_trip.py``); forced off for a Redis Cluster client."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,9 @@ import yaml
 
 from ussd_gateway.config.settings import NavigationKeys
 from ussd_gateway.domain.gsm import fits_ussd, ussd_length
-from ussd_gateway.domain.session import Session
 from ussd_gateway.engine.definition import MenuDefinition, Problem
 from ussd_gateway.engine.loader import check_lengths
 from ussd_gateway.engine.messages import DEFAULT_MESSAGES
-from ussd_gateway.engine.runner import Engine, HopResult, compose
 from ussd_gateway.engine.screens.base import Enter, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.list import paginate
 from ussd_gateway.engine.text import LocalizedText
@@ -302,75 +300,6 @@ def check_listed(definition: MenuDefinition, listed: Mapping[str, str]) -> list[
 
 def is_directory(definition: MenuDefinition) -> bool:
     return isinstance(definition.screens.get(START), DirectoryScreen)
-
-
-# ---- moving a session between the directory and its services ---------------------------------
-
-
-async def enter(
-    engine: Engine, directory: MenuDefinition, service: MenuDefinition, session: Session
-) -> HopResult:
-    """Start ``service`` for a session on ``directory``: its own variables only, from empty."""
-    moved = session.copy()
-    moved.service = service.service
-    moved.version = service.version
-    moved.directory = directory.service
-    moved.vars = {}
-    moved.history.clear()
-    moved.page = 0
-    moved.hops -= 1  # the directory's hop and the service's first screen are one hop
-    if moved.language not in service.languages:
-        moved.language = service.default_language
-    return await engine.start(service, moved)
-
-
-def backs_out(session: Session, service: MenuDefinition) -> bool:
-    """The back key on a service's start screen, with no earlier screen or page in it: in a
-    session that came through a directory it leads back there (elsewhere it is a wrong entry).
-    """
-    return (
-        bool(session.directory)
-        and session.screen == service.start
-        and session.page == 0
-        and not session.history
-    )
-
-
-def listed_page(directory: MenuDefinition, service: str, language: str) -> int:
-    """The directory page (0-based) that lists ``service`` in ``language``: where it was chosen."""
-    screen = directory.screens.get(START)
-    return screen.page_listing(service, language) if isinstance(screen, DirectoryScreen) else 0
-
-
-async def leave(
-    engine: Engine,
-    directory: MenuDefinition,
-    session: Session,
-    hint: str | None = None,
-    *,
-    back: bool = False,
-) -> HopResult:
-    """Back to the directory: the service's variables stay behind with it.
-
-    ``back``: the back key left the service, so the directory shows the page listing it (the
-    page it was chosen on); the directory key (``000``) shows the first page, like home."""
-    moved = session.copy()
-    moved.service = directory.service
-    moved.version = directory.version
-    moved.directory = ""
-    moved.vars = {}
-    if moved.language not in directory.languages:
-        moved.language = directory.default_language
-    result = await engine.start(directory, moved)
-    page = listed_page(directory, session.service, moved.language) if back else 0
-    if page:
-        turned = result.session.copy()
-        turned.page = page
-        shown = engine.show(directory, turned)
-        result.reply, result.session = shown.reply, shown.session
-    if hint:
-        result.reply = type(result.reply)(compose(hint, result.reply.text), result.reply.end)
-    return result
 
 
 def check_extended_codes(

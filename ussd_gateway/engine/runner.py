@@ -11,7 +11,6 @@ from ussd_gateway.domain.session import Session, SessionStatus
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.screens.base import Enter, Fail, Go, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.end import EndScreen
-from ussd_gateway.engine.speculation import refuse_effects
 from ussd_gateway.ports.submissions import EnginePorts
 
 MAX_AUTOMATIC_STEPS = 25
@@ -193,7 +192,6 @@ class Engine:
                     if isinstance(screen, EndScreen) and screen.outcome == "cancelled":
                         s.end_reason = "cancelled"
                 return self._show(ctx, result)
-            refuse_effects(screen)  # a speculative hop stops before a submit or a lookup
             outcome = await screen.run(ctx)
             if isinstance(outcome, Go):
                 self._set(ctx, outcome, result)

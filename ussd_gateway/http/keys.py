@@ -6,13 +6,22 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ussd_gateway.adapters.submissions.store import SubmissionStore
-from ussd_gateway.application.hops import HopService
+from ussd_gateway.application.factory import Gateway
+from ussd_gateway.application.menus.registry import MenuRegistry
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.definition import MenuDefinition
+from ussd_gateway.ports.hops import HopHandler
+from ussd_gateway.ports.sessions import SessionStore
 
 SETTINGS = web.AppKey("settings", Settings)
-DATABASE = web.AppKey("database", AsyncEngine)
-"""The process's one database engine, opened and disposed by the application factory's hook."""
+MENUS = web.AppKey("menus", MenuRegistry)
 DEFINITIONS = web.AppKey("definitions", dict[str, MenuDefinition])
-HOPS = web.AppKey("hops", HopService)
+"""The menus served now (updated in place on reload)."""
+GATEWAY = web.AppKey("gateway", Gateway)
+"""Everything the start-up hook opened (``application.factory.open_gateway``)."""
+DATABASE = web.AppKey("database", AsyncEngine)
+"""The process's one database engine."""
+HOPS = web.AppKey("hops", HopHandler)
+"""What the webhooks call: the hop service behind the guard."""
+SESSIONS = web.AppKey("sessions", SessionStore)
 SUBMISSIONS = web.AppKey("submissions", SubmissionStore)

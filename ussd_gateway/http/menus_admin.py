@@ -7,11 +7,14 @@ Both need ``Authorization: Bearer $ADMIN_TOKEN``: the guard's admin middleware c
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
 from ussd_gateway.application.menus.registry import MenuRegistry
 from ussd_gateway.application.menus.reloading import Reloader
 from ussd_gateway.config.settings import Settings
+from ussd_gateway.http.keys import GATEWAY
 
 RELOADER = web.AppKey("reloader", Reloader)
 
@@ -36,7 +39,12 @@ def setup_reloading(app: web.Application, settings: Settings, menus: MenuRegistr
     """Hook reloading into the app: SIGHUP and the watcher at start-up, the admin endpoints."""
     reloader = Reloader(settings, menus, settings.reload)
     app[RELOADER] = reloader
-    app.cleanup_ctx.append(reloader.context)
+
+    async def reloading(app: web.Application) -> AsyncIterator[None]:
+        async with reloader.running(app[GATEWAY].redis):
+            yield
+
+    app.cleanup_ctx.append(reloading)
     setup_admin_routes(app)
     return reloader
 

@@ -1,19 +1,15 @@
-"""Hooks observability into the application: the hop observer, the event writer, ``/metrics``."""
+"""``GET /metrics``: this process's (or all processes') metrics and figures read from SQL."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from ussd_gateway.adapters.db.engine import create_sessionmaker
 from ussd_gateway.adapters.observe.database import DatabaseFigures
 from ussd_gateway.adapters.observe.events import EventRecorder, events_engine
 from ussd_gateway.adapters.observe.metrics import CONTENT_TYPE, exposition
-from ussd_gateway.adapters.observe.observer import GatewayObserver
 from ussd_gateway.config.settings import Settings
-from ussd_gateway.http.keys import DATABASE, DEFINITIONS, HOPS
+from ussd_gateway.http.keys import DATABASE, DEFINITIONS, GATEWAY
 
 EVENTS = web.AppKey("session_events", EventRecorder)
 FIGURES = web.AppKey("database_figures", DatabaseFigures)
@@ -36,29 +32,22 @@ async def menus_loaded(app: web.Application) -> None:
 
 
 def setup_observability(app: web.Application, settings: Settings) -> None:
-    """Add ``/metrics`` and a clean-up context that runs after the one creating the hops."""
+    """Add ``/metrics``, read at start once the gateway hook has opened the database; the
+    session events and the hop observer are the gateway's (``application.factory``)."""
     config = settings.observability
 
-    async def observe(app: web.Application) -> AsyncIterator[None]:
-        engine = events_engine(app[DATABASE])
-        recorder: EventRecorder | None = None
-        if config.session_events.enabled:
-            recorder = EventRecorder(create_sessionmaker(engine), config.session_events)
-            app[EVENTS] = recorder
-            recorder.start()
+    async def observe(app: web.Application) -> None:
+        if app[GATEWAY].events is not None:
+            app[EVENTS] = app[GATEWAY].events
         figures = DatabaseFigures(
-            engine, ttl=settings.sessions.ttl, cache_seconds=config.metrics_cache
+            events_engine(app[DATABASE]),
+            ttl=settings.sessions.ttl,
+            cache_seconds=config.metrics_cache,
         )
         registry = CollectorRegistry(auto_describe=False)
         registry.register(figures)
         app[FIGURES] = figures
         app[FIGURES_REGISTRY] = registry
-        app[HOPS].observer = GatewayObserver(recorder)
-        try:
-            yield
-        finally:
-            if recorder is not None:
-                await recorder.stop()
 
-    app.cleanup_ctx.append(observe)
+    app.on_startup.append(observe)
     app.router.add_get("/metrics", metrics)

@@ -211,7 +211,7 @@ def serve_workers(app: Any, host: str, port: int, workers: int, ready: str) -> i
     from aiohttp.web_runner import GracefulExit
 
     from ussd_gateway.adapters.observe.multiproc import shared_metrics
-    from ussd_gateway.http.app import StartupError
+    from ussd_gateway.application.factory import StartupError
     from ussd_gateway.http.eventloop import new_event_loop
 
     def serve(sock: socket.socket) -> int:

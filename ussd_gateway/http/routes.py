@@ -8,7 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
-from ussd_gateway.http.keys import HOPS, SUBMISSIONS
+from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 from ussd_gateway.http.observability import menus_loaded
 from ussd_gateway.http.webhooks import setup_webhooks
 
@@ -24,7 +24,7 @@ async def readyz(request: web.Request) -> web.Response:
     checks: dict[str, dict[str, object]] = {}
     ok = True
     for name, probe in (
-        ("sessions", request.app[HOPS].store.ping),
+        ("sessions", request.app[SESSIONS].ping),
         ("database", request.app[SUBMISSIONS].ping),
         ("menus", partial(menus_loaded, request.app)),
     ):

@@ -68,6 +68,7 @@ class EventRecorder:
         self._pending: deque[Event] = deque()
         self._arrived = asyncio.Event()
         self._batch_ready = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.written = 0
         self.retried = 0
@@ -105,11 +106,15 @@ class EventRecorder:
         self._task = asyncio.create_task(self._run(), name="session-events")
 
     async def stop(self) -> None:
-        """Stop the task and write what is still buffered."""
+        """Stop the task and write what is still buffered.
+
+        The task is asked to stop, not cancelled: a cancellation landing as its wait ends can
+        be lost (``asyncio.wait_for`` on Python 3.11), and stop() would then wait forever.
+        """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            for event in (self._stopping, self._arrived, self._batch_ready):
+                event.set()
+            await self._task
             self._task = None
         for _ in range(MAX_BUSY_RETRIES + 1):  # a batch busy too often is dropped
             if await self.flush():
@@ -117,12 +122,19 @@ class EventRecorder:
             await asyncio.sleep(0.05)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():  # checked before each wait: flush() clears events
             await self._arrived.wait()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._batch_ready.wait(), self.settings.flush_interval)
+            await self._pause(self._batch_ready)  # a batch is ready, or the interval is over
+            if self._stopping.is_set():
+                return
             if not await self.flush():
-                await asyncio.sleep(self.settings.flush_interval)  # SQLite busy: let it be
+                await self._pause(self._stopping)  # SQLite busy: let it be
+
+    async def _pause(self, until: asyncio.Event) -> None:
+        """Up to ``flush_interval``, less when ``until`` is set (stop() sets them all)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.settings.flush_interval):
+                await until.wait()
 
     async def flush(self) -> bool:
         """Write every buffered event now, in batches of ``batch_size``; False if put off.

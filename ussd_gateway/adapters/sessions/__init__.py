@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
-
+from ussd_gateway.adapters.redis.client import connect
 from ussd_gateway.adapters.sessions.base import (
     Arrival,
     KeyBuilder,
@@ -28,24 +27,12 @@ __all__ = [
 ]
 
 
-async def create_store(
-    redis_url: str | None, *, ttl: float, resume_window: float, single_trip: bool = True
-) -> SessionStore:
-    """The configured store: Redis when a URL is given, else in-process memory.
-
-    Short socket timeouts keep a dead Redis from eating the aggregator's reply deadline. The
-    store owns the client and closes it in ``close()``. Nothing is contacted here; call
-    ``ping()`` to fail fast at start-up.
-    """
+async def create_store(redis_url: str | None, *, ttl: float, resume_window: float) -> SessionStore:
+    """The configured store on a client of its own: Redis when a URL is given, else in-process
+    memory. Nothing is contacted here; call ``ping()`` to fail fast at start-up. (Servers build
+    their store on the process's one client instead: ``application.factory``.)"""
     if not redis_url:
         return MemorySessionStore(ttl=ttl, resume_window=resume_window)
-    client = aioredis.from_url(
-        redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
-    )
     return RedisSessionStore(
-        client=client,
-        ttl=ttl,
-        resume_window=resume_window,
-        owns_client=True,
-        single_trip=single_trip,
+        client=connect(redis_url), ttl=ttl, resume_window=resume_window, owns_client=True
     )

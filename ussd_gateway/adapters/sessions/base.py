@@ -6,10 +6,9 @@ import abc
 import enum
 import functools
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from ussd_gateway.domain.session import Session
 
@@ -80,22 +79,6 @@ class Arrival:
     phone: str
 
 
-@dataclass(frozen=True, slots=True)
-class Piggyback:
-    """A Redis script another component runs on every hop, sent in the lock's round trip.
-
-    A Redis store queues it beside the lock script (once, however long the lock takes); other
-    stores await ``alone()`` once the lock is taken, which must answer like the script. The
-    store does not look inside: ``tx.piggybacked`` is the reply, or the exception it raised (the
-    caller decides whether to fail open).
-    """
-
-    script: str
-    keys: tuple[str, ...]
-    args: tuple[Any, ...]
-    alone: Callable[[], Awaitable[Any]]
-
-
 class Transaction:
     """The session as loaded under the lock; assign ``session`` to have it saved on exit.
 
@@ -103,7 +86,7 @@ class Transaction:
     transaction's ``Arrival`` (only when no session was found).
     """
 
-    __slots__ = ("key", "language", "original", "piggybacked", "prefetched", "resumable", "session")
+    __slots__ = ("key", "language", "original", "prefetched", "resumable", "session")
 
     def __init__(self, key: str, session: Session | None) -> None:
         self.key = key
@@ -112,7 +95,6 @@ class Transaction:
         self.prefetched = False
         self.language: str | None = None
         self.resumable: Session | None = None
-        self.piggybacked: Any = None
 
     def prefetch(self, language: str | None, resumable: Session | None) -> None:
         self.prefetched = True
@@ -136,24 +118,16 @@ class SessionStore(abc.ABC):
 
     @asynccontextmanager
     async def transaction(
-        self,
-        session_key: str,
-        arrival: Arrival | None = None,
-        piggyback: Piggyback | None = None,
+        self, session_key: str, arrival: Arrival | None = None
     ) -> AsyncIterator[Transaction]:
         """Lock the session, load it, and on a clean exit save ``tx.session`` if it changed.
 
         With ``arrival`` and no stored session, ``tx`` also carries the prefetched language and
-        dropped journey (see ``Transaction``); with ``piggyback``, its reply.
+        dropped journey (see ``Transaction``).
         """
         token = await self._acquire(session_key)
         try:
             tx = Transaction(session_key, await self._load(session_key))
-            if piggyback is not None:
-                try:
-                    tx.piggybacked = await piggyback.alone()
-                except Exception as exc:
-                    tx.piggybacked = exc
             if arrival is not None and tx.session is None:
                 tx.prefetch(
                     await self.language(arrival.phone),

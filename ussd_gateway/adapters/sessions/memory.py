@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Callable
 
 from ussd_gateway.adapters.sessions.base import KeyBuilder, ResumeCopy, SessionBusy, SessionStore
 from ussd_gateway.domain.session import Session
@@ -45,14 +46,17 @@ class MemorySessionStore(SessionStore):
         lock_wait: float = 2.0,
         language_ttl: float = LANGUAGE_TTL,
         purge_interval: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(ttl=ttl, resume_window=resume_window, keys=keys)
+        self.clock = clock
+        """Seconds on a monotonic scale: tests move it instead of sleeping through a TTL."""
         self.lock_wait = lock_wait
         self.language_ttl = language_ttl
         self.purge_interval = purge_interval if purge_interval is not None else min(ttl, 60.0)
         self._data: dict[str, tuple[float, str]] = {}
         self._locks: dict[str, _Lock] = {}
-        self._next_purge = time.monotonic() + self.purge_interval
+        self._next_purge = clock() + self.purge_interval
 
     # -- raw key/value with expiry -------------------------------------------------------------
 
@@ -61,13 +65,13 @@ class MemorySessionStore(SessionStore):
         if entry is None:
             return None
         expires, value = entry
-        if expires <= time.monotonic():
+        if expires <= self.clock():
             del self._data[key]
             return None
         return value
 
     def _set(self, key: str, value: str, ttl: float) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self._data[key] = (now + ttl, value)
         self._purge(now)
 

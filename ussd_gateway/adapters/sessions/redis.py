@@ -1,35 +1,34 @@
 """Redis session store: lets any web process continue any session.
 
-A hop costs two round trips, first hops included: one Lua call that takes the lock and reads the
-session (pipelined, on a dial, with the number's language and dropped journey, and with any
-``Piggyback`` script such as the guard's rate limits), and one pipeline that writes the session
-(and its resume copy) and releases the lock. Two is the floor for a
-locked read-modify-write whose "modify" runs in Python: see docs/performance.md. Both trips go
-through ``sessions.multiplex`` (pipelined with other hops' trips on a shared connection, one
-deadline each), not redis-py's pipeline machinery.
+A hop costs two round trips, first hops included: one Lua function that takes the lock and
+reads the session (and, on a dial with no session yet, the number's language and dropped
+journey), and one that writes the session and its resume copy and releases the lock. Two is the
+floor for a locked read-modify-write whose "modify" runs in Python. Both go through the client's
+``Batcher``, so the calls of concurrent hops share one script call (see ``adapters/redis``).
 
-A plain hop on a session this process saved last, with nothing changed since, costs one:
-``save_unchanged`` (``single_trip.py``, used by ``onetrip.py``).
+Each function is given every key it touches. The session's own keys share a hash tag; the
+language and resume keys hash elsewhere, which one Redis server does not mind. On Redis Cluster
+those two must be read and written by calls of their own (the scale-out issue).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import secrets
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
+from ussd_gateway.adapters.redis.batcher import Batcher
 from ussd_gateway.adapters.sessions.base import (
     Arrival,
     KeyBuilder,
-    Piggyback,
     ResumeCopy,
     SessionBusy,
     SessionStore,
@@ -37,29 +36,46 @@ from ussd_gateway.adapters.sessions.base import (
     Transaction,
 )
 from ussd_gateway.adapters.sessions.memory import LANGUAGE_TTL
-from ussd_gateway.adapters.sessions.multiplex import Multiplexer
-from ussd_gateway.adapters.sessions.roundtrip import trip_timeout
-from ussd_gateway.adapters.sessions.single_trip import (
-    SCRIPT,
-    Limit,
-    RecentSessions,
-    Verdict,
-    script_call,
-)
 from ussd_gateway.domain.session import Session
 
 log = logging.getLogger(__name__)
 
-# KEYS: lock, session. ARGV: token, lock ms. Returns {1, session or nil} or {0}.
-_ACQUIRE_AND_GET = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('GET', KEYS[2])}
+# Lua functions (``Batcher.register``). LOCK_AND_GET: KEYS lock, session[, language, resume];
+# ARGV token, lock ms.
+# {1, session} once locked: with the language and resume keys, {1, false, language, resume}
+# when there is no session yet (a new session needs them); {0} while another hop holds it.
+# The lock is ours again if it already holds our token: a batch sent again after a dropped
+# connection may have taken it the first time.
+LOCK_AND_GET = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+   or redis.call('GET', KEYS[1]) == ARGV[1] then
+  local session = redis.call('GET', KEYS[2])
+  if session or #KEYS < 4 then
+    return {1, session}
+  end
+  return {1, false, redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4])}
 end
 return {0}
 """
 
-# KEYS: lock. ARGV: token. Deletes the lock only if we still own it.
-_RELEASE = """
+# SAVE_AND_RELEASE: KEYS session, lock, resume; ARGV token, session, ttl ms, resume copy
+# (write|drop|keep), resume ms. Writes the session and what ``ResumeCopy`` says, then unlocks
+# if the lock is still ours.
+SAVE_AND_RELEASE = """
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if ARGV[4] == 'write' then
+  redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[5])
+elseif ARGV[4] == 'drop' then
+  redis.call('DEL', KEYS[3])
+end
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+return 1
+"""
+
+# RELEASE: KEYS lock; ARGV token. Deletes the lock only if we still own it.
+RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -110,6 +126,7 @@ class RedisSessionStore(SessionStore):
         self,
         *,
         client: aioredis.Redis,
+        batcher: Batcher | None = None,
         ttl: float = 180.0,
         resume_window: float = 300.0,
         keys: KeyBuilder | None = None,
@@ -117,45 +134,33 @@ class RedisSessionStore(SessionStore):
         lock_wait: float = 2.0,
         language_ttl: float = LANGUAGE_TTL,
         owns_client: bool = False,
-        single_trip: bool = True,
     ) -> None:
         super().__init__(ttl=ttl, resume_window=resume_window, keys=keys)
         self.client = client
+        self.batcher = batcher or Batcher(client)
+        """Shared with the other users of ``client`` (the guard's counters) when given."""
         self.lock_timeout = lock_timeout
         self.lock_wait = lock_wait
         self.language_ttl = language_ttl
         self.owns_client = owns_client
         """True when this store created the client and must close it."""
-        self._acquire_script = client.register_script(_ACQUIRE_AND_GET)
-        self._release_script = client.register_script(_RELEASE)
-        self._scripts: dict[str, Any] = {}
-        """Piggybacked scripts by their text, registered once."""
-        self._trips = Multiplexer(client, trip_timeout(client))
-        """The hop path's round trips, pipelined on shared connections; the deadline of each
-        is the client's socket timeout."""
-        self.recent: RecentSessions | None = None
-        """The sessions this process saved last, for one-trip hops (``single_trip.py``); None
-        when ``single_trip`` is off or the client is a Redis Cluster one (its keys span slots)."""
-        if single_trip and not isinstance(client, RedisCluster):
-            self.recent = RecentSessions()
-            self._single_trip_script = client.register_script(SCRIPT)
-
-    # -- transaction: the two-round-trip path ----------------------------------------------------
+        self.batcher.register(
+            {"lock_and_get": LOCK_AND_GET, "save_and_release": SAVE_AND_RELEASE, "release": RELEASE}
+        )
+        self._tokens = map(f"{secrets.token_hex(8)}:{{}}".format, itertools.count())
+        """Lock tokens: unique to this store (built in each process), one per acquisition;
+        cheaper than drawing 16 random bytes from the system on every hop."""
 
     @asynccontextmanager
     async def transaction(
-        self,
-        session_key: str,
-        arrival: Arrival | None = None,
-        piggyback: Piggyback | None = None,
+        self, session_key: str, arrival: Arrival | None = None
     ) -> AsyncIterator[Transaction]:
-        """Same contract as the base class, with lock+read(+prefetch, +piggyback) and
-        write+unlock batched."""
-        token, raw, extra, piggybacked = await self._lock_and_get(session_key, arrival, piggyback)
-        tx = Transaction(session_key, _decode(raw))
-        tx.piggybacked = piggybacked
+        """Same contract as the base class: lock and read (and prefetch) in one trip, write and
+        unlock in one."""
+        token, reply = await self._lock_and_get(session_key, arrival)
+        tx = Transaction(session_key, _decode(reply[1] if len(reply) > 1 else None))
         if arrival is not None and tx.session is None:
-            language, dropped = extra
+            language, dropped = reply[2:4] if len(reply) > 3 else (None, None)
             tx.prefetch(_text(language), _decode(dropped))
         try:
             yield tx
@@ -167,31 +172,24 @@ class RedisSessionStore(SessionStore):
         else:
             await self._release(session_key, token)
 
-    async def _lock_and_get(
-        self,
-        session_key: str,
-        arrival: Arrival | None = None,
-        piggyback: Piggyback | None = None,
-    ) -> tuple[str, Any, tuple[Any, Any], Any]:
-        """Take the lock, retrying with short backoff until ``lock_wait``; return the session
-        (and, with ``arrival``, the raw language and resume copy, read in the same trip; with
-        ``piggyback``, its reply, from the first trip only)."""
-        token = secrets.token_hex(16)
+    async def _lock_and_get(self, session_key: str, arrival: Arrival | None) -> tuple[str, Any]:
+        """Take the lock, retrying with short backoff until ``lock_wait``; the script's reply."""
+        token = next(self._tokens)
         keys = [self.keys.lock(session_key), self.keys.session(session_key)]
+        if arrival is not None:
+            keys += [
+                self.keys.language(arrival.phone),
+                self.keys.resume(arrival.service, arrival.phone),
+            ]
         args = [token, _ms(self.lock_timeout)]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lock_wait
         delay = _FIRST_RETRY
-        extra: tuple[Any, Any] = (None, None)
-        piggybacked: Any = None
         while True:
             with _unavailable("lock"):
-                reply, extra, piggybacked = await self._acquire_with_arrival(
-                    keys, args, arrival, piggyback
-                )
-                piggyback = None  # it ran: a retry of the lock must not run it again
+                reply = await self.batcher.call("lock_and_get", keys, args)
             if reply[0] == 1:
-                return token, reply[1] if len(reply) > 1 else None, extra, piggybacked
+                return token, reply
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise SessionBusy(
@@ -200,80 +198,21 @@ class RedisSessionStore(SessionStore):
             await asyncio.sleep(min(delay * (0.5 + random.random()), remaining))
             delay = min(delay * 2, _MAX_RETRY)
 
-    async def _acquire_with_arrival(
-        self,
-        keys: list[str],
-        args: list[Any],
-        arrival: Arrival | None,
-        piggyback: Piggyback | None = None,
-    ) -> tuple[Any, tuple[Any, Any], Any]:
-        """The lock script, plus GETs of the language and resume keys (with ``arrival``) and
-        the piggybacked script (with ``piggyback``), in one round trip.
-
-        The keys hash to other slots than the session's, so this is a plain pipeline, not a
-        script (a Redis Cluster client splits it by slot).
-        """
-        commands: list[tuple[Any, ...]] = [
-            ("EVALSHA", self._acquire_script.sha, len(keys), *keys, *args)
-        ]
-        if arrival is not None:
-            commands.append(("GET", self.keys.language(arrival.phone)))
-            commands.append(("GET", self.keys.resume(arrival.service, arrival.phone)))
-        rider = None
-        if piggyback is not None:
-            rider = self._scripts.get(piggyback.script)
-            if rider is None:
-                rider = self._scripts[piggyback.script] = self.client.register_script(
-                    piggyback.script
-                )
-            commands.append(
-                ("EVALSHA", rider.sha, len(piggyback.keys), *piggyback.keys, *piggyback.args)
-            )
-        results = await self._trips.trip(commands)
-        reply = results[0]
-        language, dropped = results[1:3] if arrival is not None else (None, None)
-        piggybacked = results[-1] if rider is not None else None
-        if isinstance(reply, NoScriptError):
-            # Redis restarted or its script cache was flushed: the script call loads it again.
-            reply = await self._eval(self._acquire_script, keys, args)
-        if rider is not None and piggyback is not None and isinstance(piggybacked, NoScriptError):
-            try:
-                piggybacked = await self._eval(rider, piggyback.keys, piggyback.args)
-            except (RedisError, OSError) as exc:
-                piggybacked = exc
-        for result in (reply, language, dropped):
-            if isinstance(result, Exception):
-                raise result
-        return reply, (language, dropped), piggybacked
-
-    async def _eval(self, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        """Run a script Redis no longer has cached (it restarted, or its cache was flushed) by
-        its text, which caches it again; on the hop path's connections, which are replaced as
-        soon as Redis closes them, not the pool's (redis-py 8 skips that check on RESP3)."""
-        (reply,) = await self._trips.trip([("EVAL", script.script, len(keys), *keys, *args)])
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
     async def _save_and_release(self, session: Session, session_key: str, token: str) -> None:
-        """Write the session and its resume copy, then unlock, in one round trip."""
-        raw = session.dumps()
-        lock_key = self.keys.lock(session_key)
+        keys = [
+            self.keys.session(session_key),
+            self.keys.lock(session_key),
+            self._resume_key(session),
+        ]
+        args = [
+            token,
+            session.dumps(),
+            _ms(self.ttl),
+            ResumeCopy.on_save(session).value,
+            _ms(self.resume_window),
+        ]
         with _unavailable("save"):
-            commands = self._save_commands(session, raw)
-            commands.append(("EVALSHA", self._release_script.sha, 1, lock_key, token))
-            results = await self._trips.trip(commands)
-            *writes, released = results
-            for result in writes:
-                if isinstance(result, Exception):
-                    raise result
-            if self.recent is not None:
-                self.recent.saved(session_key, raw, session)
-            if isinstance(released, NoScriptError):
-                # Redis restarted or its script cache was flushed: load and run it again.
-                await self._eval(self._release_script, [lock_key], [token])
-            elif isinstance(released, Exception):
-                raise released
+            await self.batcher.call("save_and_release", keys, args)
 
     async def _release_quietly(self, session_key: str, token: str) -> None:
         """Unlock after a failed hop without hiding its error; the lock expires anyway."""
@@ -282,94 +221,29 @@ class RedisSessionStore(SessionStore):
         except StoreUnavailable as exc:
             log.warning("could not release session lock: %s", exc)
 
-    def _save_commands(self, session: Session, raw: str) -> list[tuple[Any, ...]]:
-        """SET of the session and the SET or DEL its resume copy needs (``ResumeCopy``)."""
-        commands: list[tuple[Any, ...]] = [
-            ("SET", self.keys.session(session.key), raw, "PX", _ms(self.ttl))
-        ]
-        resume_key = self._resume_key(session)
-        action = ResumeCopy.on_save(session)
-        if action is ResumeCopy.WRITE:
-            commands.append(("SET", resume_key, raw, "PX", _ms(self.resume_window)))
-        elif action is ResumeCopy.DROP:
-            commands.append(("DEL", resume_key))
-        return commands
-
     def _resume_key(self, session: Session) -> str:
         return self.keys.resume(session.directory or session.service, session.phone)
-
-    # -- the one-trip path (single_trip.py) ------------------------------------------------------
-
-    async def save_unchanged(
-        self,
-        session_key: str,
-        expected: str,
-        session: Session,
-        limits: Sequence[Limit] = (),
-        memo_key: str | None = None,
-    ) -> tuple[Verdict, list[int]]:
-        """Save ``session`` in one trip if the stored value is still ``expected``, no lock is
-        held and no ``memo_key`` exists; count ``limits`` first (the verdict and the counts:
-        see ``single_trip.SCRIPT``). Only with ``recent`` (``single_trip`` on)."""
-        assert self.recent is not None, "single_trip is off"
-        raw = session.dumps()
-        keys, args = script_call(
-            (
-                self.keys.lock(session_key),
-                self.keys.session(session_key),
-                self._resume_key(session),
-            ),
-            (
-                expected,
-                raw,
-                _ms(self.ttl),
-                ResumeCopy.on_save(session).value,
-                _ms(self.resume_window),
-            ),
-            limits,
-            memo_key,
-        )
-        script = self._single_trip_script
-        with _unavailable("save"):
-            (reply,) = await self._trips.trip([("EVALSHA", script.sha, len(keys), *keys, *args)])
-            if isinstance(reply, NoScriptError):
-                # Redis restarted or its script cache was flushed: the script call loads it again.
-                reply = await self._eval(script, keys, args)
-            elif isinstance(reply, Exception):
-                raise reply
-        verdict = Verdict(int(reply[0]))
-        if verdict is Verdict.OK:
-            self.recent.saved(session_key, raw, session)
-        return verdict, [int(n) for n in reply[1:]]
 
     # -- the SessionStore primitives -------------------------------------------------------------
 
     async def _acquire(self, session_key: str) -> str:
-        token, _, _, _ = await self._lock_and_get(session_key)
+        token, _ = await self._lock_and_get(session_key, None)
         return token
 
     async def _release(self, session_key: str, token: str) -> None:
-        lock_key = self.keys.lock(session_key)
         with _unavailable("unlock"):
-            commands = [("EVALSHA", self._release_script.sha, 1, lock_key, token)]
-            (released,) = await self._trips.trip(commands)
-            if isinstance(released, NoScriptError):
-                await self._eval(self._release_script, [lock_key], [token])
-            elif isinstance(released, Exception):
-                raise released
+            await self.batcher.call("release", [self.keys.lock(session_key)], [token])
 
     async def _load(self, session_key: str) -> Session | None:
         return await self.get(session_key)
 
     async def _save(self, session: Session) -> None:
-        raw = session.dumps()
+        keys = [self.keys.session(session.key), self.keys.lock(session.key)]
+        keys.append(self._resume_key(session))
+        args = ["", session.dumps(), _ms(self.ttl), ResumeCopy.on_save(session).value]
+        args.append(_ms(self.resume_window))
         with _unavailable("save"):
-            results = await self._trips.trip(self._save_commands(session, raw))
-            for result in results:
-                if isinstance(result, Exception):
-                    raise result
-        if self.recent is not None:
-            self.recent.saved(session.key, raw, session)
+            await self.batcher.call("save_and_release", keys, args)
 
     async def get(self, session_key: str) -> Session | None:
         with _unavailable("read"):
@@ -398,10 +272,8 @@ class RedisSessionStore(SessionStore):
             await self.client.ping()
 
     async def close(self) -> None:
-        """Hand the hop path's connections back to the client's pool; close the client only if
-        this store created it (a shared client belongs to its owner)."""
-        await self._trips.close()
-        if self.recent is not None:
-            self.recent.clear()
+        """Let trips in flight finish; close the client only if this store created it (a shared
+        client belongs to its owner)."""
+        await self.batcher.close()
         if self.owns_client:
             await self.client.aclose()

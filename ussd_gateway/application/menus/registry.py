@@ -9,8 +9,8 @@ and leak when a process dies. A session lives ``ttl`` after its last hop and its
 ``resume_window`` after that, so a version nobody in this process has used for
 ``ttl + resume_window`` (counted from its retirement or its last use, whichever is later) is
 released. Should a session still arrive for a version a process does not hold (it restarted,
-or released it), ``hop_on_version`` moves the session to the current version as gently as it
-can: see there.
+or released it), the engine's ``Navigator`` moves the session to the current version as gently
+as it can: see there.
 """
 
 from __future__ import annotations
@@ -24,24 +24,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ussd_gateway.application.menus.routing import Route, ServiceRouter
-from ussd_gateway.domain.session import Session
 from ussd_gateway.engine.definition import MenuDefinition
-from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
 
 if TYPE_CHECKING:
     from ussd_gateway.application.menus.loading import Disabled
 
 log = logging.getLogger(__name__)
-
-UPDATED: Mapping[str, str] = {
-    "sw": "Huduma imesasishwa.",
-    "en": "The service was updated.",
-}
-"""Said above the screen when a session had to move to a newer version of its menu."""
-
-FREE_TEXT_SCREENS = frozenset({"input"})
-"""Screens whose entry means the same whatever their text: the entry survives a version move.
-On any other screen the entry is a choice among what the citizen saw, which may have changed."""
 
 Versions = Mapping[str, tuple[str | None, str | None]]
 """Per service: (old version, new version); None where the service was absent."""
@@ -166,60 +154,3 @@ class MenuRegistry:
             service: {"current": current.get(service), "retained": retained.get(service, [])}
             for service in sorted(set(current) | set(retained))
         }
-
-    def placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
-        """The session and the definition to run it on: its own version when held here, else
-        ``current`` with the session moved to it (check its screen still exists there)."""
-        if session.version == current.version:
-            return session, current
-        own = self.definition(session.service, session.version)
-        if own is not None:
-            return session, own
-        moved = session.copy()
-        moved.version = current.version
-        log.info(
-            "%s: %s version %s not held here; moving to %s",
-            session.key,
-            session.service,
-            session.version or "-",
-            current.version,
-        )
-        return moved, current
-
-
-def updated_notice(definition: MenuDefinition, language: str) -> str:
-    return UPDATED.get(language) or UPDATED.get(definition.default_language) or UPDATED["en"]
-
-
-async def hop_on_version(
-    engine: Engine,
-    menus: MenuRegistry | ServiceRouter,
-    session: Session,
-    current: MenuDefinition,
-    entry: str,
-) -> HopResult:
-    """One hop on the definition the session started on, or the least surprising fallback.
-
-    Without that definition: on a free-text screen that still exists the entry is applied on
-    the current version (a typed message is never lost); on another screen that still exists
-    the citizen sees it again, as it now is, with a one-line notice, since a number chosen from
-    the old text may mean something else now; when the screen is gone, the service starts
-    again with the notice.
-    """
-    if not isinstance(menus, MenuRegistry):
-        return await engine.hop(current, session, entry)
-    placed, definition = menus.placed(session, current)
-    if placed is session:
-        return await engine.hop(definition, session, entry)
-    notice = updated_notice(definition, session.language)
-    screen = definition.screens.get(placed.screen)
-    if screen is not None and screen.interactive and not screen.ends:
-        if screen.type_name in FREE_TEXT_SCREENS:
-            return await engine.hop(definition, placed, entry)
-        placed.hops += 1
-        placed.page = 0
-        result = engine.show(definition, placed)
-    else:
-        result = await engine.start(definition, placed)
-    result.reply = Reply(compose(notice, result.reply.text), result.reply.end)
-    return result

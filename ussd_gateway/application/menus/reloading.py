@@ -6,7 +6,7 @@ only when all of it is valid. A broken edit is logged and returned; the old menu
 
 With Redis, a successful reload is announced to every other process, which reloads from its own
 files (``reload_broadcast``); without it, signal each process or run each with ``--reload``.
-Sessions reaching a process without their version are moved gently (``hop_on_version``).
+Sessions reaching a process without their version are moved gently (``engine.navigation``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis.asyncio as aioredis
+
 from ussd_gateway.adapters.broadcast import ReloadBroadcast
 from ussd_gateway.application.menus.registry import MenuRegistry, Versions, stamp
 from ussd_gateway.application.menus.routing import ServiceRouter
 from ussd_gateway.config.reload import ReloadConfig
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.definition import DefinitionError, MenuDefinition, Problem
+from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,7 @@ def read_menus(
     return definitions, router
 
 
-def load_registry(settings: Settings) -> MenuRegistry:
+def load_registry(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> MenuRegistry:
     """The registry a process starts with; a broken file disables its service (logged, with
     file and problem); DefinitionError when problems span files or nothing could be served."""
     definitions, router = read_menus(settings)
@@ -123,7 +126,7 @@ def load_registry(settings: Settings) -> MenuRegistry:
     if router.disabled and not definitions:
         raise DefinitionError([p for d in router.disabled.values() for p in d.problems])
     keep = settings.sessions.ttl + settings.sessions.resume_window
-    return MenuRegistry(definitions, router, keep=keep)
+    return MenuRegistry(definitions, router, keep=keep, clock=clock.monotonic)
 
 
 def files_signature(settings: Settings) -> str:
@@ -213,8 +216,10 @@ class Reloader:
                 seen = now
                 await self.reload("file change")
 
-    async def context(self, _app: object) -> AsyncIterator[None]:
-        """cleanup_ctx hook: SIGHUP reloads; the watcher runs when asked for."""
+    @contextlib.asynccontextmanager
+    async def running(self, redis: aioredis.Redis | None) -> AsyncIterator[None]:
+        """While serving: SIGHUP reloads; the watcher runs when asked for; with ``redis`` (the
+        process's client), reloads are announced to and heard from the other processes."""
         loop = asyncio.get_running_loop()
         hooked = False
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -224,8 +229,8 @@ class Reloader:
         if self.watching:  # the files as served, before the first request can be answered
             seen = await asyncio.to_thread(files_signature, self.settings)
             background.append(loop.create_task(self.watch(seen)))
-        if self.settings.redis_url:
-            self.broadcast = ReloadBroadcast(self.settings.redis_url)
+        if redis is not None:
+            self.broadcast = ReloadBroadcast(client=redis)
             background.append(loop.create_task(self.broadcast.listen(self._from_peer)))
         try:
             yield
@@ -239,10 +244,7 @@ class Reloader:
                 _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
                 if stuck:
                     log.warning("%d reload task(s) did not stop in time", len(stuck))
-            if self.broadcast is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.broadcast.close(), STOP_TIMEOUT)
-                self.broadcast = None
+            self.broadcast = None
 
     async def _from_peer(self) -> None:
         await self.reload(PEER)

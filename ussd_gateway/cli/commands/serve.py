@@ -51,7 +51,8 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from ussd_gateway.http.app import StartupError, create_app
+    from ussd_gateway.application.factory import StartupError
+    from ussd_gateway.http.app import create_app
 
     settings = load_settings(args.config)
     configure_logging(settings.log_level, settings.logging.format)

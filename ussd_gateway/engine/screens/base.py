@@ -185,9 +185,6 @@ class Screen:
     """Keys this type accepts besides ``type``; anything else is a schema error."""
     interactive: ClassVar[bool] = True
     ends: ClassVar[bool] = False
-    pure: ClassVar[bool] = False
-    """An automatic screen whose ``run`` only reads the session (no store, no network): a
-    speculative hop may run it (``engine/speculation.py``)."""
     example: ClassVar[str] = ""
     """A short YAML example, for operators' documentation."""
 

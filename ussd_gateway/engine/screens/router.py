@@ -27,7 +27,6 @@ class RouterScreen(Screen):
     type_name: ClassVar[str] = "router"
     keys: ClassVar[frozenset[str]] = frozenset({"routes", "default"})
     interactive: ClassVar[bool] = False
-    pure: ClassVar[bool] = True
     example: ClassVar[str] = """\
 who:
   type: router

@@ -16,7 +16,7 @@ from aiohttp import web
 from ussd_gateway.adapters.sessions.base import StoreUnavailable
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.domain.gsm import USSD_GSM7_LIMIT, USSD_UCS2_LIMIT
-from ussd_gateway.http.keys import DEFINITIONS, HOPS
+from ussd_gateway.http.keys import DEFINITIONS, MENUS, SESSIONS
 
 STATIC = Path(__file__).resolve().parent / "static"
 PHONE = re.compile(r"^\+?[0-9]{6,15}$")
@@ -30,7 +30,7 @@ async def config(request: web.Request) -> web.Response:
     """Short codes the gateway answers, with each service's title and languages."""
     definitions = request.app[DEFINITIONS]
     codes = []
-    for code, service in sorted(request.app[HOPS].router.codes.items()):
+    for code, service in sorted(request.app[MENUS].codes.items()):
         definition = definitions[service]
         codes.append(
             {
@@ -63,7 +63,7 @@ async def language(request: web.Request) -> web.Response:
     if chosen not in known:
         return web.Response(status=400, text=f"bad request: unknown language {chosen!r}\n")
     try:
-        await request.app[HOPS].store.remember_language(phone, chosen)
+        await request.app[SESSIONS].remember_language(phone, chosen)
     except StoreUnavailable:
         return web.Response(status=503, text="session store unavailable\n")
     return web.json_response({"phone": phone, "language": chosen})

@@ -1,10 +1,10 @@
-"""How hops.py turns newest-entry requests into cumulative ones and spots repeats."""
+"""How the hop policy turns newest-entry requests into cumulative ones and spots repeats."""
 
 from __future__ import annotations
 
 import pytest
 
-from ussd_gateway.application.hops import as_cumulative, is_repeat, newest_entry
+from ussd_gateway.application.hops.policy import as_cumulative, is_repeat, newest_entry
 from ussd_gateway.domain.session import Session
 from ussd_gateway.domain.ussd import UssdRequest
 

@@ -1,106 +1,34 @@
-"""One aggregator request in, one screen out: session lock, retries, resume, then the engine.
+"""One aggregator request in, one screen out: the session's lock, retries, resume, then the
+engine.
 
-This is where the rules of the field live (providers retry, calls drop, Redis can die); the
-engine below stays a pure state machine and the providers above stay format adapters.
+This is where the rules of the field meet the session (``policy``: providers retry, text arrives
+cumulative or one entry at a time; calls drop and are offered back; Redis can die). The engine
+below stays a pure state machine, the guard in front decides whether a hop may run at all, and
+the providers above stay format adapters.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
 
-from ussd_gateway.adapters.sessions.base import (
-    Arrival,
-    Piggyback,
-    SessionStore,
-    StoreUnavailable,
-    Transaction,
-)
-from ussd_gateway.application.menus.registry import MenuRegistry, hop_on_version
-from ussd_gateway.application.menus.routing import ServiceRouter
+from ussd_gateway.application.hops.policy import as_cumulative, is_repeat, newest_entry, stamped
+from ussd_gateway.application.menus.registry import MenuRegistry
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.domain.privacy import mask_phone
 from ussd_gateway.domain.session import Session, SessionStatus
 from ussd_gateway.domain.ussd import UssdReply, UssdRequest
-from ussd_gateway.engine import directory
 from ussd_gateway.engine.definition import MenuDefinition
+from ussd_gateway.engine.navigation import Navigator
 from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
-from ussd_gateway.ports.observer import HopObserver
+from ussd_gateway.ports.observer import HopObserver, NoObserver
+from ussd_gateway.ports.sessions import Arrival, SessionStore, StoreUnavailable, Transaction
 
 log = logging.getLogger(__name__)
 
 RESUME = "1"
 RESTART = "2"
-
-
-def newest_entry(consumed: str, text: str) -> str:
-    """The part of a cumulative ``text`` the session has not seen yet.
-
-    Splitting on ``*`` would cut a message that itself contains ``*``; knowing how much of the
-    text was already consumed, everything after it is one entry, whole.
-    """
-    if not consumed:
-        return text
-    if text.startswith(consumed + "*"):
-        return text[len(consumed) + 1 :]
-    # the telco rewrote the history: the newest entry is the best we can do
-    return text.rsplit("*", 1)[-1]
-
-
-def as_cumulative(consumed: str, request: UssdRequest) -> UssdRequest:
-    """A newest-entry request as if the aggregator had sent every entry joined with ``*``.
-
-    A telco that sends the whole input again instead of only the newest entry is recognised by
-    the input so far followed by ``*``.
-    """
-    if request.cumulative:
-        return request
-    text = request.text
-    if consumed and not text.startswith(consumed + "*"):
-        text = f"{consumed}*{text}"
-    return dataclasses.replace(request, text=text, cumulative=True)
-
-
-def is_repeat(session: Session, request: UssdRequest) -> bool:
-    """A hop the session already answered: a repeated session start (for cumulative text, the
-    empty first hop again), a newest-entry retry (same hop marker) or the whole input sent again
-    with nothing new."""
-    if not session.hops:
-        return False
-    if request.start:
-        return True
-    if request.cumulative:
-        return not request.text and bool(session.consumed)
-    if request.marker and request.marker == session.marker:
-        return True
-    return "*" in session.consumed and request.text == session.consumed
-
-
-def stamped(result: HopResult, request: UssdRequest) -> Session:
-    """The hop's new session, marked with what it answered: a retry of this request is then
-    recognised and given the same screen without running anything again."""
-    new = result.session
-    new.consumed = request.text
-    new.marker = request.marker
-    new.last_reply = result.reply.text
-    new.last_end = result.reply.end
-    new.updated_at = time.time()
-    return new
-
-
-class Admission(Protocol):
-    """Checks a hop may go on once its session is locked, from a script run in the lock's
-    round trip (the guard's rate limits and stalled-hop memo: ``guard/hops.py``)."""
-
-    piggyback: Piggyback
-    refused: bool
-    """True once ``decide`` answered with a reply instead of a request."""
-
-    async def decide(self, piggybacked: Any, request: UssdRequest) -> UssdReply | UssdRequest:
-        """The reply that ends the hop here, or the request to process (maybe another one)."""
-        ...
 
 
 class HopService:
@@ -111,23 +39,23 @@ class HopService:
         *,
         engine: Engine,
         store: SessionStore,
-        router: ServiceRouter | MenuRegistry,
+        menus: MenuRegistry,
         settings: Settings,
+        observer: HopObserver | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
         self.store = store
-        self.router = router
+        self.menus = menus
         self.settings = settings
-        self.observer = HopObserver()
-        """Told about every hop (metrics, session events); replaced at start-up."""
-        from ussd_gateway.application.onetrip import OneTrip
+        self.observer: HopObserver = observer or NoObserver()
+        self.clock = clock
+        """Wall-clock seconds, for the session's ``updated_at``."""
+        self.navigator = Navigator(engine, menus)
 
-        self.onetrip = OneTrip(self)
-        """The one-Redis-trip path, tried first on every hop (``onetrip.py``)."""
-
-    async def handle(self, request: UssdRequest, admission: Admission | None = None) -> UssdReply:
+    async def handle(self, request: UssdRequest) -> UssdReply:
         started = time.perf_counter()
-        route = self.router.resolve(request.service_code)
+        route = self.menus.resolve(request.service_code)
         if route is None:
             log.info(
                 "unknown service code %s from %s", request.service_code, mask_phone(request.phone)
@@ -140,13 +68,11 @@ class HopService:
             return UssdReply(self._bilingual("unavailable"), True)
         key = f"{request.provider}:{request.session_id}"
         try:
-            reply = await self._hop(key, request, route.definition, route.entries, admission)
+            reply = await self._hop(key, request, route.definition, route.entries)
         except StoreUnavailable as exc:
             log.error("session store unavailable for %s: %s", key, exc)
             self.observer.failed(request, route.definition.service, "sessions")
             return UssdReply(self._bilingual("unavailable"), True)
-        if admission is not None and admission.refused:
-            return reply  # not a hop of the journey: the guard logged it
         elapsed = time.perf_counter() - started
         if log.isEnabledFor(logging.INFO):  # its arguments cost a hop more than the check
             log.info(
@@ -199,28 +125,19 @@ class HopService:
         other = self.settings.text(key, "en")
         return first if first == other else f"{first}\n{other}"
 
+    def _unavailable(self, language: str) -> str:
+        return self.settings.text("unavailable", language)
+
     async def _hop(
         self,
         key: str,
         request: UssdRequest,
         definition: MenuDefinition,
         entries: tuple[str, ...],
-        admission: Admission | None = None,
     ) -> UssdReply:
-        # -- one-trip hook: a plain hop on a session this process saved last (onetrip.py) --
-        fast = await self.onetrip.hop(key, request, definition, admission)
-        if fast is not None:
-            return fast
-        # -- end of the one-trip hook --
         # a dial (empty text) almost always starts a session: fetch what that needs with the lock
         arrival = None if request.text else Arrival(definition.service, request.phone)
-        piggyback = admission.piggyback if admission is not None else None
-        async with self.store.transaction(key, arrival, piggyback) as tx:
-            if admission is not None:
-                verdict = await admission.decide(tx.piggybacked, request)
-                if isinstance(verdict, UssdReply):
-                    return verdict
-                request = verdict
+        async with self.store.transaction(key, arrival) as tx:
             session = tx.session
             if session is not None and definition.service not in (
                 session.service,
@@ -243,8 +160,10 @@ class HopService:
                 if session.resume_from is not None:
                     result = await self._answer_resume(session, definition, entry)
                 else:
-                    result = await self._step(session, definition, entry)
-            new = stamped(result, request)
+                    result = await self.navigator.step(
+                        definition, session, entry, self._unavailable
+                    )
+            new = stamped(result, request, self.clock())
             tx.session = new
             self.observer.advanced(request, session, new)
             if result.language_changed:
@@ -278,7 +197,7 @@ class HopService:
                 if prefetched
                 else await self.store.resumable(definition.service, request.phone)
             )
-            if dropped is not None and self._can_resume(*self._placed(dropped, definition)):
+            if dropped is not None and _can_resume(*self._placed(dropped, definition)):
                 session.resume_from = dropped.key
                 session.hops = 1
                 return HopResult(Reply(self.settings.text("resume", language), False), session)
@@ -286,60 +205,15 @@ class HopService:
         for entry in typed:
             if result.reply.end:
                 break
-            result = await self._step(result.session, definition, entry)
+            result = await self.navigator.step(definition, result.session, entry, self._unavailable)
         return result
 
-    async def _step(self, session: Session, dialled: MenuDefinition, entry: str) -> HopResult:
-        """One entry, on the service the session is in (through a directory: maybe not the
-        one dialled); the directory key and a directory's choice move the session."""
-        if not session.directory:
-            current: MenuDefinition | None = dialled
-        else:
-            current = self.router.definitions.get(session.service)
-            if entry.strip() == dialled.navigation.directory:
-                return await directory.leave(self.engine, dialled, session)
-            if current is None:  # disabled by a reload since it was entered
-                current = self._held(session)
-                if current is None:
-                    hint = self.settings.text("unavailable", session.language)
-                    return await directory.leave(self.engine, dialled, session, hint)
-            if entry.strip() == dialled.navigation.back and directory.backs_out(session, current):
-                return await directory.leave(self.engine, dialled, session, back=True)
-        result = await hop_on_version(self.engine, self.router, session, current, entry)
-        if result.enter is None:
-            return result
-        service = self.router.definitions.get(result.enter)
-        if service is None:  # disabled since the directory was drawn
-            hint = self.settings.text("unavailable", session.language)
-            return await directory.leave(self.engine, dialled, result.session, hint)
-        log.info("%s enters %s from %s", session.key, service.service, dialled.service)
-        return await directory.enter(self.engine, dialled, service, result.session)
-
-    def _held(self, session: Session) -> MenuDefinition | None:
-        """The version a session started on, when this process still holds it."""
-        if isinstance(self.router, MenuRegistry):
-            return self.router.definition(session.service, session.version)
-        return None
-
     def _placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
-        """The session with the definition it started on (kept across reloads) if held here."""
-        if session.service != current.service:  # dropped inside a service of this directory
-            current = self.router.definitions.get(session.service) or current
-        if isinstance(self.router, MenuRegistry):
-            return self.router.placed(session, current)
-        return session, current
-
-    @staticmethod
-    def _can_resume(dropped: Session, definition: MenuDefinition) -> bool:
-        screen = definition.screens.get(dropped.screen)
-        return (
-            dropped.in_journey
-            and dropped.screen != definition.start
-            and screen is not None
-            and screen.interactive
-            and not screen.ends
-            and dropped.version == definition.version
-        )
+        """A dropped session with the definition it started on (kept across reloads) if held
+        here; one dropped inside a service of this directory, with that service's."""
+        if session.service != current.service:
+            current = self.menus.definitions.get(session.service) or current
+        return self.navigator.placed(session, current)
 
     async def _answer_resume(
         self, session: Session, definition: MenuDefinition, entry: str
@@ -349,7 +223,7 @@ class HopService:
             dropped = await self.store.resumable(definition.service, session.phone)
             if dropped is not None:
                 dropped, on = self._placed(dropped, definition)
-                if self._can_resume(dropped, on):
+                if _can_resume(dropped, on):
                     restored = dropped.copy()
                     restored.key = session.key
                     restored.resume_from = None
@@ -368,3 +242,17 @@ class HopService:
         fresh = session.copy()
         fresh.resume_from = None
         return await self.engine.start(definition, fresh)
+
+
+def _can_resume(dropped: Session, definition: MenuDefinition) -> bool:
+    """A dropped journey worth offering back: part-way through a screen that still waits for
+    the citizen, on the version it started on."""
+    screen = definition.screens.get(dropped.screen)
+    return (
+        dropped.in_journey
+        and dropped.screen != definition.start
+        and screen is not None
+        and screen.interactive
+        and not screen.ends
+        and dropped.version == definition.version
+    )

@@ -1,0 +1,135 @@
+"""The hop path's Redis calls: small Lua functions, the calls of one event-loop turn run together
+as one script call (one command, one reply).
+
+Under load many hops want a round trip at the same moment. A command each (even pipelined)
+pays redis-py's per-command work: encoding every argument in Python, a timed read per reply,
+the pipeline's bookkeeping; measured, that was most of the Redis client's CPU per hop. Here each
+component registers named Lua functions (the body of a script: it reads ``KEYS`` and ``ARGV``);
+``call`` queues a call; in the next loop turn every queued call leaves as ONE ``EVALSHA`` of a
+dispatcher script whose only argument is the calls as JSON (encoded in C by orjson), and the
+reply (parsed in C by hiredis) is one array with each call's result. All through redis-py's
+public API: ``register_script`` and ``execute_command``.
+
+Each call runs inside ``pcall``: a failing call is that caller's error only. A connection
+failure or timeout fails every call of the batch (each caller then ends its hop politely).
+Calls of a batch run in one script, so Redis runs them back to back; each call is atomic.
+
+The keys a function touches are passed to it (as its ``KEYS``) inside the JSON, not as the
+script's declared keys: one Redis server does not mind. Redis Cluster needs declared keys on
+one slot per script call: the batch must then be split by slot (the scale-out issue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, ResponseError
+
+log = logging.getLogger(__name__)
+
+# ARGV[1]: [[name, keys, args], ...]. Returns, per call, {1, result} or {0, error message}.
+_DISPATCH = """
+local calls = cjson.decode(ARGV[1])
+local out = {}
+for i, call in ipairs(calls) do
+  local fn = functions[call[1]]
+  if fn == nil then
+    out[i] = {0, 'no function ' .. tostring(call[1])}
+  else
+    local ok, result = pcall(fn, call[2], call[3])
+    if ok then
+      out[i] = {1, result}
+    else
+      out[i] = {0, type(result) == 'table' and result.err or tostring(result)}
+    end
+  end
+end
+return out
+"""
+
+Value = str | int | float
+
+
+class Batcher:
+    """Batches the calls of one client; one per client, shared by everything that uses it."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self._functions: dict[str, str] = {}
+        self._script: Any = None
+        self._queued: list[tuple[list[Any], asyncio.Future[Any]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def register(self, functions: Mapping[str, str]) -> None:
+        """Add Lua functions by name; each body reads ``KEYS`` and ``ARGV`` as a script does."""
+        for name, body in functions.items():
+            known = self._functions.get(name)
+            if known is not None and known != body:
+                raise ValueError(f"Redis function {name!r} registered twice, differently")
+            self._functions[name] = body
+        self._script = None  # the dispatcher is built again, with every function
+
+    def _dispatcher(self) -> Any:
+        if self._script is None:
+            lines = ["local functions = {}"]
+            for name, body in sorted(self._functions.items()):
+                lines.append(f"functions[{orjson.dumps(name).decode()}] = function(KEYS, ARGV)")
+                lines.append(body.strip("\n"))
+                lines.append("end")
+            self._script = self.client.register_script("\n".join(lines) + _DISPATCH)
+        return self._script
+
+    async def call(self, name: str, keys: Sequence[str], args: Sequence[Value] = ()) -> Any:
+        """Run the function ``name`` (with this turn's other calls); its result, or raises the
+        server's error (``ResponseError``) or the connection's."""
+        loop = asyncio.get_running_loop()
+        reply: asyncio.Future[Any] = loop.create_future()
+        if not self._queued:
+            loop.call_soon(self._flush)  # runs once this turn's ready callbacks have queued
+        self._queued.append(([name, keys, [a if type(a) is str else str(a) for a in args]], reply))
+        return await reply
+
+    def _flush(self) -> None:
+        batch, self._queued = self._queued, []
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._sending.add(task)  # a task is only weakly held by the loop
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[list[Any], asyncio.Future[Any]]]) -> None:
+        """In a task of its own: a caller giving up (cancelled) never breaks the others' calls."""
+        script = self._dispatcher()
+        calls = orjson.dumps([call for call, _ in batch])
+        try:
+            try:
+                results = await self.client.execute_command("EVALSHA", script.sha, 0, calls)
+            except NoScriptError:  # Redis restarted or its script cache was flushed
+                results = await script(keys=[], args=[calls])
+        except Exception as exc:
+            for _, reply in batch:
+                if not reply.done():
+                    reply.set_exception(exc)
+            return
+        except BaseException:  # cancelled (the loop is closing): nobody gets a reply
+            for _, reply in batch:
+                reply.cancel()
+            raise
+        for (_, reply), result in zip(batch, results, strict=True):
+            if reply.done():
+                continue
+            if result[0] == 1:
+                reply.set_result(result[1] if len(result) > 1 else None)
+            else:
+                message = result[1]
+                reply.set_exception(
+                    ResponseError(message.decode() if isinstance(message, bytes) else message)
+                )
+
+    async def close(self) -> None:
+        """Let calls already sent finish (their callers are waiting for them)."""
+        if self._sending:
+            await asyncio.wait(set(self._sending), timeout=1.0)

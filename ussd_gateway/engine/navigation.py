@@ -1,0 +1,195 @@
+"""Where one entry takes a session: within its service, into or out of a directory, and onto
+the version of its menu it started on.
+
+The runner (``Engine``) applies an entry to one definition. A session can reach more than one:
+a directory (``*152*00#``) lists services, a service entered from it leads back with the
+directory key (``000``) or the back key on its first screen, and a reload may have replaced the
+definition a session started on. ``Navigator`` decides which definition an entry meets and moves
+the session between them; ``Menus`` (the menu registry above) says which definitions exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from ussd_gateway.domain.session import Session
+from ussd_gateway.engine.definition import MenuDefinition
+from ussd_gateway.engine.directory import START, DirectoryScreen
+from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
+
+log = logging.getLogger(__name__)
+
+UPDATED: Mapping[str, str] = {
+    "sw": "Huduma imesasishwa.",
+    "en": "The service was updated.",
+}
+"""Said above the screen when a session had to move to a newer version of its menu."""
+
+FREE_TEXT_SCREENS = frozenset({"input"})
+"""Screens whose entry means the same whatever their text: the entry survives a version move.
+On any other screen the entry is a choice among what the citizen saw, which may have changed."""
+
+Unavailable = Callable[[str], str]
+"""The "service unavailable" hint in a language."""
+
+
+class Menus(Protocol):
+    """The definitions a process serves now, and older versions it still holds."""
+
+    @property
+    def definitions(self) -> Mapping[str, MenuDefinition]:
+        """Current definitions by service (and directory) name."""
+        ...
+
+    def definition(self, service: str, version: str) -> MenuDefinition | None:
+        """``service`` at ``version``, if still held."""
+        ...
+
+
+def updated_notice(definition: MenuDefinition, language: str) -> str:
+    return UPDATED.get(language) or UPDATED.get(definition.default_language) or UPDATED["en"]
+
+
+class Navigator:
+    """Moves sessions between the definitions of ``menus``; holds no per-session state."""
+
+    def __init__(self, engine: Engine, menus: Menus) -> None:
+        self.engine = engine
+        self.menus = menus
+
+    async def step(
+        self, dialled: MenuDefinition, session: Session, entry: str, unavailable: Unavailable
+    ) -> HopResult:
+        """One entry on the service the session is in (through a directory: maybe not the one
+        dialled); the directory key and a directory's choice move the session."""
+        if not session.directory:
+            current: MenuDefinition | None = dialled
+        else:
+            current = self.menus.definitions.get(session.service)
+            if entry.strip() == dialled.navigation.directory:
+                return await self.leave(dialled, session)
+            if current is None:  # disabled by a reload since it was entered
+                current = self.menus.definition(session.service, session.version)
+                if current is None:
+                    return await self.leave(dialled, session, unavailable(session.language))
+            if entry.strip() == dialled.navigation.back and backs_out(session, current):
+                return await self.leave(dialled, session, back=True)
+        result = await self.on_version(session, current, entry)
+        if result.enter is None:
+            return result
+        service = self.menus.definitions.get(result.enter)
+        if service is None:  # disabled since the directory was drawn
+            return await self.leave(dialled, result.session, unavailable(session.language))
+        log.info("%s enters %s from %s", session.key, service.service, dialled.service)
+        return await self.enter(dialled, service, result.session)
+
+    def placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
+        """The session and the definition to run it on: its own version when held here, else
+        ``current`` with the session moved to it (check its screen still exists there)."""
+        if session.version == current.version:
+            return session, current
+        own = self.menus.definition(session.service, session.version)
+        if own is not None:
+            return session, own
+        moved = session.copy()
+        moved.version = current.version
+        log.info(
+            "%s: %s version %s not held here; moving to %s",
+            session.key,
+            session.service,
+            session.version or "-",
+            current.version,
+        )
+        return moved, current
+
+    async def on_version(self, session: Session, current: MenuDefinition, entry: str) -> HopResult:
+        """One hop on the definition the session started on, or the least surprising fallback.
+
+        Without that definition: on a free-text screen that still exists the entry is applied
+        on the current version (a typed message is never lost); on another screen that still
+        exists the citizen sees it again, as it now is, with a one-line notice, since a number
+        chosen from the old text may mean something else now; when the screen is gone, the
+        service starts again with the notice.
+        """
+        placed, definition = self.placed(session, current)
+        if placed is session:
+            return await self.engine.hop(definition, session, entry)
+        notice = updated_notice(definition, session.language)
+        screen = definition.screens.get(placed.screen)
+        if screen is not None and screen.interactive and not screen.ends:
+            if screen.type_name in FREE_TEXT_SCREENS:
+                return await self.engine.hop(definition, placed, entry)
+            placed.hops += 1
+            placed.page = 0
+            result = self.engine.show(definition, placed)
+        else:
+            result = await self.engine.start(definition, placed)
+        result.reply = Reply(compose(notice, result.reply.text), result.reply.end)
+        return result
+
+    async def enter(
+        self, directory: MenuDefinition, service: MenuDefinition, session: Session
+    ) -> HopResult:
+        """Start ``service`` for a session on ``directory``: its own variables only, from empty."""
+        moved = session.copy()
+        moved.service = service.service
+        moved.version = service.version
+        moved.directory = directory.service
+        moved.vars = {}
+        moved.history.clear()
+        moved.page = 0
+        moved.hops -= 1  # the directory's hop and the service's first screen are one hop
+        if moved.language not in service.languages:
+            moved.language = service.default_language
+        return await self.engine.start(service, moved)
+
+    async def leave(
+        self,
+        directory: MenuDefinition,
+        session: Session,
+        hint: str | None = None,
+        *,
+        back: bool = False,
+    ) -> HopResult:
+        """Back to the directory: the service's variables stay behind with it.
+
+        ``back``: the back key left the service, so the directory shows the page listing it
+        (the page it was chosen on); the directory key (``000``) shows the first page, like
+        home."""
+        moved = session.copy()
+        moved.service = directory.service
+        moved.version = directory.version
+        moved.directory = ""
+        moved.vars = {}
+        if moved.language not in directory.languages:
+            moved.language = directory.default_language
+        result = await self.engine.start(directory, moved)
+        page = listed_page(directory, session.service, moved.language) if back else 0
+        if page:
+            turned = result.session.copy()
+            turned.page = page
+            shown = self.engine.show(directory, turned)
+            result.reply, result.session = shown.reply, shown.session
+        if hint:
+            result.reply = Reply(compose(hint, result.reply.text), result.reply.end)
+        return result
+
+
+def backs_out(session: Session, service: MenuDefinition) -> bool:
+    """The back key on a service's start screen, with no earlier screen or page in it: in a
+    session that came through a directory it leads back there (elsewhere it is a wrong entry).
+    """
+    return (
+        bool(session.directory)
+        and session.screen == service.start
+        and session.page == 0
+        and not session.history
+    )
+
+
+def listed_page(directory: MenuDefinition, service: str, language: str) -> int:
+    """The directory page (0-based) that lists ``service`` in ``language``: where it was chosen."""
+    screen = directory.screens.get(START)
+    return screen.page_listing(service, language) if isinstance(screen, DirectoryScreen) else 0

@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from ussd_gateway.config.settings import load_settings
+from ussd_gateway.config.settings import read_settings
 from ussd_gateway.http.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,11 +39,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
 
 
 async def run(name: str, sections: dict[str, Any], hops: int, redis_url: str | None) -> None:
-    base = load_settings(ROOT / "config" / "gateway.yaml", env={})
+    path = ROOT / "config" / "gateway.yaml"
+    document = {**yaml.safe_load(path.read_text(encoding="utf-8")), **sections}
     with tempfile.TemporaryDirectory() as tmp:
         settings = dataclasses.replace(
-            base,
-            raw={**base.raw, **sections},
+            read_settings(document, env={}, path=path),
             redis_url=redis_url,
             database_url=f"sqlite+aiosqlite:///{tmp}/bench.db",
         )

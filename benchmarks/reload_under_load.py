@@ -66,9 +66,8 @@ async def reloader(session: aiohttp.ClientSession, base: str, stop: float, every
 
 async def run(seconds: float, concurrency: int, interval: float | None, workdir: Path) -> None:
     settings = dataclasses.replace(
-        load_settings(ROOT / "config" / "gateway.yaml", env={}),
+        load_settings(ROOT / "config" / "gateway.yaml", env={"ADMIN_TOKEN": TOKEN}),
         database_url=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        env={"ADMIN_TOKEN": TOKEN},
         log_level="WARNING",
     )
     runner = web.AppRunner(create_app(settings), access_log=None)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterator
+import functools
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient
 
 from tests.support.phone import Phone
 from tests.support.serve import ServeProcesses, Server
-from ussd_gateway.config.settings import SessionSettings, Settings, load_settings
+from ussd_gateway.config.settings import SessionSettings, Settings, read_settings
 from ussd_gateway.http.app import create_app
 from ussd_gateway.ports.clock import SYSTEM_CLOCK
 
@@ -22,6 +25,7 @@ pytest_plugins = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "config" / "gateway.yaml"
 
 
 MREJESHO_CODES = {"*152*00#": "mrejesho"}
@@ -29,18 +33,41 @@ MREJESHO_CODES = {"*152*00#": "mrejesho"}
 on *152*00# (tests/test_directory.py), so they get e-Mrejesho there unless they ask otherwise."""
 
 
-def project_settings(**changes: Any) -> Settings:
-    """The shipped configuration, with no environment, and any changes a test asks for
-    (``service_codes`` defaults to ``MREJESHO_CODES``; ``shipped_settings`` keeps the file's)."""
-    settings = load_settings(ROOT / "config" / "gateway.yaml", env={})
+def project_settings(
+    *,
+    sections: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    **changes: Any,
+) -> Settings:
+    """The shipped configuration, read by the real loader with ``sections`` in place of the
+    file's top-level sections of the same name and ``env`` as the environment (none by
+    default), then any Settings ``changes`` a test asks for (``service_codes`` defaults to
+    ``MREJESHO_CODES``; ``shipped_settings`` keeps the file's)."""
     changes.setdefault("service_codes", MREJESHO_CODES)
+    return shipped_settings(sections=sections, env=env, **changes)
+
+
+def shipped_settings(
+    *,
+    sections: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    **changes: Any,
+) -> Settings:
+    """The shipped configuration as in config/gateway.yaml (the directory included), with the
+    same ``sections``, ``env`` and ``changes`` as ``project_settings``."""
+    document = {**shipped_document(), **(sections or {})}
+    settings = read_settings(document, env=dict(env or {}), path=CONFIG)
     return dataclasses.replace(settings, **changes)
 
 
-def shipped_settings(**changes: Any) -> Settings:
-    """The shipped configuration exactly as in config/gateway.yaml (the directory included)."""
-    settings = load_settings(ROOT / "config" / "gateway.yaml", env={})
-    return dataclasses.replace(settings, **changes)
+def shipped_document() -> dict[str, Any]:
+    """config/gateway.yaml parsed (a fresh copy: tests may change it)."""
+    return copy.deepcopy(_shipped_document())
+
+
+@functools.cache
+def _shipped_document() -> dict[str, Any]:
+    return dict(yaml.safe_load(CONFIG.read_text(encoding="utf-8")))
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -65,8 +92,9 @@ def gateway(
 ) -> GatewayFactory:
     """Start the real application (real store, real database) and return a test client.
 
-    Keyword arguments change settings: ``ttl`` and ``resume_window`` for sessions, any
-    Settings field otherwise; ``clock`` is the clock the app reads (tests/support/clock.py).
+    Keyword arguments change settings: ``ttl`` and ``resume_window`` for sessions,
+    ``sections`` and ``env`` as in ``project_settings``, any Settings field otherwise;
+    ``clock`` is the clock the app reads (tests/support/clock.py).
     """
 
     async def start(**changes: Any) -> TestClient:

@@ -3,7 +3,6 @@ entering and leaving services, extended and direct codes, isolation, broken file
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 import subprocess
@@ -16,12 +15,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import ROOT, GatewayFactory
+from tests.conftest import ROOT, GatewayFactory, shipped_settings
 from tests.support.phone import Phone
 from tests.support.serve import BIN, Server
 from ussd_gateway.application.menus.loading import load_services
 from ussd_gateway.application.menus.reloading import read_menus
-from ussd_gateway.config.settings import NavigationKeys, load_settings
+from ussd_gateway.config.settings import NavigationKeys
 from ussd_gateway.engine.definition import DefinitionError
 from ussd_gateway.http.keys import SESSIONS
 
@@ -318,9 +317,7 @@ def test_codes_and_keywords_claimed_by_two_services_stop_the_load_naming_both(
 ) -> None:
     first = menus.service("s1", extra='codes: ["*152*77#"]\nkeywords: [{word: HUDUMA}]')
     second = menus.service("s2", extra='codes: ["*152*77#"]\nkeywords: [{word: [huduma]}]')
-    settings = dataclasses.replace(
-        load_settings(ROOT / "config" / "gateway.yaml", env={}), **menus.settings(env={})
-    )
+    settings = shipped_settings(**menus.settings(env={}))
     with pytest.raises(DefinitionError) as raised:
         read_menus(settings)
     problems = [str(p) for p in raised.value.problems]
@@ -440,9 +437,7 @@ def test_a_services_extended_code_must_be_its_number_in_the_directory(menus: Men
     menus.service("s1")
     second = menus.service("s2", extra='codes: ["*152*00*2#"]')
     menus.directory(["{file: s1.yaml}", "{file: s2.yaml}"])
-    settings = dataclasses.replace(
-        load_settings(ROOT / "config" / "gateway.yaml", env={}), **menus.settings(env={})
-    )
+    settings = shipped_settings(**menus.settings(env={}))
     definitions, router = read_menus(settings)  # the same number: fine, one menu either way
     assert router.resolve("*152*00*2#").definition is definitions["s2"]
     menus.directory(["{file: s2.yaml}", "{file: s1.yaml}"])
@@ -541,9 +536,7 @@ def test_a_listed_services_first_screen_must_fit_with_the_directorys_footer(
     assert len(f"{text}\n1. Endelea") <= 182 < len(f"{text}\n1. Endelea\n0.Rudi")
     long = menus.write("long", LONG_START.format(text=text))
     menus.service("s1")
-    settings = dataclasses.replace(
-        load_settings(ROOT / "config" / "gateway.yaml", env={}), **menus.settings(env={})
-    )
+    settings = shipped_settings(**menus.settings(env={}))
     directory = menus.directory(["{file: s1.yaml}", "{file: long.yaml, enabled: false}"])
     loaded = load_services(settings)  # switched off: never entered, no footer to fit
     assert "long" in loaded.definitions and not loaded.disabled

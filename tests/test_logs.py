@@ -58,7 +58,9 @@ def test_json_format_parses() -> None:
     script = (
         "import logging\n"
         "from ussd_gateway.adapters.logs import REQUEST_ID, configure_logging\n"
-        "configure_logging('INFO')\n"
+        "from ussd_gateway.config.settings import load_settings\n"
+        "settings = load_settings()\n"
+        "configure_logging(settings.log_level, settings.logging.format)\n"
         "REQUEST_ID.set('rid-7')\n"
         f"logging.getLogger('ussd_gateway.test').info('from %s', '{NUMBER}')\n"
         "try:\n"

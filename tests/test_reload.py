@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import ROOT, GatewayFactory, project_settings
+from tests.conftest import CONFIG, ROOT, GatewayFactory, project_settings
 from tests.support.clock import FakeClock
 from tests.support.phone import Phone
 from ussd_gateway.config.settings import ConfigError
@@ -281,8 +281,8 @@ async def test_a_restarted_process_moves_sessions_to_the_current_version_gently(
 async def test_watching_configured_in_gateway_yaml_publishes_a_saved_file(
     gateway: GatewayFactory, project: Project
 ) -> None:
-    raw = {**project_settings().raw, "reload": {"watch": True, "poll_interval": 0.05}}
-    client = await gateway(**project.settings(), raw=raw)
+    sections = {"reload": {"watch": True, "poll_interval": 0.05}}
+    client = await gateway(**project.settings(), sections=sections)
     project.publish_v2()
     phone = Phone(client)
     for _ in range(100):
@@ -295,9 +295,12 @@ async def test_watching_configured_in_gateway_yaml_publishes_a_saved_file(
 
 
 def test_a_bad_reload_section_is_a_configuration_error() -> None:
-    settings = project_settings(raw={"reload": {"poll_interval": "soon"}})
-    with pytest.raises(ConfigError, match="reload: could not convert"):
-        create_app(settings)
+    with pytest.raises(ConfigError) as error:
+        project_settings(sections={"reload": {"poll_interval": "soon", "wach": True}})
+    assert error.value.problems == (
+        f"{CONFIG}: reload.wach: unknown key, did you mean watch?",
+        f"{CONFIG}: reload.poll_interval: expected seconds, got 'soon'",
+    )
 
 
 async def test_a_reload_at_one_process_reaches_every_process_sharing_redis(

@@ -14,13 +14,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.conftest import project_settings
 from tests.support.databases import Database
 from ussd_gateway.adapters.db.models import Submission, utcnow
 from ussd_gateway.adapters.outbox.queue import Clock
 from ussd_gateway.adapters.outbox.senders.delivery import DeliverySender
 from ussd_gateway.adapters.outbox.worker import Worker
 from ussd_gateway.adapters.submissions.store import SubmissionStore
-from ussd_gateway.config.backends import DeliverySettings, ForwardingConfig, parse_backend
+from ussd_gateway.config.backends import ForwardingConfig
 from ussd_gateway.domain.submissions import SubmissionDraft
 
 FAST_RETRY = {"base_delay": 0.05, "backoff_factor": 2, "max_delay": 0.2, "jitter": 0.1}
@@ -110,10 +111,9 @@ def forwarding_config(
         **options,
         "retry": {**FAST_RETRY, **(retry or {})},
     }
-    return ForwardingConfig(
-        backends={"feedback": parse_backend("feedback", raw, env or {})},
-        delivery=DeliverySettings(poll_interval=0.05, lease=lease, concurrency=concurrency),
-    )
+    delivery = {"poll_interval": 0.05, "lease": lease, "concurrency": concurrency}
+    sections = {"backends": {"feedback": raw}, "delivery": delivery}
+    return project_settings(sections=sections, env=env).forwarding
 
 
 def draft(**changes: Any) -> SubmissionDraft:
@@ -149,7 +149,7 @@ def delivery_worker(
     config: ForwardingConfig, sessionmaker: Any, *, clock: Clock = utcnow
 ) -> Worker:
     """A worker delivering through ``config``'s backends (no environment)."""
-    return Worker(DeliverySender(config, {}), sessionmaker, clock=clock)
+    return Worker(DeliverySender(config), sessionmaker, clock=clock)
 
 
 async def run_until(

@@ -17,9 +17,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from tests.conftest import CONFIG, project_settings
 from tests.support.govesb_bus import ECDSA_SHA256, StandInBus, new_key, private_pem
 from ussd_gateway.adapters.connectors import govesb, govesb_crypto
 from ussd_gateway.adapters.connectors.base import Delivery, Outcome
+from ussd_gateway.config.loader import ConfigError
 
 NAME = "institution-x"
 SECRET = "s3cret-client-secret"
@@ -88,9 +90,24 @@ def config(bus: StandInBus, files: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def backend(config: dict[str, Any], env: dict[str, str] | None = None, name: str = NAME):
+    """``backends.<name>`` read by the loader from the shipped file with ``config`` as it."""
+    return project_settings(sections={"backends": {name: config}}, env=env).backends[name]
+
+
+def build(
+    config: dict[str, Any],
+    env: dict[str, str] | None = None,
+    *,
+    client: aiohttp.ClientSession,
+    name: str = NAME,
+) -> govesb.Connector:
+    return govesb.build(backend(config, env, name), client=client)
+
+
 @pytest.fixture
 def connector(config: dict[str, Any], http: aiohttp.ClientSession) -> govesb.GovesbConnector:
-    built = govesb.build(NAME, config, {}, client=http)
+    built = build(config, {}, client=http)
     assert isinstance(built, govesb.GovesbConnector)
     return built
 
@@ -112,7 +129,7 @@ async def test_delivery_is_verified_by_the_bus(connector, bus):
 
 
 async def test_request_endpoint_gets_api_code(config, http, bus):
-    connector = govesb.build(NAME, {**config, "engine_url": bus.pull_url}, {}, client=http)
+    connector = build({**config, "engine_url": bus.pull_url}, {}, client=http)
 
     result = await connector.deliver(delivery())
 
@@ -123,7 +140,7 @@ async def test_request_endpoint_gets_api_code(config, http, bus):
 async def test_bus_rejects_a_request_signed_with_another_key(config, http, bus, tmp_path):
     stranger = tmp_path / "stranger.pem"
     stranger.write_text(private_pem(new_key()))
-    connector = govesb.build(NAME, {**config, "private_key_file": str(stranger)}, {}, client=http)
+    connector = build({**config, "private_key_file": str(stranger)}, {}, client=http)
 
     result = await connector.deliver(delivery())
 
@@ -166,7 +183,7 @@ async def test_token_is_refreshed_on_401_and_the_request_retried_once(connector,
 
 async def test_an_expiring_token_is_renewed_before_it_is_refused(config, http, bus):
     bus.token_lifetime = 0.5
-    connector = govesb.build(NAME, config, {}, client=http)
+    connector = build(config, {}, client=http)
     assert (await connector.deliver(delivery("MRJ-2611-0001"))).outcome is Outcome.DELIVERED
 
     await asyncio.sleep(0.6)
@@ -189,7 +206,7 @@ async def test_a_token_refused_twice_is_retried_later(connector, bus):
 
 
 async def test_wrong_client_secret_is_retried_without_calling_the_engine(config, http, bus):
-    connector = govesb.build(NAME, config, {"BACKEND_INSTITUTION_X_TOKEN": "wrong"}, client=http)
+    connector = build(config, {"BACKEND_INSTITUTION_X_TOKEN": "wrong"}, client=http)
 
     result = await connector.deliver(delivery())
 
@@ -289,7 +306,7 @@ async def test_bus_status_codes(connector, bus, status, outcome):
 
 async def test_a_payload_that_cannot_be_built_is_retried_not_raised(config, http, bus):
     template = {"n": "Maoni: {{ data.missing() }}"}  # valid syntax, fails when rendered
-    connector = govesb.build(NAME, {**config, "payload": template}, {}, client=http)
+    connector = build({**config, "payload": template}, {}, client=http)
 
     result = await connector.deliver(delivery())
 
@@ -300,7 +317,7 @@ async def test_a_payload_that_cannot_be_built_is_retried_not_raised(config, http
 
 async def test_a_slow_bus_is_a_timeout_to_retry(config, http, bus):
     bus.delay = 2.0
-    connector = govesb.build(NAME, {**config, "timeout": 0.3}, {}, client=http)
+    connector = build({**config, "timeout": 0.3}, {}, client=http)
 
     result = await connector.deliver(delivery())
 
@@ -314,7 +331,7 @@ async def test_an_unreachable_bus_is_a_connection_error_to_retry(config, http):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed once the block ends: nobody listens
     url = f"http://127.0.0.1:{port}/engine/esb/push-request"
-    connector = govesb.build(NAME, {**config, "token_url": url}, {}, client=http)
+    connector = build({**config, "token_url": url}, {}, client=http)
 
     result = await connector.deliver(delivery())
 
@@ -338,7 +355,7 @@ async def test_environment_supplies_url_secret_and_key(config, http, bus, our_ke
         "BACKEND_INSTITUTION_X_SECRET": private_pem(our_key),
     }
 
-    result = await govesb.build(NAME, settings, env, client=http).deliver(delivery())
+    result = await build(settings, env, client=http).deliver(delivery())
 
     assert result.outcome is Outcome.DELIVERED, result.error
     assert [item.code_field for item in bus.received] == ["apiCode"]
@@ -352,7 +369,7 @@ async def test_payload_template_shapes_the_esb_body(config, http, bus):
         "phone": "{{ phone }}",
         "source": "USSD",
     }
-    connector = govesb.build(NAME, {**config, "payload": template}, {}, client=http)
+    connector = build({**config, "payload": template}, {}, client=http)
 
     result = await connector.deliver(delivery(phone=None))
 
@@ -406,32 +423,39 @@ def rsa_pem() -> str:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"client_id": None}, "client_id: required"),
-        ({"api_code": ""}, "api_code: required"),
-        ({"token_url": "ftp://bus"}, "token_url: not an http(s) URL"),
-        ({"engine_url": None}, "engine_url: required"),
+        ({"client_id": None}, "client_id: expected text that is not empty, got nothing"),
+        ({"api_code": ""}, "api_code: expected text that is not empty, got ''"),
+        ({"token_url": "ftp://bus"}, "token_url: expected an http(s) URL, got 'ftp://bus'"),
+        (
+            {"engine_url": None},
+            "engine_url: expected an http(s) URL (or BACKEND_INSTITUTION_X_URL), got nothing",
+        ),
         (
             {"private_key_file": None},
-            "private_key_file: required (or set BACKEND_INSTITUTION_X_SECRET)",
+            "private_key_file: expected a file (or BACKEND_INSTITUTION_X_SECRET), got nothing",
         ),
         ({"private_key_file": "/nonexistent/ours.pem"}, "private_key_file: cannot read"),
         ({"private_key_file": "@garbage"}, "private_key_file: private key cannot be read"),
         ({"private_key_file": "@rsa"}, "private_key_file: private key is not an EC key"),
         ({"curve": "secp256r1"}, "private_key_file: private key is on curve secp256k1, expected"),
-        ({"public_key_file": None}, "public_key_file: required"),
+        (
+            {"public_key_file": None},
+            "public_key_file: expected a file with the bus's public key, got nothing",
+        ),
         ({"public_key_file": "@garbage"}, "public_key_file: public key cannot be read"),
         (
             {"client_secret_file": None},
-            "client_secret_file: required (or set BACKEND_INSTITUTION_X_TOKEN)",
+            "client_secret_file: expected a file (or BACKEND_INSTITUTION_X_TOKEN), got nothing",
         ),
         ({"client_secret": "inline"}, "client_secret: secrets do not belong in the config file"),
         ({"private_key": "inline"}, "private_key: secrets do not belong in the config file"),
-        ({"timeout": 0}, "timeout: must be a positive number"),
-        ({"mode": "sideways"}, "mode: must be push or pull"),
-        ({"payload": {"x": "{{ unclosed"}}, "payload: bad template"),
+        ({"mode": "sideways"}, "mode: expected one of push, pull, got 'sideways'"),
+        ({"token_margin": 0}, "token_margin: expected seconds > 0, got 0"),
+        ({"payload": {"x": "{{ unclosed"}}, "payload.x: bad template"),
+        ({"api-code": "X"}, "api-code: unknown key, did you mean api_code?"),
     ],
 )
-def test_bad_configuration_is_a_clear_error(config, http, tmp_path, change, message):
+def test_bad_configuration_is_one_line_naming_the_key(config, http, tmp_path, change, message):
     bad = dict(config)
     for key, value in change.items():
         if value is None:
@@ -443,25 +467,48 @@ def test_bad_configuration_is_a_clear_error(config, http, tmp_path, change, mess
         else:
             bad[key] = value
 
-    with pytest.raises(ValueError) as raised:
-        govesb.build(NAME, bad, {}, client=http)
+    with pytest.raises(ConfigError) as raised:
+        build(bad, {}, client=http)
 
-    assert str(raised.value).startswith(f"backend {NAME!r} (govesb): ")
-    assert message in str(raised.value)
+    [line] = raised.value.problems
+    assert line.startswith(f"{CONFIG}: backends.{NAME}.{message}"), line
+
+
+def test_a_bad_backend_timeout_is_found_by_the_loader(config):
+    with pytest.raises(ConfigError) as raised:
+        backend({**config, "timeout": 0})
+    assert raised.value.problems == (
+        f"{CONFIG}: backends.{NAME}.timeout: expected seconds > 0, got 0",
+    )
+
+
+def test_a_key_from_the_environment_is_named_as_the_variable(config, http):
+    settings = {k: v for k, v in config.items() if k != "private_key_file"}
+    env = {"BACKEND_INSTITUTION_X_SECRET": "not a key"}
+    with pytest.raises(ConfigError) as raised:
+        build(settings, env, client=http)
+    [line] = raised.value.problems
+    assert (
+        line
+        == "environment: BACKEND_INSTITUTION_X_SECRET: private key is neither PEM nor base64 DER"
+    )
+
+
+def test_options_are_checked_without_reading_files(config):
+    missing = {**config, "private_key_file": "/nonexistent/ours.pem"}
+    govesb.check(backend(missing))  # serve and validate check before the worker reads keys
+    with pytest.raises(ConfigError, match="token_url: expected an http"):
+        govesb.check(backend({**config, "token_url": "bus"}))
 
 
 def test_any_curve_the_key_carries_is_accepted_unless_one_is_configured(config, http, tmp_path):
     p256 = tmp_path / "p256.pem"
     p256.write_text(private_pem(new_key(ec.SECP256R1())))
 
-    govesb.build(NAME, {**config, "private_key_file": str(p256)}, {}, client=http)
-    govesb.build(
-        NAME, {**config, "private_key_file": str(p256), "curve": "secp256r1"}, {}, client=http
-    )
+    build({**config, "private_key_file": str(p256)}, {}, client=http)
+    build({**config, "private_key_file": str(p256), "curve": "secp256r1"}, {}, client=http)
     with pytest.raises(ValueError, match="on curve secp256r1, expected secp256k1"):
-        govesb.build(
-            NAME, {**config, "private_key_file": str(p256), "curve": "secp256k1"}, {}, client=http
-        )
+        build({**config, "private_key_file": str(p256), "curve": "secp256k1"}, {}, client=http)
 
 
 def test_the_commented_example_in_gateway_yaml_builds(config, http, files):
@@ -471,7 +518,7 @@ def test_the_commented_example_in_gateway_yaml_builds(config, http, files):
     [(name, example)] = yaml.safe_load("\n".join(block)).items()
     example.update(files)  # the example's paths point at secrets this machine does not have
 
-    connector = govesb.build(name, example, {}, client=http)
+    connector = build(example, {}, client=http, name=name)
 
     assert isinstance(connector, govesb.GovesbConnector)
     assert connector.config.code_field == "pushCode"
@@ -479,7 +526,7 @@ def test_the_commented_example_in_gateway_yaml_builds(config, http, files):
 
 
 def test_a_numeric_api_code_is_sent_as_the_string_the_bus_expects(config, http):
-    connector = govesb.build(NAME, {**config, "api_code": 20451}, {}, client=http)
+    connector = build({**config, "api_code": 20451}, {}, client=http)
 
     data, _ = split_envelope(connector.envelope(delivery()))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,11 +12,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.conftest import CONFIG, project_settings
 from tests.forwarding.conftest import Reply, StandIn
 from ussd_gateway.adapters.connectors import http
 from ussd_gateway.adapters.connectors.base import Delivery, Outcome
-from ussd_gateway.adapters.connectors.registry import build_connector, check_types
-from ussd_gateway.config.backends import ForwardingConfig, load_forwarding, parse_backend
+from ussd_gateway.adapters.connectors.registry import build_connector, check_backends
+from ussd_gateway.config.backends import BackendConfig
 from ussd_gateway.config.settings import ConfigError
 
 DELIVERY = Delivery(
@@ -40,11 +40,15 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
+def backend(raw: dict[str, Any], env: dict[str, str] | None = None) -> BackendConfig:
+    """``backends.feedback`` as the loader reads it from the shipped file with ``raw``."""
+    return project_settings(sections={"backends": {"feedback": raw}}, env=env).backends["feedback"]
+
+
 def connector(
     client: aiohttp.ClientSession, url: str, env: dict[str, str] | None = None, **raw: Any
 ):
-    backend = parse_backend("feedback", {"type": "http", "url": url, **raw}, env or {})
-    return build_connector(backend, env or {}, client=client)
+    return build_connector(backend({"type": "http", "url": url, **raw}, env), client=client)
 
 
 async def test_delivery_carries_idempotency_key_and_a_verifiable_signature(
@@ -144,38 +148,104 @@ def test_retry_after_accepts_http_dates():
     assert http.retry_after("soon") is None
 
 
+def problems(raw: dict[str, Any], env: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Every problem line of ``backends.feedback`` = ``raw``, from the loader or the connector."""
+    try:
+        settings = project_settings(sections={"backends": {"feedback": raw}}, env=env)
+        check_backends(settings.forwarding)
+    except ConfigError as exc:
+        return tuple(line.removeprefix(f"{CONFIG}: ") for line in exc.problems)
+    return ()
+
+
+URL = {"type": "http", "url": "http://x"}
+
+
 @pytest.mark.parametrize(
-    ("raw", "message"),
+    ("raw", "expected"),
     [
-        ({"type": "ftp", "url": "x"}, "backends.feedback: unknown type 'ftp'"),
-        ({"url": "http://x"}, "backends.feedback: type is missing"),
-        ({"type": "http", "retry": {"max_attempts": 0}}, "backends.feedback.retry"),
-        ({"type": "http", "retry": {"tries": 3}}, "unknown key(s) tries"),
+        (
+            {"type": "ftp", "url": "x"},
+            "backends.feedback.type: expected one of govesb, http, got 'ftp'",
+        ),
+        (
+            {"url": "http://x"},
+            "backends.feedback.type: expected a connector type (http or govesb), got nothing",
+        ),
+        (
+            {**URL, "retry": {"max_attempts": 0}},
+            "backends.feedback.retry.max_attempts: expected a whole number ≥ 1, got 0",
+        ),
+        (
+            {**URL, "retry": {"tries": 3}},
+            "backends.feedback.retry.tries: unknown key, expected one of backoff_factor, "
+            "base_delay, give_up_after, jitter, max_attempts, max_delay",
+        ),
+        ({**URL, "timeout": "x"}, "backends.feedback.timeout: expected seconds, got 'x'"),
+        (
+            {"type": "http"},
+            "backends.feedback.url: expected an http(s) URL (or BACKEND_FEEDBACK_URL), got nothing",
+        ),
+        (
+            {"type": "http", "url": "ftp://x"},
+            "backends.feedback.url: expected an http(s) URL, got 'ftp://x'",
+        ),
+        (
+            {**URL, "auth": "hmac"},
+            "backends.feedback.secret: expected a secret for auth hmac "
+            "(or BACKEND_FEEDBACK_SECRET), got nothing",
+        ),
+        (
+            {**URL, "auth": "basic", "secret": "s"},
+            "backends.feedback.username: expected a user name for auth basic, got nothing",
+        ),
+        (
+            {**URL, "auth": "token"},
+            "backends.feedback.auth: expected one of none, bearer, basic, hmac, got 'token'",
+        ),
+        ({**URL, "retires": 3}, "backends.feedback.retires: unknown key, did you mean retry?"),
+        (
+            {**URL, "headers": ["X-A: b"]},
+            "backends.feedback.headers: expected a mapping, got a list",
+        ),
+        (
+            {**URL, "payload": {"a": "{{ oops"}},
+            "backends.feedback.payload.a: bad template: unexpected end of template, "
+            "expected 'end of print statement'.",
+        ),
     ],
 )
-def test_config_mistakes_name_the_backend(raw: dict[str, Any], message: str):
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        check_types(ForwardingConfig({"feedback": parse_backend("feedback", raw, {})}))
+def test_config_mistakes_are_one_line_naming_the_key(raw: dict[str, Any], expected: str):
+    assert problems(raw) == (expected,)
 
 
-async def test_http_config_mistakes_name_the_backend(client):
-    with pytest.raises(ConfigError, match=r"backends\.feedback: url must be an http"):
-        connector(client, "")
-    with pytest.raises(ConfigError, match="auth hmac needs a secret"):
-        connector(client, "http://x", auth="hmac")
-    with pytest.raises(ConfigError, match="bad template"):
-        connector(client, "http://x", payload={"a": "{{ oops"})
+def test_an_environment_override_is_checked_as_the_variable():
+    assert problems({"type": "http", "url": "http://x"}, {"BACKEND_FEEDBACK_URL": "x"}) == (
+        "environment: BACKEND_FEEDBACK_URL: expected an http(s) URL, got 'x'",
+    )
+    assert problems({"type": "http"}, {"BACKEND_FEEDBACK_URL": "https://x/y"}) == ()
+
+
+def test_every_problem_of_every_backend_is_reported_at_once():
+    with pytest.raises(ConfigError) as error:
+        check_backends(
+            project_settings(
+                sections={"backends": {"a": {"type": "http"}, "b": {"type": "http", "url": "x"}}}
+            ).forwarding
+        )
+    assert [line.split(": ")[1] for line in error.value.problems] == [
+        "backends.a.url",
+        "backends.b.url",
+    ]
 
 
 def test_shipped_config_has_the_feedback_backend():
-    from tests.conftest import project_settings
-
-    config = load_forwarding(project_settings())
-    feedback = config.backends["feedback"]
-    assert feedback.type == "http"
-    assert feedback.options["url"] == "http://127.0.0.1:8090/feedback"
+    feedback = project_settings().backends["feedback"]
+    assert feedback.type == "http" and feedback.timeout == 10
+    assert feedback.options == {"url": "http://127.0.0.1:8090/feedback", "method": "POST"}
     assert feedback.retry.max_delay == 300
-    overridden = load_forwarding(
-        project_settings(env={"BACKEND_FEEDBACK_URL": "https://x/y", "BACKEND_FEEDBACK_TOKEN": "t"})
-    ).backends["feedback"]
-    assert overridden.options["url"] == "https://x/y" and overridden.token == "t"
+    env = {"BACKEND_FEEDBACK_URL": "https://x/y", "BACKEND_FEEDBACK_TOKEN": "t"}
+    overridden = project_settings(env=env).backends["feedback"]
+    assert overridden.token == "t"
+    config, _ = http.read_config(overridden)
+    assert config.url == "https://x/y" and config.auth == "bearer" and config.token == "t"

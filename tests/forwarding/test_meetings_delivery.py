@@ -8,12 +8,11 @@ from tests.conftest import GatewayFactory, shipped_settings
 from tests.forwarding.conftest import StandIn
 from tests.support.phone import Phone
 from tests.test_egov_meeting import number_in, up_to_confirm
-from ussd_gateway.config.backends import load_forwarding
 from ussd_gateway.http.keys import SUBMISSIONS
 
 
 def test_the_meetings_backend_is_configured_apart_from_feedback() -> None:
-    config = load_forwarding(shipped_settings())
+    config = shipped_settings().forwarding
     assert config.backends["meetings"].options["url"] == "http://127.0.0.1:8090/meetings"
     assert config.backends["feedback"].options["url"] == "http://127.0.0.1:8090/feedback"
 

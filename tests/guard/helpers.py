@@ -40,10 +40,9 @@ async def start(
     **changes: Any,
 ) -> TestClient:
     """The real application with ``sections`` replacing parts of gateway.yaml."""
-    base = project_settings()
     settings = project_settings(
-        raw={**base.raw, **(sections or {})},
-        env=dict(env or {}),
+        sections=sections,
+        env=env,
         database_url=database_url,
         redis_url=redis_url,
         **changes,

@@ -142,18 +142,15 @@ async def test_unconfigured_provider_is_open_with_a_warning(
     assert any("/ussd/africastalking is unauthenticated" in r.getMessage() for r in caplog.records)
 
 
-def test_secret_named_but_missing_stops_start_up(sqlite_url) -> None:
-    from tests.conftest import project_settings
-    from ussd_gateway.http.app import create_app
+def test_secret_named_but_missing_stops_start_up() -> None:
+    from tests.conftest import CONFIG, project_settings
 
-    base = project_settings()
-    settings = project_settings(
-        raw={**base.raw, **providers(path_token_env="PROVIDER_AFRICASTALKING_TOKEN")},
-        env={},
-        database_url=sqlite_url,
+    with pytest.raises(ConfigError) as error:
+        project_settings(sections=providers(path_token_env="PROVIDER_AFRICASTALKING_TOKEN"))
+    assert error.value.problems == (
+        f"{CONFIG}: providers.africastalking.path_token_env: expected the name of a variable "
+        "set in the environment, got 'PROVIDER_AFRICASTALKING_TOKEN'",
     )
-    with pytest.raises(ConfigError, match="PROVIDER_AFRICASTALKING_TOKEN"):
-        create_app(settings)
 
 
 def add_admin_routes(app: web.Application) -> None:
@@ -208,21 +205,26 @@ async def test_refusals_carry_the_request_id(aiohttp_client, sqlite_url) -> None
 @pytest.mark.parametrize(
     ("section", "problem"),
     [
-        ({"allow": ["10.0.0.300/8"]}, "providers.africastalking.allow"),
-        ({"allow": "10.0.0.0/8"}, "must be a list"),
-        ({"basic": {"password_env": "X"}}, "needs username"),
+        (
+            {"allow": ["10.0.0.300/8"]},
+            "allow[0]: expected a network such as 203.0.113.0/24, got '10.0.0.300/8'",
+        ),
+        ({"allow": "10.0.0.0/8"}, "allow: expected a list, got '10.0.0.0/8'"),
+        ({"basic": {"password_env": "X"}}, "basic.username: expected text, got nothing"),
+        (
+            {"basic": {"username": "gw", "password_env": "PROVIDER_AT_PASSWORD"}},
+            "basic.password_env: expected the name of a variable set in the environment, "
+            "got 'PROVIDER_AT_PASSWORD'",
+        ),
+        ({"path_token": "t"}, "path_token: unknown key, did you mean path_token_env?"),
     ],
 )
-def test_bad_provider_configuration_stops_start_up(sqlite_url, section, problem) -> None:
-    from tests.conftest import project_settings
-    from ussd_gateway.http.app import create_app
+def test_bad_provider_configuration_stops_start_up(section, problem) -> None:
+    from tests.conftest import CONFIG, project_settings
 
-    base = project_settings()
-    settings = project_settings(
-        raw={**base.raw, **providers(**section)}, env=ENV, database_url=sqlite_url
-    )
-    with pytest.raises(ConfigError, match=problem):
-        create_app(settings)
+    with pytest.raises(ConfigError) as error:
+        project_settings(sections=providers(**section), env=ENV)
+    assert error.value.problems == (f"{CONFIG}: providers.africastalking.{problem}",)
 
 
 @pytest.mark.parametrize(

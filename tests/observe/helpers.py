@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
 
-from tests.conftest import project_settings
+from tests.conftest import shipped_document
 from tests.support.databases import Database
 from ussd_gateway.adapters.db.models import SessionEvent
 
@@ -18,10 +18,10 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def uncached(**observability: Any) -> dict[str, Any]:
-    """The shipped configuration with database figures never cached (each scrape reads)."""
-    raw = dict(project_settings().raw)
-    raw["observability"] = {**raw.get("observability", {}), "metrics_cache": 0, **observability}
-    return raw
+    """The shipped ``observability`` section with database figures never cached (each scrape
+    reads), for ``sections=``."""
+    section = {**shipped_document()["observability"], "metrics_cache": 0, **observability}
+    return {"observability": section}
 
 
 async def scrape(client: TestClient) -> tuple[Samples, str]:

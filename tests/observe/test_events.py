@@ -82,7 +82,7 @@ async def test_real_journeys_land_in_sql(gateway, database_url: str, db: Databas
 
 
 async def test_events_are_written_within_the_flush_interval(gateway, sqlite_url: str) -> None:
-    client = await gateway(raw=uncached(session_events={"flush_interval": 0.3}))
+    client = await gateway(sections=uncached(session_events={"flush_interval": 0.3}))
     phone = Phone(client)
     await phone.dial()
     recorder = client.app[EVENTS]
@@ -100,7 +100,7 @@ async def test_events_left_in_the_buffer_are_written_at_shutdown(
     from tests.conftest import project_settings
     from ussd_gateway.http.app import create_app
 
-    settings = project_settings(database_url=database_url, raw=uncached(
+    settings = project_settings(database_url=database_url, sections=uncached(
         session_events={"flush_interval": 3600, "batch_size": 1000}
     ))  # fmt: skip
     client = await aiohttp_client(create_app(settings))
@@ -111,7 +111,7 @@ async def test_events_left_in_the_buffer_are_written_at_shutdown(
 
 
 async def test_a_full_buffer_drops_and_counts(gateway, db: Database) -> None:
-    client = await gateway(raw=uncached())
+    client = await gateway(sections=uncached())
     before, _ = await scrape(client)
     recorder = EventRecorder(db.sessionmaker, EventSettings(queue_size=3, batch_size=2))
     for n in range(5):
@@ -124,7 +124,7 @@ async def test_a_full_buffer_drops_and_counts(gateway, db: Database) -> None:
 
 
 async def test_a_refusing_database_loses_events_not_hops(gateway, tmp_path) -> None:
-    client = await gateway(raw=uncached())
+    client = await gateway(sections=uncached())
     before, _ = await scrape(client)
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'unmigrated.db'}")  # no tables
     try:
@@ -141,7 +141,7 @@ async def test_a_refusing_database_loses_events_not_hops(gateway, tmp_path) -> N
 
 async def test_the_aggregators_end_notice_is_recorded(gateway, database_url: str, db: Database):
     """What the providers' end-of-session callback calls when a citizen hangs up."""
-    client = await gateway(database_url=database_url, raw=uncached())
+    client = await gateway(database_url=database_url, sections=uncached())
     before, _ = await scrape(client)
     phone = Phone(client)
     await phone.dial()
@@ -157,7 +157,7 @@ async def test_the_aggregators_end_notice_is_recorded(gateway, database_url: str
 
 async def test_sqlite_busy_puts_events_off_instead_of_competing(gateway, tmp_path) -> None:
     """A submission holding SQLite's write lock goes first; the events wait for the next flush."""
-    client = await gateway(raw=uncached())
+    client = await gateway(sections=uncached())
     before, _ = await scrape(client)
     url = f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}"
     engine = create_engine(url)
@@ -243,7 +243,9 @@ async def test_a_refused_batch_is_counted_and_the_next_one_written(
 ) -> None:
     """A batch the database refuses (no table yet; a row breaking a constraint mid-batch) is
     dropped and counted; the connection it happened on still writes the next batch."""
-    client = await gateway(raw=uncached(), database_url=databases.sqlite_url(tmp_path / "app.db"))
+    client = await gateway(
+        sections=uncached(), database_url=databases.sqlite_url(tmp_path / "app.db")
+    )
     before, _ = await scrape(client)
     engine = create_engine(database_url)  # an empty database: not migrated
     try:

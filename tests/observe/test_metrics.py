@@ -19,7 +19,7 @@ AT = {"service": "mrejesho", "provider": "africastalking"}
 
 
 async def test_a_journey_moves_the_counters(gateway) -> None:
-    client = await gateway(raw=uncached())
+    client = await gateway(sections=uncached())
     phone = Phone(client, number="+255711000111")
     before, _ = await scrape(client)
 
@@ -58,7 +58,7 @@ async def test_a_journey_moves_the_counters(gateway) -> None:
 
 
 async def test_no_phone_number_nor_session_id_in_any_label(gateway) -> None:
-    client = await gateway(raw=uncached())
+    client = await gateway(sections=uncached())
     phone = Phone(client, number="+255744987654")
     await give_feedback(phone, anonymous=True)
     await phone.dial()
@@ -80,7 +80,7 @@ async def test_no_phone_number_nor_session_id_in_any_label(gateway) -> None:
 
 
 async def test_dead_session_store_is_counted(gateway, isolated_redis_server) -> None:
-    client = await gateway(redis_url=isolated_redis_server.url, raw=uncached())
+    client = await gateway(redis_url=isolated_redis_server.url, sections=uncached())
     phone = Phone(client)
     await phone.dial()
     before, _ = await scrape(client)
@@ -93,7 +93,7 @@ async def test_dead_session_store_is_counted(gateway, isolated_redis_server) -> 
 
 
 async def test_unknown_codes_are_counted_apart(gateway) -> None:
-    client = await gateway(raw=uncached())
+    client = await gateway(sections=uncached())
     before, _ = await scrape(client)
     assert (await Phone(client).dial("*999#")).startswith("END ")
     after, _ = await scrape(client)
@@ -103,7 +103,7 @@ async def test_unknown_codes_are_counted_apart(gateway) -> None:
 
 async def test_delivery_latency_histogram(gateway, database_url: str, db: Database):
     """From a submission being stored to its delivery (``submissions.delivered_at``)."""
-    client = await gateway(database_url=database_url, raw=uncached())
+    client = await gateway(database_url=database_url, sections=uncached())
     phone = Phone(client)
     references = [await give_feedback(phone, MESSAGE + f" {n}") for n in range(3)]
     delays = {references[0]: 3, references[1]: 45}  # the third is still pending
@@ -149,13 +149,13 @@ async def test_timed_out_sessions_come_from_the_events(gateway, database_url: st
         + journey("fresh", ["home"], start=now - dt.timedelta(seconds=5))
         + journey("yesterday", ["home"], start=now - dt.timedelta(days=2)),
     )
-    client = await gateway(database_url=database_url, raw=uncached())
+    client = await gateway(database_url=database_url, sections=uncached())
     samples, _ = await scrape(client)
     assert value(samples, "ussd_sessions_timed_out_last_day", **AT) == 1
 
 
 async def test_database_figures_are_cached_between_scrapes(gateway) -> None:
-    client = await gateway(raw=uncached(metrics_cache=3600))
+    client = await gateway(sections=uncached(metrics_cache=3600))
     first, _ = await scrape(client)
     await give_feedback(Phone(client))
     second, _ = await scrape(client)
@@ -165,7 +165,7 @@ async def test_database_figures_are_cached_between_scrapes(gateway) -> None:
 
 
 async def test_aggregator_end_notices_count_as_timed_out_or_cancelled(gateway) -> None:
-    client = await gateway(raw=uncached())
+    client = await gateway(sections=uncached())
     phone = Phone(client, number="+255711000222")
 
     async def notice(status: str) -> None:
@@ -186,7 +186,7 @@ async def test_aggregator_end_notices_count_as_timed_out_or_cancelled(gateway) -
 
 
 async def test_a_citizen_who_cancels_counts_as_cancelled(gateway) -> None:
-    client = await gateway(raw=uncached())
+    client = await gateway(sections=uncached())
     phone = Phone(client, number="+255711000333")
     before, _ = await scrape(client)
     await phone.dial()

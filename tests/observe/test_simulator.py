@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shutil
@@ -12,7 +11,7 @@ import yaml
 
 from tests.conftest import ROOT, project_settings
 from tests.support.phone import Phone
-from ussd_gateway.http.simulator import SimulatorSettings
+from ussd_gateway.config.settings import load_settings
 
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 if not os.path.exists(CHROMIUM):
@@ -21,19 +20,19 @@ NO_CHROMIUM = f"Debian's chromium is not installed ({CHROMIUM}); .ci/run install
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def test_enabled_by_the_shipped_config_and_never_in_production() -> None:
-    settings = project_settings()
-    assert SimulatorSettings.from_settings(settings).enabled is True
-    production = dataclasses.replace(settings, env={"ENV": "production"})
-    assert SimulatorSettings.from_settings(production).enabled is False
-    off = dataclasses.replace(settings, raw={**settings.raw, "simulator": {"enabled": False}})
-    assert SimulatorSettings.from_settings(off).enabled is False
-    assert SimulatorSettings.from_settings(dataclasses.replace(settings, raw={})).enabled is False
+def test_enabled_by_the_shipped_config_and_never_in_production(tmp_path) -> None:
+    assert project_settings().simulator.enabled is True
+    assert project_settings(env={"ENV": "production"}).simulator.enabled is False
+    assert project_settings(env={"ENV": " Production "}).simulator.enabled is False
+    assert project_settings(sections={"simulator": {"enabled": False}}).simulator.enabled is False
+    empty = tmp_path / "gateway.yaml"
+    empty.write_text("service_codes: {}\n")
+    assert load_settings(empty, env={}).simulator.enabled is False
 
 
 @pytest.mark.parametrize(
     "change",
-    [{"env": {"ENV": "production"}}, {"raw": {"simulator": {"enabled": False}}}],
+    [{"env": {"ENV": "production"}}, {"sections": {"simulator": {"enabled": False}}}],
     ids=["production", "disabled"],
 )
 async def test_off_means_not_found(gateway, change) -> None:

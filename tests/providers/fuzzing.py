@@ -22,7 +22,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from tests.conftest import project_settings
+from tests.conftest import project_settings, shipped_document
 from ussd_gateway.http.app import create_app
 
 FUZZ = settings(
@@ -105,14 +105,13 @@ class LiveGateway:
     """The real application on 127.0.0.1 (in-process sessions, SQLite) in a background loop."""
 
     def __init__(self, database: Path) -> None:
-        base = project_settings()
         # the fuzzer sends thousands of hops from a few numbers: per-number limits would answer
         # most of them with the polite "too many requests" END instead of exercising the engine
-        limits = {**base.section("limits"), "phone": {"requests": 0, "window": 60}}
+        limits = {**shipped_document()["limits"], "phone": {"requests": 0, "window": 60}}
         self.settings = project_settings(
             database_url=f"sqlite+aiosqlite:///{database}",
             redis_url=None,
-            raw={**base.raw, "limits": limits},
+            sections={"limits": limits},
         )
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

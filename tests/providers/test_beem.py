@@ -56,12 +56,9 @@ async def test_request_ids_that_are_not_numbers_are_echoed_and_a_missing_one_sta
 
 
 async def test_service_code_comes_from_the_beem_section(gateway) -> None:
-    from tests.conftest import project_settings
-
-    raw = dict(project_settings().raw, beem={"service_code": "*999#"})
-    client = await gateway(raw=raw)
+    client = await gateway(sections={"beem": {"service_code": "*999#"}})
     reply = await post_json(client, "/ussd/beem", recorded("initiate", 0, 0))
     assert reply["command"] == "terminate"
     assert reply["payload"]["request"].startswith("Samahani, huduma hii haipo.")
-    with pytest.raises(ConfigError):
-        await gateway(raw=dict(raw, beem="*152*00#"))
+    with pytest.raises(ConfigError, match=r"gateway\.yaml: beem: expected a mapping, got '\*152"):
+        await gateway(sections={"beem": "*152*00#"})

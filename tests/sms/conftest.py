@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.conftest import project_settings
 from tests.forwarding.conftest import StandIn, stand_in  # noqa: F401  (fixture)
 from ussd_gateway.adapters.db.models import SmsMessage
 from ussd_gateway.http.at_standin import AtStandIn
@@ -66,9 +65,11 @@ async def sms_client(
     stand_in: StandIn,  # noqa: F811
 ) -> TestClient:
     """The gateway with its in-process workers sending to the stand-in."""
-    raw = {**project_settings().raw, "sms": FAST_SMS}
     return await gateway(
-        database_url=database_url, worker=True, raw=raw, env=sms_env(at_api, stand_in)
+        database_url=database_url,
+        worker=True,
+        sections={"sms": FAST_SMS},
+        env=sms_env(at_api, stand_in),
     )
 
 

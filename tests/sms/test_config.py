@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import project_settings
+from tests.conftest import CONFIG, project_settings, shipped_document
 from ussd_gateway.config.settings import ConfigError
-from ussd_gateway.config.sms import load_sms
+from ussd_gateway.config.sms import SmsConfig
 
 
-def with_sms(sms: object, **env: str):  # type: ignore[no-untyped-def]
-    settings = project_settings()
-    return project_settings(raw={**settings.raw, "sms": sms}, env=env)
+def with_sms(sms: object, **env: str) -> SmsConfig:
+    return project_settings(sections={"sms": sms}, env=env).sms
 
 
 def test_shipped_configuration_and_environment() -> None:
-    config = load_sms(
-        with_sms(
-            project_settings().raw["sms"],
-            AT_USERNAME="egov",
-            AT_API_KEY="k",
-            AT_API_BASE_URL="http://127.0.0.1:9/",
-        )
+    config = with_sms(
+        shipped_document()["sms"],
+        AT_USERNAME="egov",
+        AT_API_KEY="k",
+        AT_API_BASE_URL="http://127.0.0.1:9/",
     )
     assert (config.username, config.api_key, config.base_url, config.sandbox) == (
         "egov",
@@ -36,22 +33,55 @@ def test_shipped_configuration_and_environment() -> None:
 
 
 def test_defaults_without_a_section_use_the_sandbox() -> None:
-    config = load_sms(with_sms(None))
+    config = with_sms(None)
     assert config.sandbox and config.base_url is None and len(config.keywords) == 8
     assert config.text("stopped", "fr").startswith("Hutapokea")  # the default language
+
+
+def test_the_gateway_default_language_is_the_sms_default_unless_it_says() -> None:
+    english = project_settings(sections={"default_language": "en", "sms": None})
+    assert english.sms.text("stopped", "fr").startswith("You will get no more")
+    own = project_settings(sections={"default_language": "en", "sms": {"default_language": "sw"}})
+    assert own.sms.text("stopped", "fr").startswith("Hutapokea")
+
+
+def test_a_text_given_in_one_language_keeps_the_others() -> None:
+    config = with_sms({"texts": {"stopped": {"sw": "Umesitisha."}}})
+    assert config.text("stopped", "sw") == "Umesitisha."
+    assert config.text("stopped", "en").startswith("You will get no more")
+
+
+def test_keyword_parameters_are_the_actions() -> None:
+    route = {"words": "maji huduma", "language": "sw", "action": "feedback", "service": "maji"}
+    (config,) = with_sms({"keywords": [route]}).keywords
+    assert config.words == ("MAJI", "HUDUMA") and config.params == {"service": "maji"}
+    assert config.source == "sms.keywords[0]"
 
 
 @pytest.mark.parametrize(
     ("sms", "message"),
     [
-        ({"max_segment": 2}, "sms: unknown key"),
-        ({"max_segments": 0}, "must be ≥ 1"),
-        ({"retry": {"base_delay": -1}}, "sms.retry"),
-        ({"keywords": [{"words": "", "language": "sw", "action": "help"}]}, "words"),
-        ({"keywords": [{"words": "X", "action": "help"}]}, "language is missing"),
-        ({"texts": {"help": "Tuma"}}, "sms.texts.help"),
+        ({"max_segment": 2}, "sms.max_segment: unknown key, did you mean max_segments?"),
+        ({"max_segments": 0}, "sms.max_segments: expected a whole number ≥ 1, got 0"),
+        ({"retry": {"base_delay": -1}}, "sms.retry.base_delay: expected seconds ≥ 0, got -1"),
+        (
+            {"keywords": [{"words": "", "language": "sw", "action": "help"}]},
+            "sms.keywords[0].words: expected a word or a list of words, got ''",
+        ),
+        (
+            {"keywords": [{"words": "X", "action": "help"}]},
+            "sms.keywords[0].language: expected text, got nothing",
+        ),
+        (
+            {"keywords": [{"words": "X", "language": "sw", "action": "help", "servce": "m"}]},
+            "sms.keywords[0].servce: unknown key, did you mean service?",
+        ),
+        ({"texts": {"help": "Tuma"}}, "sms.texts.help: expected a mapping, got 'Tuma'"),
+        ({"texts": {"hlep": {"sw": "x"}}}, "sms.texts.hlep: unknown key, did you mean help?"),
+        ({"username": "egov"}, "sms.username: expected in the environment as AT_USERNAME"),
     ],
 )
 def test_mistakes_name_the_key(sms: dict[str, object], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        load_sms(with_sms(sms))
+    with pytest.raises(ConfigError) as error:
+        with_sms(sms)
+    assert error.value.problems == (f"{CONFIG}: {message}",)

@@ -14,7 +14,7 @@ from ussd_gateway.application.menus.reloading import load_registry
 from ussd_gateway.application.sms.router import KeywordRouter
 from ussd_gateway.application.sms.service_routes import build_keyword_router
 from ussd_gateway.config.settings import ConfigError
-from ussd_gateway.config.sms import KeywordRoute, load_sms
+from ussd_gateway.config.sms import KeywordRoute
 from ussd_gateway.engine.definition import DefinitionError
 from ussd_gateway.http.sms.hook import live_keywords
 
@@ -33,7 +33,7 @@ screens:
 def router() -> KeywordRouter:
     settings = shipped_settings()  # *152*00# is the directory
     return build_keyword_router(
-        load_sms(settings).keywords, load_definitions(settings), codes=settings.service_codes
+        settings.sms.keywords, load_definitions(settings), codes=settings.service_codes
     )
 
 
@@ -134,29 +134,21 @@ def test_keyword_grammar_problems(keywords: str, message: str) -> None:
 
 
 def test_a_keyword_with_an_unknown_action_stops_start_up() -> None:
-    settings = project_settings()
-    raw = {
-        **settings.raw,
-        "sms": {"keywords": [{"words": "MAJI", "language": "sw", "action": "x"}]},
-    }
-    settings = project_settings(raw=raw)
+    sms = {"keywords": [{"words": "MAJI", "language": "sw", "action": "x"}]}
+    settings = project_settings(sections={"sms": sms})
     with pytest.raises(ConfigError, match="MAJI: unknown action 'x'"):
-        live_keywords(load_sms(settings), load_registry(settings), settings)
+        live_keywords(settings.sms, load_registry(settings), settings)
 
 
 def test_a_config_route_on_a_service_keyword_is_refused_naming_both(tmp_path: Path) -> None:
-    settings = project_settings()
-    raw = {
-        **settings.raw,
-        "sms": {
-            "keywords": [
-                {"words": "HALI", "language": "sw", "action": "status"},
-                {"words": "FEEDBACK", "language": "en", "action": "feedback"},
-            ]
-        },
+    sms = {
+        "keywords": [
+            {"words": "HALI", "language": "sw", "action": "status"},
+            {"words": "FEEDBACK", "language": "en", "action": "feedback"},
+        ]
     }
     with pytest.raises(DefinitionError) as error:
-        load_services(project_settings(raw=raw))
+        load_services(project_settings(sections={"sms": sms}))
     (problem,) = error.value.problems
     assert problem.file.endswith("menus/mrejesho.yaml") and problem.line == 8
     assert "SMS keyword FEEDBACK of service 'mrejesho' is also declared in" in problem.message

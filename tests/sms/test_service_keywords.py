@@ -32,12 +32,11 @@ async def start(
     stand_in: StandIn,
     **changes: Any,
 ) -> TestClient:
-    raw = {**project_settings().raw, "sms": FAST_SMS}
     env = sms_env(at_api, stand_in, BACKEND_MEETINGS_URL=stand_in.url, ADMIN_TOKEN=TOKEN)
     return await gateway(
         database_url=database_url,
         worker=True,
-        raw=raw,
+        sections={"sms": FAST_SMS},
         env=env,
         service_codes=shipped_settings().service_codes,
         **changes,

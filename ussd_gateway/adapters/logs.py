@@ -12,9 +12,7 @@ import contextvars
 import datetime as dt
 import json
 import logging
-import os
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from ussd_gateway.domain.privacy import mask_phone
@@ -24,8 +22,6 @@ REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 
 PHONE_IN_TEXT = re.compile(r"(?<![\w+])\+?\d{9,15}(?![\w])")
 """A phone number as aggregators send them: optional ``+`` and 9 to 15 digits, standing alone."""
-
-FORMATS = ("text", "json")
 
 
 def mask_text(text: str) -> str:
@@ -91,19 +87,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def log_format(
-    env: Mapping[str, str] | None = None, section: Mapping[str, Any] | None = None
-) -> str:
-    """``LOG_FORMAT`` from the environment, else ``logging.format`` from the file, else text."""
-    env = os.environ if env is None else env
-    value = str(env.get("LOG_FORMAT") or (section or {}).get("format") or "text").lower()
-    return value if value in FORMATS else "text"
-
-
-def configure_logging(level: str, fmt: str | None = None) -> None:
-    """Root handler on stderr in ``fmt`` (default: ``LOG_FORMAT`` or text), masking on."""
+def configure_logging(level: str, fmt: str = "text") -> None:
+    """Root handler on stderr in ``fmt`` (``text`` or ``json``: ``settings.logging.format``),
+    masking on."""
     install_record_factory()
     handler = logging.StreamHandler()
-    formatter = JsonFormatter() if (fmt or log_format()) == "json" else TextFormatter()
+    formatter = JsonFormatter() if fmt == "json" else TextFormatter()
     handler.setFormatter(formatter)
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler])

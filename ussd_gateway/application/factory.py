@@ -30,8 +30,6 @@ from ussd_gateway.adapters.submissions.store import SubmissionStore, SubmissionU
 from ussd_gateway.application.guard import GuardedHops
 from ussd_gateway.application.hops.service import HopService
 from ussd_gateway.application.menus.registry import MenuRegistry
-from ussd_gateway.config.guard import load_guard_config
-from ussd_gateway.config.observability import ObservabilitySettings
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
@@ -135,10 +133,10 @@ async def open_gateway(
         except StoreUnavailable as exc:
             log.warning("session store not answering at start: %s", exc)
         submissions = SubmissionStore(sessionmaker=create_sessionmaker(database))
-        observability = ObservabilitySettings.from_section(settings.section("observability"))
-        if observability.events.enabled:
+        if settings.observability.session_events.enabled:
             events = EventRecorder(
-                create_sessionmaker(events_engine(database)), observability.events
+                create_sessionmaker(events_engine(database)),
+                settings.observability.session_events,
             )
             events.start()
         service = build_hops(
@@ -151,7 +149,7 @@ async def open_gateway(
         )
         guarded = GuardedHops(
             service,
-            limits=load_guard_config(settings).limits,
+            limits=settings.limits,
             state=limits,
             settings=settings,
             language=store.language,

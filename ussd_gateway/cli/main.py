@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ussd_gateway.cli.commands import COMMANDS
-from ussd_gateway.config.settings import ConfigError
+from ussd_gateway.config.loader import ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,8 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    except ConfigError as exc:  # one line per problem, no traceback: the line says it all
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

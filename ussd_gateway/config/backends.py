@@ -1,8 +1,9 @@
 """Backends and the delivery worker as configured: ``backends:`` and ``delivery:`` sections.
 
-Read once at start-up into frozen values; a mistake is a ConfigError naming the backend and the
-key, so a worker never starts half-configured. Secrets come from the environment
-(``BACKEND_<NAME>_URL``, ``_TOKEN``, ``_SECRET``), never from the repository.
+What every backend has (type, retry policy, timeout) is read here; the rest of its keys are
+checked by the connector of its type (``adapters/connectors``) with the same reader, so their
+problems read the same. Secrets come from the environment (``BACKEND_<NAME>_URL``, ``_TOKEN``,
+``_SECRET``), never from the repository.
 """
 
 from __future__ import annotations
@@ -11,12 +12,30 @@ import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from ussd_gateway.config.settings import ConfigError, Settings
+from ussd_gateway.config.kinds import SECONDS, Kind, above, at_least, below
+from ussd_gateway.config.loader import FAILED, Reader, join, setting
 
-ENV_KEYS: tuple[tuple[str, str], ...] = (("URL", "url"), ("TOKEN", "token"), ("SECRET", "secret"))
-"""Environment suffix → backend key it overrides."""
+COMMON_KEYS: tuple[str, ...] = ("type", "retry", "timeout")
+"""A backend's keys read here; its connector reads the others."""
+
+ENV_SUFFIXES: tuple[str, ...] = ("URL", "TOKEN", "SECRET")
+"""``BACKEND_<NAME>_<suffix>`` variables a backend's connector may read."""
+
+
+def _http_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(value)
+    return value.strip()
+
+
+HTTP_URL = Kind("an http(s) URL", _http_url)
+"""A backend's address: what connectors call."""
 
 
 def env_prefix(name: str) -> str:
@@ -28,15 +47,15 @@ def env_prefix(name: str) -> str:
 class RetryPolicy:
     """When to try again: exponential backoff with jitter, bounded by attempts and by age."""
 
-    max_attempts: int = 20
-    base_delay: float = 5.0
+    max_attempts: Annotated[int, at_least(1)] = 20
+    base_delay: Annotated[float, SECONDS, at_least(0)] = 5.0
     """Seconds before the second attempt."""
-    backoff_factor: float = 2.0
-    max_delay: float = 300.0
+    backoff_factor: Annotated[float, at_least(1)] = 2.0
+    max_delay: Annotated[float, SECONDS, at_least(0)] = 300.0
     """No wait is longer than this (before jitter): the "one backoff period" of a recovery."""
-    jitter: float = 0.2
+    jitter: Annotated[float, at_least(0), below(1)] = 0.2
     """Each wait is multiplied by a random factor in [1 - jitter, 1 + jitter]."""
-    give_up_after: float = 3 * 24 * 3600.0
+    give_up_after: Annotated[float, SECONDS, at_least(0)] = 3 * 24 * 3600.0
     """Seconds after submission (or after an operator's retry) when a failing one goes dead."""
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
@@ -59,87 +78,77 @@ class RetryPolicy:
             return None
         return wait
 
-    @classmethod
-    def parse(cls, where: str, raw: Any) -> RetryPolicy:
-        raw = _mapping(where, raw)
-        unknown = set(raw) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-        try:
-            policy = cls(
-                max_attempts=int(raw.get("max_attempts", cls.max_attempts)),
-                base_delay=float(raw.get("base_delay", cls.base_delay)),
-                backoff_factor=float(raw.get("backoff_factor", cls.backoff_factor)),
-                max_delay=float(raw.get("max_delay", cls.max_delay)),
-                jitter=float(raw.get("jitter", cls.jitter)),
-                give_up_after=float(raw.get("give_up_after", cls.give_up_after)),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc}") from exc
-        if policy.max_attempts < 1 or policy.base_delay < 0 or policy.max_delay < 0:
-            raise ConfigError(f"{where}: max_attempts must be ≥ 1 and delays ≥ 0")
-        if not 0 <= policy.jitter < 1 or policy.backoff_factor < 1:
-            raise ConfigError(f"{where}: jitter must be in [0, 1) and backoff_factor ≥ 1")
-        return policy
+
+def _connector_type(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(value)
+    return value.strip()
 
 
 @dataclass(frozen=True)
 class BackendConfig:
-    """One named backend: its type, retry policy and the type-specific rest (env applied)."""
+    """One named backend: what every type has, and the rest for its connector to check."""
 
-    name: str
-    type: str
-    retry: RetryPolicy
-    options: Mapping[str, Any]
-    """Everything but ``type`` and ``retry``, with ``url``/``token``/``secret`` from the env."""
+    name: str = field(metadata=setting(file=False))
+    type: Annotated[str, Kind("a connector type (http or govesb)", _connector_type)]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: Annotated[float, SECONDS, above(0)] = 10.0
+    """Seconds one attempt may take; the worker's lease is never shorter."""
+    options: Mapping[str, Any] = field(default_factory=dict, metadata=setting(rest=True))
+    """Every other key, as written: the connector of ``type`` reads them."""
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, metadata=setting(file=False))
+    """The ``BACKEND_<NAME>_*`` variables set at load time (they win over ``options``)."""
+    source: str = field(default="configuration", repr=False, metadata=setting(file=False))
+    """The file read, for the connector's problem lines."""
+
+    @property
+    def path(self) -> str:
+        """Where its keys are, in problem lines: ``backends.feedback``."""
+        return f"backends.{self.name}"
 
     @property
     def token(self) -> str | None:
-        return optional_str(self.options.get("token"))
+        return self._secret("TOKEN", "token")
 
     @property
     def secret(self) -> str | None:
-        return optional_str(self.options.get("secret"))
+        return self._secret("SECRET", "secret")
 
-    @property
-    def timeout(self) -> float:
-        return float(self.options.get("timeout", 10.0))
+    def _secret(self, suffix: str, key: str) -> str | None:
+        value = self.env.get(env_prefix(self.name) + suffix) or self.options.get(key)
+        return str(value) if value not in (None, "") else None
+
+
+def read_backends(reader: Reader, raw: Any, path: str) -> Any:
+    """``backends:``: each entry a BackendConfig, with its own environment overrides."""
+    if not isinstance(raw, Mapping):
+        return reader.wrong(path, "a mapping of backend names to backends", raw)
+    backends: dict[str, BackendConfig] = {}
+    for name, entry in raw.items():
+        prefix = env_prefix(str(name))
+        env = {
+            prefix + suffix: value
+            for suffix in ENV_SUFFIXES
+            if (value := reader.env_value(prefix + suffix)) is not None
+        }
+        given = {"name": str(name), "env": env, "source": reader.source}
+        backends[str(name)] = reader.section(BackendConfig, entry, join(path, name), given=given)
+    return FAILED if any(b is FAILED for b in backends.values()) else backends
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
     """How the worker claims and paces work (``delivery:`` section)."""
 
-    poll_interval: float = 0.5
+    poll_interval: Annotated[float, SECONDS, above(0)] = 0.5
     """Seconds between looks for due submissions when idle: how fast new work starts."""
-    batch_size: int = 50
-    concurrency: int = 10
+    batch_size: Annotated[int, at_least(1)] = 50
+    concurrency: Annotated[int, at_least(1)] = 10
     """Deliveries in flight at once per worker."""
-    lease: float = 60.0
+    lease: Annotated[float, SECONDS, above(0)] = 60.0
     """Seconds a claimed submission stays reserved; a killed worker's rows come back after it."""
-    shutdown_grace: float = 10.0
+    shutdown_grace: Annotated[float, SECONDS, at_least(0)] = 10.0
     """Seconds SIGTERM waits for deliveries in flight before releasing their leases."""
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> DeliverySettings:
-        unknown = set(raw) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"delivery: unknown key(s) {', '.join(sorted(unknown))}")
-        try:
-            value = cls(
-                poll_interval=float(raw.get("poll_interval", cls.poll_interval)),
-                batch_size=int(raw.get("batch_size", cls.batch_size)),
-                concurrency=int(raw.get("concurrency", cls.concurrency)),
-                lease=float(raw.get("lease", cls.lease)),
-                shutdown_grace=float(raw.get("shutdown_grace", cls.shutdown_grace)),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"delivery: {exc}") from exc
-        if value.poll_interval <= 0 or value.batch_size < 1 or value.concurrency < 1:
-            raise ConfigError("delivery: poll_interval, batch_size and concurrency must be > 0")
-        if value.lease <= 0:
-            raise ConfigError("delivery: lease must be > 0")
-        return value
 
 
 @dataclass(frozen=True)
@@ -155,45 +164,3 @@ class ForwardingConfig:
         """The lease, never shorter than the slowest backend's timeout plus a margin."""
         longest = max((b.timeout for b in self.backends.values()), default=0.0)
         return max(self.delivery.lease, longest + min(5.0, longest))
-
-
-def parse_backend(name: str, raw: Any, env: Mapping[str, str]) -> BackendConfig:
-    where = f"backends.{name}"
-    raw = _mapping(where, raw)
-    kind = raw.get("type")
-    if not isinstance(kind, str) or not kind:
-        raise ConfigError(f"{where}: type is missing (http or govesb)")
-    options = {k: v for k, v in raw.items() if k not in {"type", "retry"}}
-    prefix = env_prefix(name)
-    for suffix, key in ENV_KEYS:
-        if env.get(prefix + suffix):
-            options[key] = env[prefix + suffix]
-    return BackendConfig(
-        name=name,
-        type=kind,
-        retry=RetryPolicy.parse(f"{where}.retry", raw.get("retry")),
-        options=options,
-    )
-
-
-def load_forwarding(settings: Settings) -> ForwardingConfig:
-    """The ``backends`` and ``delivery`` sections of ``settings``, checked."""
-    backends = {
-        str(name): parse_backend(str(name), raw, settings.env)
-        for name, raw in settings.section("backends").items()
-    }
-    return ForwardingConfig(
-        backends=backends, delivery=DeliverySettings.parse(settings.section("delivery"))
-    )
-
-
-def _mapping(where: str, raw: Any) -> Mapping[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where} must be a mapping")
-    return raw
-
-
-def optional_str(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None

@@ -10,17 +10,22 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from ussd_gateway.config.settings import ConfigError, Settings
+from ussd_gateway.config.kinds import SECONDS, Kind, at_least
+from ussd_gateway.config.loader import FAILED, Reader, join, setting
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+NETWORK = Kind(
+    "a network such as 203.0.113.0/24", lambda value: ipaddress.ip_network(str(value), False)
+)
 
 
 @dataclass(frozen=True)
 class BasicAuth:
     username: str
-    password: str
+    password: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ class ProviderAuth:
     """How callers of ``/ussd/<name>…`` prove who they are; every configured way must pass."""
 
     name: str
-    path_token: str | None = None
+    path_token: str | None = field(default=None, repr=False)
     """Secret path segment: ``/ussd/<name>/<token>``."""
     basic: BasicAuth | None = None
     allow: tuple[Network, ...] = ()
@@ -42,11 +47,60 @@ class ProviderAuth:
 
 
 @dataclass(frozen=True)
+class _Basic:
+    """``providers.<name>.basic`` as written."""
+
+    username: str
+    password_env: str | None = None
+    """Default ``PROVIDER_<NAME>_PASSWORD``."""
+
+
+@dataclass(frozen=True)
+class _Provider:
+    """``providers.<name>`` as written: the names of variables, not the secrets."""
+
+    path_token_env: str | None = None
+    basic: _Basic | None = None
+    allow: tuple[Annotated[Network, NETWORK], ...] = ()
+    trusted_proxies: tuple[Annotated[Network, NETWORK], ...] = ()
+
+
+def read_providers(reader: Reader, raw: Any, path: str) -> Any:
+    """``providers:`` with each named secret taken from the environment."""
+    written = reader.value(Mapping[str, _Provider], raw, path)
+    if written is FAILED:
+        return FAILED
+    providers: dict[str, ProviderAuth] = {}
+    failed = False
+    for name, spec in written.items():
+        where = join(path, name)
+        token = basic = None
+        if spec.path_token_env:
+            token = _secret(reader, f"{where}.path_token_env", spec.path_token_env)
+        if spec.basic is not None:
+            variable = spec.basic.password_env or f"PROVIDER_{name.upper()}_PASSWORD"
+            password = _secret(reader, f"{where}.basic.password_env", variable)
+            basic = password if password is FAILED else BasicAuth(spec.basic.username, password)
+        if token is FAILED or basic is FAILED:
+            failed = True
+            continue
+        providers[name] = ProviderAuth(name, token, basic, spec.allow, spec.trusted_proxies)
+    return FAILED if failed else providers
+
+
+def _secret(reader: Reader, path: str, variable: str) -> Any:
+    value = reader.env_value(variable)
+    if value is None:
+        return reader.wrong(path, "the name of a variable set in the environment", variable)
+    return value
+
+
+@dataclass(frozen=True)
 class Window:
     """At most ``requests`` per ``window`` seconds; 0 requests means no limit."""
 
-    requests: int = 0
-    window: float = 60.0
+    requests: Annotated[int, at_least(0)] = 0
+    window: Annotated[float, SECONDS, at_least(0)] = 60.0
 
     @property
     def enabled(self) -> bool:
@@ -67,9 +121,11 @@ DEFAULT_FIELDS: Mapping[str, int] = {
 class Limits:
     phone: Window = field(default_factory=lambda: Window(30, 60.0))
     provider: Window = field(default_factory=Window)
-    max_body: int = 8 * 1024
-    fields: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_FIELDS))
-    hop_deadline: float = 2.5
+    max_body: Annotated[int, at_least(1)] = 8 * 1024
+    fields: Mapping[str, Annotated[int, at_least(1)]] = field(
+        default_factory=lambda: dict(DEFAULT_FIELDS), metadata=setting(merge=True)
+    )
+    hop_deadline: Annotated[float, SECONDS, at_least(0)] = 2.5
     """Seconds a hop may take before the citizen gets the "still working" screen (0: none)."""
 
 
@@ -77,94 +133,7 @@ class Limits:
 class GuardConfig:
     providers: Mapping[str, ProviderAuth] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
-    admin_token: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
 
     def provider(self, name: str) -> ProviderAuth | None:
         return self.providers.get(name)
-
-
-def _networks(where: str, raw: Any) -> tuple[Network, ...]:
-    if raw is None:
-        return ()
-    if isinstance(raw, str) or not isinstance(raw, list | tuple):
-        raise ConfigError(f"{where} must be a list of networks (CIDR)")
-    try:
-        return tuple(ipaddress.ip_network(str(item), strict=False) for item in raw)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
-
-
-def _secret(where: str, env_name: Any, env: Mapping[str, str]) -> str:
-    name = str(env_name)
-    value = env.get(name, "")
-    if not value:
-        raise ConfigError(f"{where} names {name}, which is not set in the environment")
-    return value
-
-
-def _provider(name: str, raw: Any, env: Mapping[str, str]) -> ProviderAuth:
-    where = f"providers.{name}"
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where} must be a mapping")
-    token = None
-    if raw.get("path_token_env"):
-        token = _secret(f"{where}.path_token_env", raw["path_token_env"], env)
-    basic = None
-    if raw.get("basic") is not None:
-        spec = raw["basic"]
-        if not isinstance(spec, Mapping) or not spec.get("username"):
-            raise ConfigError(f"{where}.basic needs username and password_env")
-        password_env = spec.get("password_env") or f"PROVIDER_{name.upper()}_PASSWORD"
-        basic = BasicAuth(str(spec["username"]), _secret(f"{where}.basic", password_env, env))
-    return ProviderAuth(
-        name=name,
-        path_token=token,
-        basic=basic,
-        allow=_networks(f"{where}.allow", raw.get("allow")),
-        trusted_proxies=_networks(f"{where}.trusted_proxies", raw.get("trusted_proxies")),
-    )
-
-
-def _window(where: str, raw: Any, default: Window) -> Window:
-    if raw is None:
-        return default
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where} must be a mapping with requests and window")
-    return Window(
-        requests=int(raw.get("requests", default.requests)),
-        window=float(raw.get("window", default.window)),
-    )
-
-
-def _limits(raw: Mapping[str, Any]) -> Limits:
-    default = Limits()
-    fields = dict(DEFAULT_FIELDS)
-    extra = raw.get("fields") or {}
-    if not isinstance(extra, Mapping) or set(extra) - set(DEFAULT_FIELDS):
-        raise ConfigError(f"limits.fields may only set {', '.join(DEFAULT_FIELDS)}")
-    fields.update({str(k): int(v) for k, v in extra.items()})
-    return Limits(
-        phone=_window("limits.phone", raw.get("phone"), default.phone),
-        provider=_window("limits.provider", raw.get("provider"), default.provider),
-        max_body=int(raw.get("max_body", default.max_body)),
-        fields=fields,
-        hop_deadline=float(raw.get("hop_deadline", default.hop_deadline)),
-    )
-
-
-def load_guard_config(settings: Settings) -> GuardConfig:
-    """``providers:`` and ``limits:`` from gateway.yaml, secrets and ``ADMIN_TOKEN`` from env."""
-    env = settings.env
-    providers = {
-        str(name): _provider(str(name), raw or {}, env)
-        for name, raw in settings.section("providers").items()
-    }
-    try:
-        limits = _limits(settings.section("limits"))
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(f"limits: {exc}") from exc
-    return GuardConfig(
-        providers=providers, limits=limits, admin_token=env.get("ADMIN_TOKEN") or None
-    )

@@ -1,46 +1,28 @@
-"""The ``observability:`` section of config/gateway.yaml: metrics and session events."""
+"""``observability:``: how often /metrics re-reads the database, and the session event writer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated
 
-from ussd_gateway.config.settings import ConfigError
+from ussd_gateway.config.kinds import SECONDS, above, at_least
 
 
 @dataclass(frozen=True, slots=True)
 class EventSettings:
-    """``observability.session_events`` … in config/gateway.yaml."""
+    """``observability.session_events``: batched writes, never during a hop."""
 
     enabled: bool = True
-    flush_interval: float = 1.0
-    batch_size: int = 200
-    queue_size: int = 10_000
+    flush_interval: Annotated[float, SECONDS, above(0)] = 1.0
+    """Seconds between batched writes."""
+    batch_size: Annotated[int, at_least(1)] = 200
+    """Write sooner once this many events wait."""
+    queue_size: Annotated[int, at_least(1)] = 10_000
+    """Events buffered at most; more are dropped and counted."""
 
 
 @dataclass(frozen=True, slots=True)
 class ObservabilitySettings:
-    """The ``observability:`` section of config/gateway.yaml."""
-
-    events: EventSettings = field(default_factory=EventSettings)
-    metrics_cache: float = 5.0
+    metrics_cache: Annotated[float, SECONDS, at_least(0)] = 5.0
     """Seconds the figures read from the database are reused between scrapes."""
-
-    @classmethod
-    def from_section(cls, section: Mapping[str, Any]) -> ObservabilitySettings:
-        events = section.get("session_events") or {}
-        if not isinstance(events, Mapping):
-            raise ConfigError("observability.session_events must be a mapping")
-        try:
-            return cls(
-                events=EventSettings(
-                    enabled=bool(events.get("enabled", True)),
-                    flush_interval=float(events.get("flush_interval", 1.0)),
-                    batch_size=max(1, int(events.get("batch_size", 200))),
-                    queue_size=max(1, int(events.get("queue_size", 10_000))),
-                ),
-                metrics_cache=float(section.get("metrics_cache", 5.0)),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"observability: {exc}") from exc
+    session_events: EventSettings = field(default_factory=EventSettings)

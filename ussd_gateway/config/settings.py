@@ -1,19 +1,46 @@
-"""Configuration: config/gateway.yaml for what operators change, environment for where to run."""
+"""Configuration: config/gateway.yaml for what operators change, environment for where to run.
+
+``load_settings`` reads both once into a frozen ``Settings`` whose attributes are typed
+sections (``settings.sessions``, ``settings.backends``, ``settings.sms``…); a key nobody reads
+or a value of the wrong kind stops start-up with one line each (``loader.py``).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from ussd_gateway.config.backends import (
+    BackendConfig,
+    DeliverySettings,
+    ForwardingConfig,
+    read_backends,
+)
+from ussd_gateway.config.beem import BeemSettings
+from ussd_gateway.config.guard import GuardConfig, Limits, ProviderAuth, read_providers
+from ussd_gateway.config.kinds import SECONDS, Kind, above, between
+from ussd_gateway.config.loader import ConfigError, Reader, setting
+from ussd_gateway.config.logs import LoggingSettings, LogLevel
+from ussd_gateway.config.observability import ObservabilitySettings
+from ussd_gateway.config.privacy import PrivacyConfig
+from ussd_gateway.config.reload import ReloadConfig
+from ussd_gateway.config.sessions import NavigationKeys, SessionSettings
+from ussd_gateway.config.simulator import SimulatorSettings
+from ussd_gateway.config.sms import SmsConfig
+from ussd_gateway.config.yaml_file import read_yaml
 
-
-class ConfigError(ValueError):
-    """The gateway configuration cannot be used; the message says where and why."""
-
+__all__ = [
+    "ConfigError",
+    "NavigationKeys",
+    "SessionSettings",
+    "Settings",
+    "load_settings",
+    "normalise_code",
+    "read_settings",
+]
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     "unknown_code": {
@@ -39,158 +66,6 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class NavigationKeys:
-    """Keys every service gets for free (configurable in gateway.yaml)."""
-
-    back: str = "0"
-    home: str = "00"
-    more: str = "98"
-    directory: str = "000"
-    """Back to the directory of services, from inside a service reached through one."""
-
-    @property
-    def reserved(self) -> frozenset[str]:
-        return frozenset({self.back, self.home, self.more, self.directory})
-
-    def footer(self, word: Callable[[str], str], *, more: bool, back: bool, home: bool) -> str:
-        """The line under a screen, e.g. ``98.Zaidi 0.Rudi 00.Mwanzo``; ``word`` translates."""
-        parts = []
-        if more:
-            parts.append(f"{self.more}.{word('more')}")
-        if back:
-            parts.append(f"{self.back}.{word('back')}")
-        if home:
-            parts.append(f"{self.home}.{word('home')}")
-        return " ".join(parts)
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    ttl: float = 180.0
-    """Seconds a session lives after its last hop (telcos end sessions at ~180 s)."""
-    resume_window: float = 300.0
-    """Seconds during which a dropped journey is offered again to the same number."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything the application factory needs; built by ``load_settings``."""
-
-    root: Path = Path(".")
-    service_codes: Mapping[str, str] = field(default_factory=dict)
-    menus_dir: Path = Path("menus")
-    catalogues: Mapping[str, Path] = field(default_factory=dict)
-    sessions: SessionSettings = field(default_factory=SessionSettings)
-    navigation: NavigationKeys = field(default_factory=NavigationKeys)
-    default_language: str = "sw"
-    texts: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
-    lookup_timeout: float = 0.8
-    submit_timeout: float = 5.0
-    redis_url: str | None = None
-    database_url: str = "sqlite+aiosqlite:///var/gateway.db"
-    host: str = "0.0.0.0"
-    port: int = 8080
-    log_level: str = "INFO"
-    config_path: Path | None = None
-    """The file read, for messages that name it; None when running on defaults."""
-    raw: Mapping[str, Any] = field(default_factory=dict)
-    """The whole parsed file: each component reads its own section with ``section``."""
-    env: Mapping[str, str] = field(default_factory=dict)
-    """The environment at load time: components read their overrides (``BACKEND_*``) from it."""
-
-    def section(self, name: str) -> Mapping[str, Any]:
-        """A top-level mapping of the configuration file (empty when absent)."""
-        value = self.raw.get(name) or {}
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{self.config_path or 'configuration'}: {name} must be a mapping")
-        return value
-
-    def text(self, key: str, language: str | None = None) -> str:
-        texts = self.texts.get(key) or DEFAULT_TEXTS[key]
-        return texts.get(language or self.default_language) or next(iter(texts.values()))
-
-
-def _resolve(root: Path, value: str | os.PathLike[str]) -> Path:
-    path = Path(value)
-    return path if path.is_absolute() else root / path
-
-
-def load_settings(
-    config_path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
-) -> Settings:
-    """Read the YAML file (``USSD_CONFIG``, default config/gateway.yaml) and the environment.
-
-    Relative paths in the file are taken from the project directory (the config directory's
-    parent), so the gateway behaves the same whatever directory it is started from.
-    """
-    env = os.environ if env is None else env
-    path = Path(config_path or env.get("USSD_CONFIG") or "config/gateway.yaml")
-    raw: Any = {}
-    if path.exists():
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"{path}: must be a mapping")
-    elif config_path or env.get("USSD_CONFIG"):
-        raise ConfigError(f"{path}: no such file")
-    root = path.resolve().parent.parent if path.exists() else Path.cwd()
-
-    codes = raw.get("service_codes") or {}
-    if not isinstance(codes, Mapping):
-        raise ConfigError(f"{path}: service_codes must map a short code to a service")
-    sessions_raw = raw.get("sessions") or {}
-    nav_raw = raw.get("navigation") or {}
-    texts = {k: dict(v) for k, v in DEFAULT_TEXTS.items()}
-    for key, value in (raw.get("texts") or {}).items():
-        if key not in DEFAULT_TEXTS or not isinstance(value, Mapping):
-            raise ConfigError(f"{path}: texts.{key} is not a known text")
-        texts[key].update({str(k): str(v) for k, v in value.items()})
-    try:
-        sessions = SessionSettings(
-            ttl=float(sessions_raw.get("ttl", 180)),
-            resume_window=float(sessions_raw.get("resume_window", 300)),
-        )
-        navigation = NavigationKeys(
-            back=str(nav_raw.get("back", "0")),
-            home=str(nav_raw.get("home", "00")),
-            more=str(nav_raw.get("more", "98")),
-            directory=str(nav_raw.get("directory", "000")),
-        )
-        port = int(env.get("PORT") or raw.get("port") or 8080)
-        lookup_timeout = float(raw.get("lookup_timeout", 0.8))
-        submit_timeout = float(raw.get("submit_timeout", 5.0))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    if len(navigation.reserved) != 4:
-        raise ConfigError(f"{path}: navigation keys must differ from each other")
-
-    menus_dir = env.get("USSD_MENUS_DIR") or raw.get("menus_dir") or "menus"
-    return Settings(
-        root=root,
-        service_codes={normalise_code(str(k)): str(v) for k, v in codes.items()},
-        menus_dir=_resolve(root, menus_dir) if not env.get("USSD_MENUS_DIR") else Path(menus_dir),
-        catalogues={str(k): _resolve(root, v) for k, v in (raw.get("catalogues") or {}).items()},
-        sessions=sessions,
-        navigation=navigation,
-        default_language=str(raw.get("default_language", "sw")),
-        texts=texts,
-        lookup_timeout=lookup_timeout,
-        submit_timeout=submit_timeout,
-        redis_url=env.get("REDIS_URL") or None,
-        database_url=env.get("DATABASE_URL")
-        or "sqlite+aiosqlite:///" + str(root / "var/gateway.db"),
-        host=str(raw.get("host", "0.0.0.0")),
-        port=port,
-        log_level=env.get("LOG_LEVEL", "INFO"),
-        config_path=path if path.exists() else None,
-        raw=dict(raw),
-        env=dict(env),
-    )
-
-
 def normalise_code(code: str) -> str:
     """``*152*00#`` however it was typed in the file or sent by a telco."""
     code = code.strip().replace(" ", "")
@@ -199,3 +74,122 @@ def normalise_code(code: str) -> str:
     if not code.endswith("#"):
         code += "#"
     return code
+
+
+def _code(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(value)
+    code = normalise_code(str(value))
+    if code == "*#":
+        raise ValueError(value)
+    return code
+
+
+ServiceCode = Annotated[str, Kind("a short code such as *152*00#", _code)]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the gateway is configured with, one typed section per feature.
+
+    Each field is the top-level key of config/gateway.yaml of the same name, unless it says it
+    comes from the environment only; the environment variable named by a field wins over the
+    file. Built by ``load_settings``; tests build variants with ``dataclasses.replace``.
+    """
+
+    root: Path = field(default=Path("."), metadata=setting(file=False))
+    """The project directory (the config directory's parent): relative paths start there."""
+    config_path: Path | None = field(default=None, metadata=setting(file=False))
+    """The file read, for messages that name it; None when running on defaults."""
+    service_codes: Mapping[ServiceCode, str] = field(default_factory=dict)
+    menus_dir: Path = field(default=Path("menus"), metadata=setting(env="USSD_MENUS_DIR"))
+    catalogues: Mapping[str, Path] = field(default_factory=dict)
+    sessions: SessionSettings = field(default_factory=SessionSettings)
+    navigation: NavigationKeys = field(default_factory=NavigationKeys)
+    default_language: str = "sw"
+    texts: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: DEFAULT_TEXTS, metadata=setting(merge=True)
+    )
+    lookup_timeout: Annotated[float, SECONDS, above(0)] = 0.8
+    submit_timeout: Annotated[float, SECONDS, above(0)] = 5.0
+    host: str = "0.0.0.0"
+    port: Annotated[int, between(0, 65535)] = field(default=8080, metadata=setting(env="PORT"))
+    redis_url: str | None = field(default=None, metadata=setting(env="REDIS_URL", file=False))
+    database_url: str = field(
+        default="sqlite+aiosqlite:///var/gateway.db",
+        metadata=setting(env="DATABASE_URL", file=False),
+    )
+    log_level: LogLevel = field(default="INFO", metadata=setting(env="LOG_LEVEL", file=False))
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    reload: ReloadConfig = field(default_factory=ReloadConfig)
+    providers: Mapping[str, ProviderAuth] = field(
+        default_factory=dict, metadata=setting(read=read_providers)
+    )
+    limits: Limits = field(default_factory=Limits)
+    admin_token: str | None = field(
+        default=None, repr=False, metadata=setting(env="ADMIN_TOKEN", file=False)
+    )
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    backends: Mapping[str, BackendConfig] = field(
+        default_factory=dict, metadata=setting(read=read_backends)
+    )
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    sms: SmsConfig = field(default_factory=SmsConfig)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    beem: BeemSettings = field(default_factory=BeemSettings)
+
+    @property
+    def guard(self) -> GuardConfig:
+        """``providers``, ``limits`` and ``ADMIN_TOKEN``: what the guard enforces."""
+        return GuardConfig(self.providers, self.limits, self.admin_token)
+
+    @property
+    def forwarding(self) -> ForwardingConfig:
+        """``backends`` and ``delivery``: what the delivery worker needs."""
+        return ForwardingConfig(self.backends, self.delivery)
+
+    def text(self, key: str, language: str | None = None) -> str:
+        texts = self.texts.get(key) or DEFAULT_TEXTS[key]
+        return texts.get(language or self.default_language) or next(iter(texts.values()))
+
+
+def load_settings(
+    config_path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the YAML file (``USSD_CONFIG``, default config/gateway.yaml) and the environment.
+
+    Relative paths in the file are taken from the project directory (the config directory's
+    parent), so the gateway behaves the same whatever directory it is started from. Without
+    the default file the gateway runs on defaults; a file asked for must exist.
+    """
+    env = os.environ if env is None else env
+    asked = config_path or env.get("USSD_CONFIG")
+    path = Path(asked or "config/gateway.yaml")
+    if not path.exists():
+        if asked:
+            raise ConfigError(f"{path}: no such file")
+        return read_settings({}, env=env)
+    return read_settings(read_yaml(path), env=env, path=path)
+
+
+def read_settings(document: Any, *, env: Mapping[str, str], path: Path | None = None) -> Settings:
+    """Settings from a parsed file (``path`` names it in problem lines) and ``env``."""
+    root = path.resolve().parent.parent if path is not None else Path.cwd()
+    defaults = Settings(
+        root=root,
+        config_path=path,
+        menus_dir=root / "menus",
+        database_url=f"sqlite+aiosqlite:///{root / 'var/gateway.db'}",
+    )
+    reader = Reader(str(path) if path is not None else "configuration", env, root)
+    settings = reader.section(Settings, document, "", base=defaults)
+    reader.done()
+    sms = document.get("sms") if isinstance(document, Mapping) else None
+    if not isinstance(sms, Mapping) or sms.get("default_language") is None:
+        settings = replace(
+            settings, sms=replace(settings.sms, default_language=settings.default_language)
+        )
+    if str(env.get("ENV", "")).strip().lower() == "production":
+        settings = replace(settings, simulator=replace(settings.simulator, enabled=False))
+    return settings

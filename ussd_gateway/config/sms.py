@@ -1,17 +1,18 @@
-"""The ``sms:`` section of config/gateway.yaml, read once at start-up into frozen values.
+"""The ``sms:`` section of config/gateway.yaml: the SMS channel's pace, keywords and texts.
 
 The account comes from the environment (``AT_USERNAME``, ``AT_API_KEY``, ``AT_API_BASE_URL``),
-never from the repository. A mistake is a ConfigError naming the key.
+never from the repository.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from ussd_gateway.config.backends import RetryPolicy
-from ussd_gateway.config.settings import ConfigError, Settings
+from ussd_gateway.config.kinds import SECONDS, Kind, above, at_least
+from ussd_gateway.config.loader import FAILED, Reader, setting
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     "help": {
@@ -78,16 +79,17 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
 }
 """Texts the SMS channel sends, per language; ``{name}`` fields are filled in."""
 
-DEFAULT_KEYWORDS: tuple[dict[str, Any], ...] = (
-    {"words": "HALI", "language": "sw", "action": "status"},
-    {"words": "STATUS", "language": "en", "action": "status"},
-    {"words": "ACHA", "language": "sw", "action": "stop"},
-    {"words": "STOP", "language": "en", "action": "stop"},
-    {"words": "ANZA", "language": "sw", "action": "start"},
-    {"words": "START", "language": "en", "action": "start"},
-    {"words": "MSAADA", "language": "sw", "action": "help"},
-    {"words": "HELP", "language": "en", "action": "help"},
+DEFAULT_KEYWORDS: tuple[tuple[str, str, str], ...] = (
+    ("HALI", "sw", "status"),
+    ("STATUS", "en", "status"),
+    ("ACHA", "sw", "stop"),
+    ("STOP", "en", "stop"),
+    ("ANZA", "sw", "start"),
+    ("START", "en", "start"),
+    ("MSAADA", "sw", "help"),
+    ("HELP", "en", "help"),
 )
+"""``(words, language, action)`` of the gateway-wide keywords when ``sms.keywords`` is absent."""
 
 
 DEFAULT_SMS_SEGMENTS = 3
@@ -106,34 +108,96 @@ class KeywordRoute:
     """Where it is declared (``sms.keywords[2]``, ``menus/mrejesho.yaml keywords (line 8)``)."""
 
 
+def _words(value: Any) -> tuple[str, ...]:
+    words = value.split() if isinstance(value, str) else value
+    if not isinstance(words, list | tuple) or not words:
+        raise ValueError(value)
+    if not all(isinstance(word, str) and word.strip() for word in words):
+        raise ValueError(value)
+    return tuple(word.strip().upper() for word in words)
+
+
+@dataclass(frozen=True)
+class _Keyword:
+    """One entry of ``sms.keywords`` as written; the optional keys are the action's parameters."""
+
+    words: Annotated[tuple[str, ...], Kind("a word or a list of words", _words)]
+    language: str
+    action: str
+    service: str | None = None
+    kind: str | None = None
+    backend: str | None = None
+    code: str | None = None
+
+
+PARAMS = ("service", "kind", "backend", "code")
+
+
+def read_keywords(reader: Reader, raw: Any, path: str) -> Any:
+    """``sms.keywords``: a list of routes, each remembering where it was declared."""
+    written = reader.value(tuple[_Keyword, ...], raw, path)
+    if written is FAILED:
+        return FAILED
+    return tuple(
+        KeywordRoute(
+            entry.words,
+            entry.language,
+            entry.action,
+            {key: getattr(entry, key) for key in PARAMS if getattr(entry, key) is not None},
+            f"{path}[{index}]",
+        )
+        for index, entry in enumerate(written)
+    )
+
+
+DEFAULT_ROUTES: tuple[KeywordRoute, ...] = tuple(
+    KeywordRoute((words,), language, action, {}, f"sms.keywords[{index}]")
+    for index, (words, language, action) in enumerate(DEFAULT_KEYWORDS)
+)
+
+
+def _base_url(value: Any) -> str | None:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value.strip().rstrip("/") or None
+
+
 @dataclass(frozen=True)
 class SmsConfig:
     """Everything the SMS channel needs; defaults give a working sandbox set-up."""
 
-    username: str = "sandbox"
-    api_key: str = ""
-    base_url: str | None = None
+    username: str = field(default="sandbox", metadata=setting(env="AT_USERNAME", file=False))
+    api_key: str = field(default="", repr=False, metadata=setting(env="AT_API_KEY", file=False))
+    base_url: Annotated[str | None, Kind("a URL", _base_url)] = field(
+        default=None, metadata=setting(env="AT_API_BASE_URL", file=False)
+    )
     """``AT_API_BASE_URL``: the SMS API host instead of Africa's Talking's (a stand-in, a proxy)."""
     sender_id: str | None = None
     """Alphanumeric sender id registered with the aggregator; None: its default."""
     short_code: str | None = None
     """Where premium replies come from when the inbound message does not say (e.g. 15200)."""
-    max_segments: int = DEFAULT_SMS_SEGMENTS
+    max_segments: Annotated[int, at_least(1)] = DEFAULT_SMS_SEGMENTS
     """Parts per SMS at most; longer texts are cut at a word and end with "..."."""
     default_language: str = "sw"
+    """Unset in the file: the gateway's ``default_language``."""
     retry: RetryPolicy = field(
         default_factory=lambda: RetryPolicy(
             max_attempts=10, base_delay=10.0, max_delay=600.0, give_up_after=86400.0
         )
     )
-    timeout: float = 10.0
+    timeout: Annotated[float, SECONDS, above(0)] = 10.0
     """Seconds one call to the SMS API may take."""
-    poll_interval: float = 0.5
-    batch_size: int = 50
-    concurrency: int = 4
-    lease: float = 60.0
-    keywords: tuple[KeywordRoute, ...] = ()
-    texts: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: DEFAULT_TEXTS)
+    poll_interval: Annotated[float, SECONDS, above(0)] = 0.5
+    batch_size: Annotated[int, at_least(1)] = 50
+    concurrency: Annotated[int, at_least(1)] = 4
+    lease: Annotated[float, SECONDS, above(0)] = 60.0
+    keywords: tuple[KeywordRoute, ...] = field(
+        default=DEFAULT_ROUTES, metadata=setting(read=read_keywords)
+    )
+    texts: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: DEFAULT_TEXTS, metadata=setting(merge=True)
+    )
+    """Per text, per language; the file's languages are laid over these."""
 
     @property
     def sandbox(self) -> bool:
@@ -155,85 +219,3 @@ class _Blank(dict[str, Any]):
 
     def __missing__(self, key: str) -> str:
         return ""
-
-
-SCALARS: dict[str, type] = {
-    "sender_id": str,
-    "short_code": str,
-    "max_segments": int,
-    "default_language": str,
-    "timeout": float,
-    "poll_interval": float,
-    "batch_size": int,
-    "concurrency": int,
-    "lease": float,
-}
-
-
-def parse_keyword(index: int, raw: Any) -> KeywordRoute:
-    where = f"sms.keywords[{index}]"
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where} must be a mapping")
-    words = raw.get("words")
-    if isinstance(words, str):
-        words = words.split()
-    if not words or not all(isinstance(w, str) and w.strip() for w in words):
-        raise ConfigError(f"{where}.words must be a word or a list of words")
-    for key in ("language", "action"):
-        if not isinstance(raw.get(key), str) or not raw[key]:
-            raise ConfigError(f"{where}.{key} is missing")
-    params = {k: v for k, v in raw.items() if k not in {"words", "language", "action"}}
-    return KeywordRoute(
-        tuple(w.strip().upper() for w in words), raw["language"], raw["action"], params, where
-    )
-
-
-def parse_texts(raw: Any) -> dict[str, dict[str, str]]:
-    texts = {key: dict(value) for key, value in DEFAULT_TEXTS.items()}
-    if raw is None:
-        return texts
-    if not isinstance(raw, Mapping):
-        raise ConfigError("sms.texts must be a mapping of name to {language: text}")
-    for key, value in raw.items():
-        if not isinstance(value, Mapping) or not all(isinstance(t, str) for t in value.values()):
-            raise ConfigError(f"sms.texts.{key} must be a mapping of language to text")
-        texts[str(key)] = {str(lang): text for lang, text in value.items()}
-    return texts
-
-
-def load_sms(settings: Settings) -> SmsConfig:
-    """The ``sms`` section and the ``AT_*`` environment, checked."""
-    raw = settings.section("sms")
-    known = set(SCALARS) | {"retry", "keywords", "texts"}
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"sms: unknown key(s) {', '.join(sorted(unknown))}")
-    values: dict[str, Any] = {}
-    for key, kind in SCALARS.items():
-        if raw.get(key) is not None:
-            try:
-                values[key] = kind(raw[key])
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"sms.{key}: {exc}") from exc
-    values.setdefault("default_language", settings.default_language)
-    if "retry" in raw:
-        values["retry"] = RetryPolicy.parse("sms.retry", raw["retry"])
-    keywords = raw.get("keywords")
-    if keywords is None:
-        keywords = list(DEFAULT_KEYWORDS)
-    if not isinstance(keywords, list):
-        raise ConfigError("sms.keywords must be a list")
-    env = settings.env
-    config = SmsConfig(
-        username=env.get("AT_USERNAME") or "sandbox",
-        api_key=env.get("AT_API_KEY") or "",
-        base_url=(env.get("AT_API_BASE_URL") or "").rstrip("/") or None,
-        keywords=tuple(parse_keyword(i, k) for i, k in enumerate(keywords)),
-        texts=parse_texts(raw.get("texts")),
-        **values,
-    )
-    if config.max_segments < 1 or config.concurrency < 1 or config.batch_size < 1:
-        raise ConfigError("sms: max_segments, concurrency and batch_size must be ≥ 1")
-    if config.poll_interval <= 0 or config.lease <= 0 or config.timeout <= 0:
-        raise ConfigError("sms: poll_interval, lease and timeout must be > 0")
-    return config

@@ -10,7 +10,6 @@ from aiohttp import web
 from ussd_gateway.adapters.logs import install_record_factory
 from ussd_gateway.application.factory import open_gateway
 from ussd_gateway.application.menus.reloading import load_registry
-from ussd_gateway.config.guard import load_guard_config
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.http.forwarding import setup_forwarding
 from ussd_gateway.http.gctuning import setup_gc
@@ -69,7 +68,7 @@ def create_app(
     setup_sms(app, settings, menus=menus)
     setup_outbox(app, settings, worker=worker)  # runs what the two above configured
     app.middlewares.append(request_ids)
-    install_guard(app, load_guard_config(settings))
+    install_guard(app, settings.guard)
     setup_observability(app, settings)
     setup_simulator(app, settings)
     setup_reloading(app, settings, menus)

@@ -10,10 +10,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ussd_gateway.adapters.connectors.registry import check_types
+from ussd_gateway.adapters.connectors.registry import check_backends
 from ussd_gateway.adapters.db.engine import create_sessionmaker
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
-from ussd_gateway.config.backends import load_forwarding
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.http.backend_status import FORWARDING, LEDGER, STATUS_LISTENERS, backend_status
 from ussd_gateway.http.keys import DATABASE
@@ -21,8 +20,8 @@ from ussd_gateway.http.keys import DATABASE
 
 def setup_forwarding(app: web.Application, settings: Settings) -> None:
     """Check the backends' configuration and add the status endpoint."""
-    config = load_forwarding(settings)
-    check_types(config)
+    config = settings.forwarding
+    check_backends(config)
     app[FORWARDING] = config
     app[STATUS_LISTENERS] = []
     app.router.add_post("/backends/{name}/status", backend_status)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from ussd_gateway.application.menus.registry import MenuRegistry
-from ussd_gateway.application.menus.reloading import ReloadConfig, Reloader
+from ussd_gateway.application.menus.reloading import Reloader
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.http.keys import GATEWAY
 
@@ -37,7 +37,7 @@ def setup_admin_routes(app: web.Application) -> None:
 
 def setup_reloading(app: web.Application, settings: Settings, menus: MenuRegistry) -> Reloader:
     """Hook reloading into the app: SIGHUP and the watcher at start-up, the admin endpoints."""
-    reloader = Reloader(settings, menus, ReloadConfig.from_settings(settings))
+    reloader = Reloader(settings, menus, settings.reload)
     app[RELOADER] = reloader
 
     async def reloading(app: web.Application) -> AsyncIterator[None]:

@@ -8,7 +8,6 @@ from prometheus_client import CollectorRegistry
 from ussd_gateway.adapters.observe.database import DatabaseFigures
 from ussd_gateway.adapters.observe.events import EventRecorder, events_engine
 from ussd_gateway.adapters.observe.metrics import CONTENT_TYPE, exposition
-from ussd_gateway.config.observability import ObservabilitySettings
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.http.keys import DATABASE, DEFINITIONS, GATEWAY
 
@@ -35,7 +34,7 @@ async def menus_loaded(app: web.Application) -> None:
 def setup_observability(app: web.Application, settings: Settings) -> None:
     """Add ``/metrics``, read at start once the gateway hook has opened the database; the
     session events and the hop observer are the gateway's (``application.factory``)."""
-    config = ObservabilitySettings.from_section(settings.section("observability"))
+    config = settings.observability
 
     async def observe(app: web.Application) -> None:
         if app[GATEWAY].events is not None:

@@ -78,7 +78,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -86,9 +86,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ussd_gateway.adapters.connectors import govesb_crypto
 from ussd_gateway.adapters.connectors.base import AttemptResult, Connector, Delivery, Outcome
-from ussd_gateway.adapters.connectors.payload import BadTemplate, PayloadTemplate
-from ussd_gateway.config.backends import env_prefix
-from ussd_gateway.config.settings import ConfigError
+from ussd_gateway.adapters.connectors.payload import SHAPE, BadTemplate, PayloadTemplate
+from ussd_gateway.config.backends import COMMON_KEYS, HTTP_URL, BackendConfig, env_prefix
+from ussd_gateway.config.kinds import NOT_EMPTY, SECONDS, above
+from ussd_gateway.config.loader import ENVIRONMENT, FAILED, Reader, setting
 
 log = logging.getLogger(__name__)
 
@@ -117,122 +118,147 @@ class GovesbConfig:
     token_margin: float = DEFAULT_TOKEN_MARGIN
     payload: PayloadTemplate | None = None
 
-    @classmethod
-    def parse(cls, name: str, config: Mapping[str, Any], env: Mapping[str, str]) -> GovesbConfig:
-        """Validate one backend entry; every problem names the backend and the key."""
-        prefix = env_prefix(name)
 
-        def problem(key: str, text: str) -> ConfigError:
-            return ConfigError(f"backend {name!r} (govesb): {key}: {text}")
+CODE = Annotated[str, NOT_EMPTY]
+"""An API code or a client id; a number written without quotes is taken as its text."""
 
-        def text(key: str, value: Any = None) -> str:
-            value = config.get(key) if value is None else value
-            if isinstance(value, int) and not isinstance(value, bool):
-                value = str(value)  # a numeric API code or client id written without quotes
-            if not isinstance(value, str) or not value.strip():
-                raise problem(key, "required (a non-empty string)")
-            return value.strip()
 
-        def url(key: str, value: Any = None) -> str:
-            result = text(key, value)
-            parts = urlsplit(result)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise problem(key, f"not an http(s) URL: {result!r}")
-            return result
+@dataclass(frozen=True)
+class GovesbOptions:
+    """A ``type: govesb`` backend's own keys, as written (files named, not yet read)."""
 
-        def read_file(key: str) -> str:
-            raw = config.get(key)
-            if not isinstance(raw, str) or not raw.strip():
-                raise problem(key, "required (a file path)")
-            path = Path(raw).expanduser()
-            try:
-                return path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise problem(key, f"cannot read {path}: {exc.strerror or exc}") from exc
+    token_url: Annotated[str, HTTP_URL]
+    api_code: CODE
+    client_id: CODE
+    engine_url: Annotated[str, HTTP_URL] | None = None
+    """Required unless ``BACKEND_<NAME>_URL`` is set (which wins)."""
+    mode: Literal["push", "pull"] | None = None
+    client_secret_file: str | None = None
+    private_key_file: str | None = None
+    public_key_file: str | None = None
+    public_key: str | None = None
+    curve: str | None = None
+    token_margin: Annotated[float, SECONDS, above(0)] = DEFAULT_TOKEN_MARGIN
+    payload: Annotated[Any, SHAPE] = None
+    client_secret: str | None = field(default=None, repr=False, metadata=setting(file=False))
+    """``BACKEND_<NAME>_TOKEN`` only."""
+    private_key: str | None = field(default=None, repr=False, metadata=setting(file=False))
+    """``BACKEND_<NAME>_SECRET`` only: the PEM itself."""
 
-        def number(key: str, default: float) -> float:
-            value = config.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise problem(key, f"must be a positive number of seconds, not {value!r}")
-            return float(value)
 
-        for inline in ("client_secret", "private_key"):
-            if inline in config:
-                variable = prefix + ("TOKEN" if inline == "client_secret" else "SECRET")
-                raise problem(
-                    inline,
-                    f"secrets do not belong in the config file; use {inline}_file or {variable}",
-                )
+INLINE_SECRETS = {"client_secret": "TOKEN", "private_key": "SECRET"}
+"""Keys refused in the file → the environment suffix that holds them instead."""
 
-        engine_url = url(
-            f"{prefix}URL" if env.get(f"{prefix}URL") else "engine_url",
-            env.get(f"{prefix}URL") or config.get("engine_url"),
-        )
-        mode = config.get("mode")
-        if mode is None:
-            mode = (
-                "push" if urlsplit(engine_url).path.rstrip("/").endswith("push-request") else "pull"
+
+def read_options(backend: BackendConfig, reader: Reader) -> GovesbOptions:
+    """The backend's keys, typed; problems recorded in ``reader`` (FAILED if any)."""
+    prefix = env_prefix(backend.name)
+    options = dict(backend.options)
+    for inline, suffix in INLINE_SECRETS.items():
+        if options.pop(inline, None) is not None:
+            reader.problem(
+                f"{backend.path}.{inline}",
+                f"secrets do not belong in the config file; use {inline}_file or {prefix}{suffix}",
             )
-        if mode not in ("push", "pull"):
-            raise problem("mode", f"must be push or pull, not {mode!r}")
+    names = {"engine_url": "URL", "client_secret": "TOKEN", "private_key": "SECRET"}
+    return reader.section(
+        GovesbOptions,
+        options,
+        backend.path,
+        env_names={key: prefix + suffix for key, suffix in names.items()},
+        siblings=COMMON_KEYS,
+    )
 
-        if env.get(f"{prefix}TOKEN"):
-            client_secret = env[f"{prefix}TOKEN"]
-        elif "client_secret_file" in config:
-            client_secret = read_file("client_secret_file").strip()
-            if not client_secret:
-                raise problem("client_secret_file", "the file is empty")
-        else:
-            raise problem("client_secret_file", f"required (or set {prefix}TOKEN)")
 
-        curve = config.get("curve")
-        if curve is not None and not isinstance(curve, str):
-            raise problem("curve", f"must be a curve name such as secp256k1, not {curve!r}")
-        if env.get(f"{prefix}SECRET"):
-            key_source, key_text = f"{prefix}SECRET", env[f"{prefix}SECRET"]
-        elif "private_key_file" in config:
-            key_source, key_text = "private_key_file", read_file("private_key_file")
-        else:
-            raise problem("private_key_file", f"required (or set {prefix}SECRET)")
+def check(backend: BackendConfig) -> None:
+    reader = Reader(backend.source, backend.env)
+    options = read_options(backend, reader)
+    if options is not FAILED:
+        _required(backend, options, reader)
+    reader.done()
+
+
+def _required(backend: BackendConfig, options: GovesbOptions, reader: Reader) -> None:
+    """What may come from the file or the environment: one of them must say it."""
+    prefix, path = env_prefix(backend.name), backend.path
+    if options.engine_url is None:
+        reader.wrong(f"{path}.engine_url", f"an http(s) URL (or {prefix}URL)", None)
+    if options.client_secret is None and options.client_secret_file is None:
+        reader.wrong(f"{path}.client_secret_file", f"a file (or {prefix}TOKEN)", None)
+    if options.private_key is None and options.private_key_file is None:
+        reader.wrong(f"{path}.private_key_file", f"a file (or {prefix}SECRET)", None)
+    if options.public_key is None and options.public_key_file is None:
+        reader.wrong(f"{path}.public_key_file", "a file with the bus's public key", None)
+
+
+def read_config(backend: BackendConfig) -> GovesbConfig:
+    """Options checked, secrets and keys read and loaded; ConfigError with every problem."""
+    reader = Reader(backend.source, backend.env)
+    options = read_options(backend, reader)
+    if options is FAILED:
+        reader.done()
+    _required(backend, options, reader)
+    reader.done()
+    prefix, path = env_prefix(backend.name), backend.path
+
+    def from_file(key: str) -> str | None:
+        name = getattr(options, key)
         try:
-            private_key = govesb_crypto.load_private_key(key_text, curve=curve)
-        except govesb_crypto.UnusableKey as exc:
-            raise problem(key_source, str(exc)) from exc
+            return Path(name).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            reader.problem(f"{path}.{key}", f"cannot read {name}: {exc.strerror or exc}")
+            return None
 
-        if "public_key" in config:
-            public_source, public_text = "public_key", text("public_key")
-        elif "public_key_file" in config:
-            public_source, public_text = "public_key_file", read_file("public_key_file")
-        else:
-            raise problem("public_key_file", "required: the bus's public key (or public_key)")
+    def where(key: str, suffix: str) -> tuple[str, str | None]:
+        """The key's line and where it was found (the environment when it won)."""
+        if backend.env.get(prefix + suffix):
+            return prefix + suffix, ENVIRONMENT
+        return f"{path}.{key}", None
+
+    client_secret = options.client_secret
+    if client_secret is None and (text := from_file("client_secret_file")) is not None:
+        client_secret = text.strip()
+        if not client_secret:
+            reader.problem(f"{path}.client_secret_file", "the file is empty")
+    private_key = public_key = None
+    key_text = options.private_key or from_file("private_key_file")
+    if key_text is not None:
         try:
-            bus_public_key = govesb_crypto.load_public_key(public_text)
+            private_key = govesb_crypto.load_private_key(key_text, curve=options.curve)
         except govesb_crypto.UnusableKey as exc:
-            raise problem(public_source, str(exc)) from exc
-
-        payload = None
-        if config.get("payload") is not None:
-            if not isinstance(config["payload"], Mapping | list):
-                raise problem("payload", "must be a mapping or a list")
-            try:
-                payload = PayloadTemplate(config["payload"])
-            except BadTemplate as exc:  # a Jinja syntax error, reported at start-up
-                raise problem("payload", f"bad template: {exc.error}") from exc
-
-        return cls(
-            name=name,
-            token_url=url("token_url"),
-            engine_url=engine_url,
-            api_code=text("api_code"),
-            code_field="pushCode" if mode == "push" else "apiCode",
-            client_id=text("client_id"),
-            client_secret=client_secret,
-            private_key=private_key,
-            bus_public_key=bus_public_key,
-            timeout=number("timeout", DEFAULT_TIMEOUT),
-            token_margin=number("token_margin", DEFAULT_TOKEN_MARGIN),
-            payload=payload,
-        )
+            line, source = where("private_key_file", "SECRET")
+            reader.problem(line, str(exc), where=source)
+    public_text = options.public_key or from_file("public_key_file")
+    if public_text is not None:
+        try:
+            public_key = govesb_crypto.load_public_key(public_text)
+        except govesb_crypto.UnusableKey as exc:
+            key = "public_key" if options.public_key else "public_key_file"
+            reader.problem(f"{path}.{key}", str(exc))
+    payload = None
+    if options.payload is not None:
+        try:
+            payload = PayloadTemplate(options.payload, f"{path}.payload")
+        except BadTemplate as exc:  # a Jinja syntax error, reported at start-up
+            reader.problem(exc.where, f"bad template: {exc.error}")
+    reader.done()  # past it, every value below was found
+    mode = options.mode or (
+        "push" if urlsplit(options.engine_url).path.rstrip("/").endswith("push-request") else "pull"
+    )
+    return GovesbConfig(
+        name=backend.name,
+        token_url=options.token_url,
+        engine_url=options.engine_url,
+        api_code=options.api_code,
+        code_field="pushCode" if mode == "push" else "apiCode",
+        client_id=options.client_id,
+        client_secret=client_secret,
+        private_key=private_key,
+        bus_public_key=public_key,
+        timeout=backend.timeout,
+        token_margin=options.token_margin,
+        payload=payload,
+    )
 
 
 # --------------------------------------------------------------------------- token
@@ -452,8 +478,6 @@ class GovesbConnector(Connector):
         )
 
 
-def build(
-    name: str, config: Mapping[str, Any], env: Mapping[str, str], *, client: aiohttp.ClientSession
-) -> Connector:
-    """Build the connector for backend ``name``; ConfigError names the backend and key if wrong."""
-    return GovesbConnector(GovesbConfig.parse(name, config, env), client)
+def build(backend: BackendConfig, *, client: aiohttp.ClientSession) -> Connector:
+    """The connector for ``backend``; ConfigError names the key of every problem."""
+    return GovesbConnector(read_config(backend), client)

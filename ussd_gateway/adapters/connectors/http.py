@@ -31,20 +31,20 @@ import email.utils
 import hashlib
 import hmac
 import json
-import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any, Literal
 
 import aiohttp
 
 from ussd_gateway.adapters.connectors.base import AttemptResult, Connector, Delivery, Outcome
-from ussd_gateway.adapters.connectors.payload import BadTemplate, PayloadTemplate
-from ussd_gateway.config.backends import env_prefix, optional_str
-from ussd_gateway.config.settings import ConfigError
+from ussd_gateway.adapters.connectors.payload import SHAPE, BadTemplate, PayloadTemplate
+from ussd_gateway.config.backends import COMMON_KEYS, HTTP_URL, BackendConfig, env_prefix
+from ussd_gateway.config.kinds import one_of
+from ussd_gateway.config.loader import FAILED, Reader, setting
 
-AUTH_TYPES = ("none", "bearer", "basic", "hmac")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 CASE_FIELDS = ("case_number", "case", "case_id", "remote_id", "id")
 """Reply keys read for the backend's own case number, first found wins."""
 RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -58,52 +58,56 @@ def sign(secret: str, body: bytes) -> str:
 
 @dataclass(frozen=True)
 class HttpConfig:
-    url: str
-    method: str = "POST"
-    timeout: float = 10.0
+    """A ``type: http`` backend's own keys (``BACKEND_<NAME>_URL``/``_TOKEN``/``_SECRET`` win)."""
+
+    url: Annotated[str, HTTP_URL] | None = None
+    """Required, from the file or the environment."""
+    method: Annotated[str, one_of(*METHODS, fold=True)] = "POST"
+    timeout: float = field(default=10.0, metadata=setting(file=False))
+    """The backend's ``timeout`` (seconds for the whole request)."""
     headers: Mapping[str, str] = field(default_factory=dict)
-    auth: str = "none"
-    token: str | None = None
-    secret: str | None = None
+    auth: Literal["none", "bearer", "basic", "hmac"] | None = None
+    """Unset: hmac if a secret is set, else bearer if a token is, else none."""
+    token: str | None = field(default=None, repr=False)
+    secret: str | None = field(default=None, repr=False)
     username: str | None = None
     signature_header: str = "X-Signature"
     signature_prefix: str = "sha256="
     case_field: str | None = None
+    payload: Annotated[Any, SHAPE] = field(default=None, repr=False)
+    """The body's template; unset: ``Delivery.as_payload()``."""
 
-    @classmethod
-    def parse(cls, name: str, raw: Mapping[str, Any]) -> HttpConfig:
-        where = f"backends.{name}"
-        url = raw.get("url")
-        if not isinstance(url, str) or not re.match(r"^https?://", url):
-            raise ConfigError(f"{where}: url must be an http(s) URL (or set {env_prefix(name)}URL)")
-        token = optional_str(raw.get("token"))
-        secret = optional_str(raw.get("secret"))
-        auth = str(raw.get("auth") or ("hmac" if secret else "bearer" if token else "none"))
-        if auth not in AUTH_TYPES:
-            raise ConfigError(f"{where}: auth must be one of {', '.join(AUTH_TYPES)}")
-        if auth == "hmac" and not secret:
-            raise ConfigError(f"{where}: auth hmac needs a secret ({env_prefix(name)}SECRET)")
-        if auth == "basic" and not raw.get("username"):
-            raise ConfigError(f"{where}: auth basic needs a username")
-        headers = raw.get("headers") or {}
-        if not isinstance(headers, Mapping):
-            raise ConfigError(f"{where}.headers must be a mapping")
-        try:
-            return cls(
-                url=url,
-                method=str(raw.get("method", "POST")).upper(),
-                timeout=float(raw.get("timeout", 10.0)),
-                headers={str(k): str(v) for k, v in headers.items()},
-                auth=auth,
-                token=token,
-                secret=secret,
-                username=optional_str(raw.get("username")),
-                signature_header=str(raw.get("signature_header", "X-Signature")),
-                signature_prefix=str(raw.get("signature_prefix", "sha256=")),
-                case_field=optional_str(raw.get("case_field")),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc}") from exc
+
+def read_config(backend: BackendConfig) -> tuple[HttpConfig, PayloadTemplate | None]:
+    """The backend's keys checked, its payload compiled; ConfigError with every problem."""
+    prefix = env_prefix(backend.name)
+    path = backend.path
+    reader = Reader(backend.source, backend.env)
+    config = reader.section(
+        HttpConfig,
+        backend.options,
+        path,
+        given={"timeout": backend.timeout},
+        env_names={"url": f"{prefix}URL", "token": f"{prefix}TOKEN", "secret": f"{prefix}SECRET"},
+        siblings=COMMON_KEYS,
+    )
+    template = None
+    if config is not FAILED:
+        auth = config.auth or ("hmac" if config.secret else "bearer" if config.token else "none")
+        config = replace(config, auth=auth)
+        if config.url is None:
+            reader.wrong(f"{path}.url", f"an http(s) URL (or {prefix}URL)", None)
+        if auth == "hmac" and not config.secret:
+            reader.wrong(f"{path}.secret", f"a secret for auth hmac (or {prefix}SECRET)", None)
+        if auth == "basic" and not config.username:
+            reader.wrong(f"{path}.username", "a user name for auth basic", None)
+        if config.payload is not None:
+            try:
+                template = PayloadTemplate(config.payload, f"{path}.payload")
+            except BadTemplate as exc:
+                reader.problem(exc.where, f"bad template: {exc.error}")
+    reader.done()
+    return config, template
 
 
 class HttpConnector(Connector):
@@ -230,19 +234,14 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-def build(
-    name: str, config: Mapping[str, Any], env: Mapping[str, str], *, client: aiohttp.ClientSession
-) -> HttpConnector:
-    """The connector for backend ``name`` (``env`` overrides are already in ``config``)."""
-    http_config = HttpConfig.parse(name, config)
-    payload = config.get("payload")
-    if payload is not None and not isinstance(payload, Mapping | list):
-        raise ConfigError(f"backends.{name}.payload must be a mapping")
-    try:
-        template = PayloadTemplate(payload, f"backends.{name}.payload") if payload else None
-    except BadTemplate as exc:
-        raise ConfigError(str(exc)) from exc
-    return HttpConnector(name, http_config, template, client=client)
+def check(backend: BackendConfig) -> None:
+    read_config(backend)
+
+
+def build(backend: BackendConfig, *, client: aiohttp.ClientSession) -> HttpConnector:
+    """The connector for ``backend`` (its environment overrides already in it)."""
+    config, template = read_config(backend)
+    return HttpConnector(backend.name, config, template, client=client)
 
 
 def _one_line(text: str) -> str:

@@ -15,11 +15,22 @@ from typing import Any
 
 from jinja2 import TemplateError
 
+from ussd_gateway.config.kinds import Kind
 from ussd_gateway.domain.templates import TEMPLATES, is_template
 
 _LONE_EXPRESSION = re.compile(
     r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}$"
 )
+
+
+def _shape(value: Any) -> Any:
+    if not isinstance(value, Mapping | list):
+        raise TypeError(value)
+    return value
+
+
+SHAPE = Kind("a mapping or a list (the body's shape)", _shape)
+"""A backend's ``payload:`` as the configuration reader takes it, before it is compiled."""
 
 
 class BadTemplate(ValueError):

@@ -11,41 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ussd_gateway.adapters.db.models import Submission, utcnow
-from ussd_gateway.config.settings import ConfigError
+from ussd_gateway.config.privacy import DEFAULT_PERSONAL_KEYS
 
-DEFAULT_PERSONAL_KEYS: tuple[str, ...] = ("name", "phone")
 BATCH = 500
 
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
-
-
-@dataclass(frozen=True)
-class PrivacyConfig:
-    retention_days: float = 365.0
-    personal_keys: tuple[str, ...] = DEFAULT_PERSONAL_KEYS
-
-
-def load_privacy_config(section: Mapping[str, Any]) -> PrivacyConfig:
-    """The ``privacy:`` section of gateway.yaml."""
-    try:
-        days = float(section.get("retention_days", 365))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"privacy.retention_days: {exc}") from exc
-    keys = section.get("personal_keys", list(DEFAULT_PERSONAL_KEYS))
-    if isinstance(keys, str) or not isinstance(keys, list | tuple):
-        raise ConfigError("privacy.personal_keys must be a list of answer names")
-    if days <= 0:
-        raise ConfigError("privacy.retention_days must be positive")
-    return PrivacyConfig(retention_days=days, personal_keys=tuple(str(k) for k in keys))
 
 
 def parse_age(text: str) -> dt.timedelta:

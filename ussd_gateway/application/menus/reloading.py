@@ -26,7 +26,8 @@ import redis.asyncio as aioredis
 from ussd_gateway.adapters.broadcast import ReloadBroadcast
 from ussd_gateway.application.menus.registry import MenuRegistry, Versions, stamp
 from ussd_gateway.application.menus.routing import ServiceRouter
-from ussd_gateway.config.settings import ConfigError, Settings
+from ussd_gateway.config.reload import ReloadConfig
+from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.definition import DefinitionError, MenuDefinition, Problem
 from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 
@@ -37,27 +38,6 @@ STOP_TIMEOUT = 2.0
 
 PEER = "another process"
 """The trigger of a reload announced by another process (never announced again)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReloadConfig:
-    """``reload:`` in config/gateway.yaml."""
-
-    watch: bool = False
-    """Reload when a menu or catalogue file changes (``serve --reload`` turns it on)."""
-    poll_interval: float = 1.0
-    """Seconds between two looks at the files when watching."""
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ReloadConfig:
-        section, default = settings.section("reload"), cls()
-        try:
-            return cls(
-                watch=bool(section.get("watch", default.watch)),
-                poll_interval=float(section.get("poll_interval", default.poll_interval)),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{settings.config_path or 'configuration'}: reload: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ussd_gateway.application.sms.router import KeywordRouter
 from ussd_gateway.config.settings import Settings
-from ussd_gateway.config.sms import KeywordRoute, load_sms
+from ussd_gateway.config.sms import KeywordRoute
 from ussd_gateway.engine.definition import Keyword, MenuDefinition, Problem
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def build_keyword_router(
 
 def config_clashes(settings: Settings, definitions: Iterable[MenuDefinition]) -> list[Problem]:
     """A service keyword that is also the first word of a route in ``sms.keywords``."""
-    configured = {route.words[0]: route for route in load_sms(settings).keywords}
+    configured = {route.words[0]: route for route in settings.sms.keywords}
     where = str(settings.config_path or "config/gateway.yaml")
     problems: list[Problem] = []
     for definition in definitions:

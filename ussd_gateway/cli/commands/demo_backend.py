@@ -28,12 +28,11 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from ussd_gateway.config.backends import load_forwarding
     from ussd_gateway.http.demo_backend import create_demo_backend
 
     settings = load_settings(args.config)
-    configure_logging(settings.log_level)
-    backend = load_forwarding(settings).backend(args.backend)
+    configure_logging(settings.log_level, settings.logging.format)
+    backend = settings.forwarding.backend(args.backend)
     token = args.token if args.token is not None else backend.token if backend else None
     secret = args.secret if args.secret is not None else backend.secret if backend else None
     gateway = args.gateway or f"http://127.0.0.1:{settings.port}"

@@ -26,10 +26,10 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from ussd_gateway.adapters.submissions.purge import load_privacy_config, parse_age
+    from ussd_gateway.adapters.submissions.purge import parse_age
 
     settings = load_settings(args.config)
-    config = load_privacy_config(settings.section("privacy"))
+    config = settings.privacy
     try:
         age = (
             parse_age(args.older_than)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ussd_gateway.adapters.logs import configure_logging, log_format
+from ussd_gateway.adapters.logs import configure_logging
 from ussd_gateway.config.settings import load_settings
 from ussd_gateway.engine.definition import DefinitionError
 from ussd_gateway.http.eventloop import new_event_loop
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ussd_gateway.http.app import create_app
 
     settings = load_settings(args.config)
-    configure_logging(settings.log_level, log_format(settings.env, settings.section("logging")))
+    configure_logging(settings.log_level, settings.logging.format)
     if not settings.service_codes:
         logging.getLogger("ussd_gateway").warning(
             "no service codes configured (is config/gateway.yaml in %s?): every dial will "

@@ -1,4 +1,4 @@
-"""``ussd-gateway validate``: check menu files before citizens meet them."""
+"""``ussd-gateway validate``: check the configuration and menu files before citizens meet them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ussd_gateway.config.settings import load_settings
+from ussd_gateway.config.loader import ConfigError
+from ussd_gateway.config.settings import Settings, load_settings
 from ussd_gateway.engine.definition import Problem
 
 
@@ -34,19 +35,19 @@ def run(args: argparse.Namespace) -> int:
     from ussd_gateway.engine.lint import check_codes
     from ussd_gateway.engine.loader import inspect_menus
 
-    settings = load_settings(args.config)
+    settings = _configuration(args.config)
+    if settings is None:
+        return 1
     catalogues, problems = load_catalogues(settings)
     every = yaml_files(settings)
     files = [Path(f) for f in args.files] or every
-    from ussd_gateway.config.sms import load_sms
-
     menus, directories = split_files(files)
     every_menu, every_directory = split_files(every) if args.files else (menus, directories)
     definitions, found = inspect_menus(
         menus,
         catalogues=catalogues,
         navigation=settings.navigation,
-        sms_max_segments=load_sms(settings).max_segments,
+        sms_max_segments=settings.sms.max_segments,
     )
     problems += found
     listed = listed_files(list(dict.fromkeys([*every_directory, *directories])))
@@ -87,3 +88,19 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if errors else 0
+
+
+def _configuration(path: str | None) -> Settings | None:
+    """The settings, backends' own keys checked too; None after printing every problem."""
+    from ussd_gateway.adapters.connectors.registry import check_backends
+
+    try:
+        settings = load_settings(path)
+        check_backends(settings.forwarding)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem)
+        sys.stdout.flush()
+        print(f"configuration: {len(exc.problems)} error(s)", file=sys.stderr)
+        return None
+    return settings

@@ -8,7 +8,7 @@ import signal
 import sys
 from typing import Any
 
-from ussd_gateway.adapters.logs import configure_logging, log_format
+from ussd_gateway.adapters.logs import configure_logging
 from ussd_gateway.config.settings import load_settings
 
 
@@ -27,13 +27,11 @@ def run(args: argparse.Namespace) -> int:
     from ussd_gateway.adapters.outbox.senders.delivery import DeliverySender
     from ussd_gateway.adapters.outbox.senders.sms import SmsSender
     from ussd_gateway.adapters.outbox.worker import Worker, run_together
-    from ussd_gateway.config.backends import load_forwarding
-    from ussd_gateway.config.sms import load_sms
 
     settings = load_settings(args.config)
-    configure_logging(settings.log_level, log_format(settings.env, settings.section("logging")))
-    config = load_forwarding(settings)
-    sms = load_sms(settings)
+    configure_logging(settings.log_level, settings.logging.format)
+    config = settings.forwarding
+    sms = settings.sms
 
     async def work() -> int:
         engine = create_engine(settings.database_url)
@@ -49,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             sessionmaker = create_sessionmaker(engine)
             workers = [
-                Worker(DeliverySender(config, settings.env), sessionmaker),
+                Worker(DeliverySender(config), sessionmaker),
                 Worker(SmsSender(sms), sessionmaker),
             ]
 

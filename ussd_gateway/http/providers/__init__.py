@@ -38,7 +38,7 @@ ADAPTERS: dict[str, Adapter] = {
 
 def configure(app: web.Application, settings: Settings) -> None:
     """Providers' own sections, read once: a malformed one fails at start-up, not per request."""
-    app[beem.SETTINGS_KEY] = beem.BeemSettings.from_settings(settings)
+    app[beem.SETTINGS_KEY] = beem.settings_for(settings)
 
 
 __all__ = ["ADAPTERS", "Adapter", "configure"]

@@ -26,11 +26,11 @@ hub before going live:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from ussd_gateway.config.beem import BeemSettings
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.domain.ussd import BadRequest, SessionEnd, UssdReply, UssdRequest
 from ussd_gateway.http.providers.fields import DIAL, phone_number, read_json, text_field
@@ -39,19 +39,11 @@ NAME = "beem"
 COMMANDS = {"initiate", "continue", "terminate"}
 
 
-@dataclass(frozen=True, slots=True)
-class BeemSettings:
-    """``beem:`` section of config/gateway.yaml."""
-
-    service_code: str = ""
-    """The code Beem routes here; Beem's requests do not name it."""
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> BeemSettings:
-        code = str(settings.section(NAME).get("service_code") or "").strip()
-        if not code and settings.service_codes:
-            code = next(iter(settings.service_codes))
-        return cls(service_code=code)
+def settings_for(settings: Settings) -> BeemSettings:
+    """``beem:`` with its default filled in: the first configured short code."""
+    if settings.beem.service_code.strip() or not settings.service_codes:
+        return BeemSettings(settings.beem.service_code.strip())
+    return BeemSettings(next(iter(settings.service_codes)))
 
 
 SETTINGS_KEY = web.AppKey("beem_settings", BeemSettings)

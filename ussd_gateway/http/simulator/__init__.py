@@ -9,7 +9,6 @@ when ``simulator: {enabled: true}`` in config/gateway.yaml, and always off when 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -21,19 +20,6 @@ from ussd_gateway.http.keys import DEFINITIONS, MENUS, SESSIONS
 
 STATIC = Path(__file__).resolve().parent / "static"
 PHONE = re.compile(r"^\+?[0-9]{6,15}$")
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatorSettings:
-    """The ``simulator:`` section of config/gateway.yaml."""
-
-    enabled: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SimulatorSettings:
-        section = settings.section("simulator")
-        production = str(settings.env.get("ENV", "")).strip().lower() == "production"
-        return cls(enabled=bool(section.get("enabled", False)) and not production)
 
 
 async def page(request: web.Request) -> web.FileResponse:
@@ -85,7 +71,7 @@ async def language(request: web.Request) -> web.Response:
 
 def setup_simulator(app: web.Application, settings: Settings) -> None:
     """Add the simulator's routes when enabled; without them every simulator path is a 404."""
-    if not SimulatorSettings.from_settings(settings).enabled:
+    if not settings.simulator.enabled:
         return
     app.router.add_get("/simulator", page)
     app.router.add_get("/simulator/config", config)

@@ -17,7 +17,7 @@ from ussd_gateway.application.sms.actions import ACTIONS
 from ussd_gateway.application.sms.service_routes import LiveKeywords
 from ussd_gateway.application.sms.updates import status_update_listener
 from ussd_gateway.config.settings import ConfigError, Settings
-from ussd_gateway.config.sms import SmsConfig, load_sms
+from ussd_gateway.config.sms import SmsConfig
 from ussd_gateway.http.backend_status import STATUS_LISTENERS
 from ussd_gateway.http.keys import DATABASE, DEFINITIONS
 from ussd_gateway.http.sms.keys import SMS_CONFIG, SMS_OUTBOX, SMS_ROUTER, SMS_WAKE
@@ -45,7 +45,7 @@ def live_keywords(config: SmsConfig, menus: MenuRegistry, settings: Settings) ->
 
 
 def setup_sms(app: web.Application, settings: Settings, *, menus: MenuRegistry) -> None:
-    config = load_sms(settings)
+    config = settings.sms
     app[SMS_CONFIG] = config
     app[SMS_ROUTER] = live_keywords(config, menus, settings)
     app[SMS_WAKE] = lambda: None  # until an in-process worker listens

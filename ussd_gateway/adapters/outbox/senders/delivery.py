@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -73,9 +73,8 @@ class DeliverySender(Sender[Claim, AttemptResult]):
     log = log
     table = SUBMISSIONS
 
-    def __init__(self, config: ForwardingConfig, env: Mapping[str, str]) -> None:
+    def __init__(self, config: ForwardingConfig) -> None:
         self.config = config
-        self.env = env
         grace = config.delivery.shutdown_grace
         self.pace = Pace.of(config.delivery, lease=config.lease, shutdown_grace=grace)
         self._client: aiohttp.ClientSession | None = None
@@ -93,7 +92,7 @@ class DeliverySender(Sender[Claim, AttemptResult]):
             return
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         try:
-            self._connectors = build_connectors(self.config, self.env, client=self._client)
+            self._connectors = build_connectors(self.config, client=self._client)
         except BaseException:
             await self._client.close()
             self._client = None

@@ -19,7 +19,7 @@ from ussd_gateway.adapters.outbox.worker import Pace, Sender, error_line
 from ussd_gateway.config.sms import SmsConfig
 from ussd_gateway.domain.privacy import mask_phone
 
-log = logging.getLogger("ussd_gateway.adapters.outbox.sms_worker")
+log = logging.getLogger(__name__)
 """The name operators' log filters know the SMS worker by."""
 
 MESSAGES = Table(SmsMessage, done=SMS_SENT)

@@ -1,6 +1,7 @@
 """The guard as a wrapper: what it lets through to the handler behind it, and what a citizen
 sees when it does not. Counters in this process, windows on an injected clock (no sleeping
-through a rate-limit window); the handler behind it is a real one that records its calls."""
+through a rate-limit window); the handler behind it is a real one that records its calls, and
+the stalled hop is left in a real in-process session store."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 
 from tests.conftest import project_settings
 from ussd_gateway.adapters.limits import MemoryLimitState
-from ussd_gateway.application.guard import GuardedHops, stall_key
+from ussd_gateway.adapters.sessions import MemorySessionStore
+from ussd_gateway.application.guard import GuardedHops
 from ussd_gateway.config.guard import Limits, Window
 from ussd_gateway.domain.ussd import BadRequest, UssdReply, UssdRequest
 
@@ -49,16 +51,25 @@ def request(text: str = "", session: str = "s1", phone: str = PHONE) -> UssdRequ
     return UssdRequest("at", session, "*152*00#", phone, "64002", text)
 
 
-def guarded(behind: Behind, clock: Clock, languages: dict[str, str] | None = None, **limits):
+def guarded(
+    behind: Behind,
+    clock: Clock,
+    languages: dict[str, str] | None = None,
+    store: MemorySessionStore | None = None,
+    **limits,
+):
     async def language(phone: str) -> str | None:
         return (languages or {}).get(phone)
 
+    store = store or MemorySessionStore()
     return GuardedHops(
         behind,
         limits=dataclasses.replace(Limits(), **limits),
         state=MemoryLimitState(clock=clock),
         settings=project_settings(),
         language=language,
+        stall=store.stall,
+        forget_stalled=store.forget_stalled,
         clock=clock,
     )
 
@@ -91,18 +102,17 @@ async def test_without_limits_or_deadline_the_guard_stands_aside() -> None:
     assert behind.closed == ["s1"]
 
 
-async def test_a_stalled_hop_asks_to_continue_and_is_replayed_once() -> None:
-    behind, clock = Behind(), Clock()
-    guard = guarded(behind, clock, hop_deadline=0.05)
+async def test_a_stalled_hop_asks_to_continue_and_is_left_with_its_session() -> None:
+    behind, store = Behind(), MemorySessionStore()
+    guard = guarded(behind, Clock(), store=store, hop_deadline=0.05)
     behind.delay = 0.2
     still = await guard.handle(request("1"))
     assert still.text.startswith("Bado tunashughulikia ombi lako.") and not still.end
-    memo = (await guard.state.admit([], stall_key(request())))[1]
-    assert memo is not None and '"text": "1"' in memo
-    await guard.drain()  # the late hop finishes in the background
-    behind.delay = 0.0
-    # "1. Continue": the stalled "1" runs in its place and the citizen sees its screen
-    assert await guard.handle(request("1*1")) == UssdReply("screen for '1'", False)
-    assert (await guard.state.admit([], stall_key(request())))[1] is None  # memo forgotten
-    assert await guard.handle(request("1*1")) == UssdReply("screen for '1*1'", False)
-    assert behind.seen == ["1", "1", "1*1"]
+    async with store.transaction("at:s1") as tx:  # what the hop service replays next
+        assert UssdRequest.loads(tx.stalled or "") == request("1")
+    behind.delay = 0.3
+    await guard.handle(request("1*1"))  # stalls again: the first stalled request stays
+    async with store.transaction("at:s1") as tx:
+        assert UssdRequest.loads(tx.stalled or "") == request("1")
+    await guard.drain()  # the late hops finish in the background
+    assert behind.seen == ["1", "1*1"]

@@ -13,9 +13,9 @@ from tests.guard.helpers import URL, form, start
 from tests.guard.test_deadline import STILL_WORKING
 from tests.guard.test_limits import SW, fresh_window, limits
 from tests.support.clock import FakeClock
-from ussd_gateway.application.guard import _encode, finished_within, stall_key
+from ussd_gateway.application.guard import finished_within
 from ussd_gateway.domain.ussd import UssdRequest
-from ussd_gateway.http.keys import HOPS, SESSIONS
+from ussd_gateway.http.keys import SESSIONS
 
 
 def armed_timers(loop: asyncio.AbstractEventLoop) -> set[asyncio.TimerHandle]:
@@ -102,7 +102,7 @@ async def test_without_a_deadline_limits_still_refuse(
 async def test_without_a_deadline_a_stalled_hop_is_still_replayed_once(
     aiohttp_client, sqlite_url, store_url
 ) -> None:
-    """A memo left by a process that has a deadline is honoured by one that has none."""
+    """A stalled hop left by a process that has a deadline is replayed by one that has none."""
     client = await start(
         aiohttp_client,
         database_url=sqlite_url,
@@ -112,9 +112,10 @@ async def test_without_a_deadline_a_stalled_hop_is_still_replayed_once(
     session = form()["sessionId"]
     assert (await text(client, session_id=session)).startswith("CON Karibu")
     stalled = UssdRequest("africastalking", session, "*152*00#", "+255712345678", "64004", "1")
-    guard = client.app[HOPS]
-    await guard.state.remember(stall_key(stalled), _encode(stalled), 60)
+    store = client.app[SESSIONS]
+    await store.stall(f"africastalking:{session}", stalled.dumps(), 60)
     # the citizen answers "1. Continue" on the still-working screen: the stalled "1" runs
     assert (await text(client, session_id=session, text="1")).startswith("CON Aina ya mrejesho")
-    assert (await guard.state.admit([], stall_key(stalled)))[1] is None  # memo forgotten
+    async with store.transaction(f"africastalking:{session}") as tx:
+        assert tx.stalled is None  # forgotten once answered
     assert "Chagua taasisi" in await text(client, session_id=session, text="1*1")

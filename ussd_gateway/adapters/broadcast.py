@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "ussd:menus:reload"
 RETRY_AFTER = 1.0
+SUBSCRIBE_TIMEOUT = 5.0
 
 
 class ReloadBroadcast:
@@ -50,7 +51,8 @@ class ReloadBroadcast:
         while True:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self.channel)
+                async with asyncio.timeout(SUBSCRIBE_TIMEOUT):  # the client's sockets have none
+                    await pubsub.subscribe(self.channel)
                 if failing:
                     log.info("reload channel available again")
                     failing = False

@@ -1,14 +1,16 @@
-"""Where the guard counts requests and remembers stalled hops: Redis, or this process.
+"""Where the guard counts requests: Redis (shared by every process), or this process.
 
-One round trip per hop in Redis: ``ADMIT`` counts the request in every window counter (INCR,
-PEXPIRE on the first) and reads the stalled-hop memo, a call of the client's ``Batcher`` that
-leaves with the other hops' calls. A Redis failure must never stop citizens: ``admit`` then
-fails open (no counts, no memo) and says so in the log, at most every ``QUIET`` seconds.
+``count_soon`` counts one request in each of its window counters (INCR, PEXPIRE on the first)
+and hands back a future of the counts, without the caller waiting for it: in Redis the count
+rides along with the other hops' calls of that loop turn (the client's ``Batcher``). A Redis
+failure must never stop citizens: the counts are then missing (the guard lets requests through)
+and the failure is logged at most every ``QUIET`` seconds.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -30,34 +32,22 @@ Counters = Sequence[tuple[str, float]]
 
 class LimitState(abc.ABC):
     @abc.abstractmethod
-    async def admit(self, counters: Counters, memo_key: str) -> tuple[list[int], str | None]:
-        """Count one request in each counter; the counts and the memo (zeros and None when the
-        state cannot be reached: the guard then lets the request through)."""
-
-    @abc.abstractmethod
-    async def remember(self, memo_key: str, value: str, ttl: float) -> None: ...
-
-    @abc.abstractmethod
-    async def forget(self, memo_key: str) -> None: ...
+    def count_soon(self, counters: Counters) -> asyncio.Future[list[int]]:
+        """Count one request in each counter; the future of the counts after it. The future
+        fails when the counts cannot be had (the caller lets the request through)."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
 
 class MemoryLimitState(LimitState):
-    """Counters and memos in a dict with expiry, swept at most every ``sweep`` seconds."""
+    """Counters in a dict with expiry, swept at most every ``sweep`` seconds."""
 
     def __init__(self, *, sweep: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._data: dict[str, tuple[float, Any]] = {}
+        self._data: dict[str, tuple[float, int]] = {}
         self._sweep = sweep
         self._clock = clock
         self._next_sweep = clock() + sweep
-
-    def _get(self, key: str, now: float) -> Any:
-        entry = self._data.get(key)
-        if entry is None or entry[0] <= now:
-            return None
-        return entry[1]
 
     def _tidy(self, now: float) -> None:
         if now < self._next_sweep:
@@ -66,36 +56,31 @@ class MemoryLimitState(LimitState):
         for key in [k for k, (expires, _) in self._data.items() if expires <= now]:
             del self._data[key]
 
-    async def admit(self, counters: Counters, memo_key: str) -> tuple[list[int], str | None]:
+    def count_soon(self, counters: Counters) -> asyncio.Future[list[int]]:
         now = self._clock()
         self._tidy(now)
         counts = []
         for key, window in counters:
-            count = (self._get(key, now) or 0) + 1
-            expires = self._data[key][0] if count > 1 else now + window
-            self._data[key] = (expires, count)
-            counts.append(count)
-        return counts, self._get(memo_key, now)
-
-    async def remember(self, memo_key: str, value: str, ttl: float) -> None:
-        self._data[memo_key] = (self._clock() + ttl, value)
-
-    async def forget(self, memo_key: str) -> None:
-        self._data.pop(memo_key, None)
+            expires, count = self._data.get(key, (0.0, 0))
+            if expires <= now:
+                expires, count = now + window, 0
+            self._data[key] = (expires, count + 1)
+            counts.append(count + 1)
+        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        done.set_result(counts)
+        return done
 
 
-# A Lua function (``Batcher.register``). KEYS: counters..., memo. ARGV: each counter's window
-# in ms. Returns {count..., memo or nil}.
-# A window's counter gets its expiry when created: its key names the window, so later INCRs
-# need not touch it again.
-ADMIT = """
+# A Lua function (``Batcher.register``). KEYS: counters. ARGV: each counter's window in ms.
+# Returns the counts. A window's counter gets its expiry when created: its key names the
+# window, so later INCRs need not touch it again.
+COUNT = """
 local out = {}
-for i = 1, #KEYS - 1 do
+for i = 1, #KEYS do
   local n = redis.call('INCR', KEYS[i])
   if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[i]) end
   out[i] = n
 end
-out[#KEYS] = redis.call('GET', KEYS[#KEYS]) or false
 return out
 """
 
@@ -107,38 +92,24 @@ class RedisLimitState(LimitState):
         self.client = client
         self.batcher = batcher or Batcher(client)
         self._quiet_until = 0.0
-        self.batcher.register({"admit": ADMIT})
+        self.batcher.register({"count": COUNT})
 
-    def _warn(self, what: str, exc: BaseException) -> None:
+    def _warn(self, exc: BaseException) -> None:
         now = time.monotonic()
         if now >= self._quiet_until:
             self._quiet_until = now + QUIET
-            log.warning(
-                "guard: redis %s failed, not limiting: %s: %s", what, type(exc).__name__, exc
-            )
+            log.warning("guard: redis count failed, not limiting: %s: %s", type(exc).__name__, exc)
 
-    async def admit(self, counters: Counters, memo_key: str) -> tuple[list[int], str | None]:
+    def count_soon(self, counters: Counters) -> asyncio.Future[list[int]]:
         keys = [key for key, _ in counters]
-        keys.append(memo_key)
         windows = [max(1, int(window * 1000)) for _, window in counters]
-        try:
-            reply = await self.batcher.call("admit", keys, windows)
-        except (RedisError, OSError) as exc:
-            self._warn("admit", exc)
-            return [0] * len(counters), None
-        memo = reply[-1] if len(reply) == len(keys) else None
-        if isinstance(memo, bytes):
-            memo = memo.decode("utf-8")
-        return [int(n) for n in reply[: len(counters)]], memo
+        counted = self.batcher.submit("count", keys, windows)
+        counted.add_done_callback(self._failed)
+        return counted
 
-    async def remember(self, memo_key: str, value: str, ttl: float) -> None:
-        try:
-            await self.client.set(memo_key, value, px=max(1, int(ttl * 1000)))
-        except (RedisError, OSError) as exc:
-            self._warn("remember", exc)
-
-    async def forget(self, memo_key: str) -> None:
-        try:
-            await self.client.delete(memo_key)
-        except (RedisError, OSError) as exc:
-            self._warn("forget", exc)
+    def _failed(self, counted: asyncio.Future[Any]) -> None:
+        if counted.cancelled():
+            return
+        exc = counted.exception()
+        if isinstance(exc, RedisError | OSError):
+            self._warn(exc)

@@ -153,6 +153,8 @@ async def open_gateway(
             state=limits,
             settings=settings,
             language=store.language,
+            stall=store.stall,
+            forget_stalled=store.forget_stalled,
             clock=clock.time,
         )
         log.info(

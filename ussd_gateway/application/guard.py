@@ -6,33 +6,35 @@ through the provider's own renderer: a limited citizen gets a polite ``END`` in 
 not an HTTP error the aggregator would show as a network failure. A refused hop never touches
 its session.
 
-Before the hop, one call to the limit state (one Redis round trip, batched with other hops')
-counts the request and reads the session's stalled-hop memo.
+Rate limits: each request is counted in its number's and its aggregator's window counters
+without waiting for the count (in Redis it rides along with the other hops' calls); the verdict
+is taken on the count the guard saw last for that window. A citizen's hops come one after the
+other, so each is judged on the count of all before it, as if it had waited; only requests of
+one number arriving at the very same time (or at several processes at once) can pass a few
+over the limit, which is enough to stop abuse. The guard never waits for Redis.
 
 Deadline: when a hop (slow lookup, slow store) is not done within ``limits.hop_deadline``,
 the citizen gets ``CON`` "still working / 1. Continue" while the hop runs on, untouched, to
 its own end; its session is saved whole or not at all by the store's transaction. The stalled
-request is remembered (the memo) before that screen goes out, so whatever the citizen answers
-next, the stalled request is replayed in its place, which the hop service answers from the
-saved session (the late result: a lookup's answer, a submission's reference) or, if the late
-hop failed, processes again. We chose this over an ``END`` "unavailable" because an ``END``
-makes the citizen dial again and walk back (or resume) and can hide a reference that was in
-fact committed; one keypress costs them less.
+request is left with the session (``SessionStore.stall``) before that screen goes out, and
+whatever the citizen answers next, the hop service answers the stalled request in its place:
+from the saved session (the late result: a lookup's answer, a submission's reference) or, if
+the late hop failed, by processing it again. We chose this over an ``END`` "unavailable"
+because an ``END`` makes the citizen dial again and walk back (or resume) and can hide a
+reference that was in fact committed; one keypress costs them less.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ussd_gateway.adapters.limits import LimitState
-from ussd_gateway.application.ratelimit import counters, exceeded
+from ussd_gateway.application.ratelimit import SeenCounts, counters, exceeded
 from ussd_gateway.config.guard import Limits
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.domain.privacy import mask_phone
@@ -56,19 +58,8 @@ def check_fields(request: UssdRequest, limits: Mapping[str, int]) -> None:
             raise BadRequest(f"{name} longer than {limit} characters")
 
 
-def stall_key(request: UssdRequest) -> str:
-    return f"ussd:{{{request.provider}:{request.session_id}}}:stalled"
-
-
-def _encode(request: UssdRequest) -> str:
-    return json.dumps(dataclasses.asdict(request))
-
-
-def _decode(raw: str) -> UssdRequest | None:
-    try:
-        return UssdRequest(**json.loads(raw))
-    except (TypeError, ValueError):
-        return None
+def _session_key(request: UssdRequest) -> str:
+    return f"{request.provider}:{request.session_id}"
 
 
 def _wake(waiter: asyncio.Future[None], *_: object) -> None:
@@ -108,6 +99,8 @@ class GuardedHops:
         state: LimitState,
         settings: Settings,
         language: Callable[[str], Awaitable[str | None]],
+        stall: Callable[[str, str, float], Awaitable[None]],
+        forget_stalled: Callable[[str], Awaitable[None]],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.inner = inner
@@ -116,36 +109,40 @@ class GuardedHops:
         self.settings = settings
         self.language = language
         """The language a number chose last (the session store's), for the guard's screens."""
+        self.stall = stall
+        """Leaves a stalled request with its session (the session store's ``stall``)."""
+        self.forget_stalled = forget_stalled
         self.clock = clock
         """Wall-clock seconds: rate-limit windows are counted in them across processes."""
+        self.counts = SeenCounts(clock)
         self._late: set[asyncio.Task[UssdReply]] = set()
 
     async def handle(self, request: UssdRequest) -> UssdReply:
         limits = self.limits
         check_fields(request, limits.fields)
         found = counters(limits, request, self.clock())
+        if found:
+            over = exceeded(found, [self.counts.seen(c.key) for c in found])
+            self.counts.follow(found, self.state.count_soon([(c.key, c.window) for c in found]))
+            if over:
+                log.warning(
+                    "rate limited (%s) %s on %s",
+                    ", ".join(over),
+                    mask_phone(request.phone),
+                    request.provider,
+                )
+                return UssdReply(await self._text("rate_limited", request), True)
         deadline = limits.hop_deadline
-        if not found and deadline <= 0:
-            return await self.inner.handle(request)  # nothing to count or remember
-        memo_key = stall_key(request)
-        counts, memo = await self.state.admit([(c.key, c.window) for c in found], memo_key)
-        over = exceeded(found, counts)
-        if over:
-            log.warning(
-                "rate limited (%s) %s on %s",
-                ", ".join(over),
-                mask_phone(request.phone),
-                request.provider,
-            )
-            return UssdReply(await self._text("rate_limited", request), True)
-        hop = (_decode(memo) if memo else None) or request
         if deadline <= 0:  # nothing can overrun: the hop runs here, without a task of its own
-            return await self._answered(await self.inner.handle(hop), memo, memo_key)
-        task = asyncio.create_task(self.inner.handle(hop))
+            return await self._answered(await self.inner.handle(request), request)
+        task = asyncio.create_task(self.inner.handle(request))
         if await finished_within(task, deadline):
-            return await self._answered(task.result(), memo, memo_key)
+            return await self._answered(task.result(), request)
         self._keep(task)
-        await self.state.remember(memo_key, _encode(hop), self.settings.sessions.ttl)
+        try:
+            await self.stall(_session_key(request), request.dumps(), self.settings.sessions.ttl)
+        except Exception as exc:  # the store is down: the late hop's own answer will say so
+            log.warning("could not remember a stalled hop: %s", type(exc).__name__)
         log.warning(
             "hop %s:%s still running after %.1fs: asked the citizen to continue",
             request.provider,
@@ -162,11 +159,14 @@ class GuardedHops:
         if self._late:
             await asyncio.wait(set(self._late), timeout=grace)
 
-    async def _answered(self, reply: UssdReply, memo: str | None, memo_key: str) -> UssdReply:
-        """``reply``, once a replayed stalled hop's memo is gone: the citizen has now seen the
-        stalled hop's own screen."""
-        if memo:
-            await self.state.forget(memo_key)
+    async def _answered(self, reply: UssdReply, request: UssdRequest) -> UssdReply:
+        """``reply``, in time: when it answers a replayed stalled request, the citizen now sees
+        that request's own screen, and their next entry is their own again."""
+        if reply.replayed:
+            try:
+                await self.forget_stalled(_session_key(request))
+            except Exception as exc:  # the store is down: the next hop replays it once more
+                log.warning("could not forget a replayed hop: %s", type(exc).__name__)
         return reply
 
     async def _text(self, key: str, request: UssdRequest) -> str:

@@ -7,7 +7,10 @@ limit, which is acceptable for stopping abuse. Numbers are hashed in keys: they 
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ussd_gateway.adapters.sessions.base import KeyBuilder
@@ -24,11 +27,14 @@ class Counter:
     key: str
     window: float
     limit: int
+    ends: float
+    """When its window ends (wall-clock seconds): its count means nothing after."""
 
 
 def _counter(scope: str, ident: str, rule: Window, now: float) -> Counter:
     index = int(now // rule.window)
-    return Counter(scope, f"{PREFIX}:{scope}:{ident}:{index}", rule.window, rule.requests)
+    key = f"{PREFIX}:{scope}:{ident}:{index}"
+    return Counter(scope, key, rule.window, rule.requests, (index + 1) * rule.window)
 
 
 def counters(limits: Limits, request: UssdRequest, now: float | None = None) -> list[Counter]:
@@ -43,6 +49,40 @@ def counters(limits: Limits, request: UssdRequest, now: float | None = None) -> 
     return found
 
 
-def exceeded(found: list[Counter], counts: list[int]) -> list[str]:
-    """The scopes over their limit (a failed-open count of 0 never is)."""
-    return [c.scope for c, n in zip(found, counts, strict=True) if n > c.limit]
+def exceeded(found: Sequence[Counter], before: Sequence[int]) -> list[str]:
+    """The scopes whose limit the requests counted ``before`` this one already reached."""
+    return [c.scope for c, n in zip(found, before, strict=True) if n >= c.limit]
+
+
+class SeenCounts:
+    """The last count seen of each window counter: the verdict on the next request.
+
+    Counts arrive after the request that asked for them has gone on (``follow``); the next
+    request of the same number is judged on them. Entries go once their window has ended.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time, *, sweep: float = 60.0) -> None:
+        self._clock = clock
+        self._sweep = sweep
+        self._next_sweep = clock() + sweep
+        self._seen: dict[str, tuple[float, int]] = {}
+
+    def seen(self, key: str) -> int:
+        entry = self._seen.get(key)
+        return entry[1] if entry is not None else 0
+
+    def follow(self, found: Sequence[Counter], counted: asyncio.Future[list[int]]) -> None:
+        """Keep the counts of ``counted`` once they arrive (none when counting failed)."""
+        counted.add_done_callback(functools.partial(self._counted, tuple(found)))
+        now = self._clock()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self._sweep
+            for key in [k for k, (ends, _) in self._seen.items() if ends <= now]:
+                del self._seen[key]
+
+    def _counted(self, found: tuple[Counter, ...], counted: asyncio.Future[list[int]]) -> None:
+        if counted.cancelled() or counted.exception() is not None:
+            return  # the state could not count: nobody is limited for it
+        for counter, count in zip(found, counted.result(), strict=True):
+            _, known = self._seen.get(counter.key, (0.0, 0))
+            self._seen[counter.key] = (counter.ends, max(known, int(count)))

@@ -6,6 +6,8 @@ service consumes and answers them; none of them knows a wire format.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 
 
@@ -29,11 +31,26 @@ class UssdRequest:
     """The aggregator's id of this hop (Hubtel Sequence, Beem request_id, generic sequence): a
     newest-entry request carrying the marker of the last one is a retry, not a new entry."""
 
+    def dumps(self) -> str:
+        """The request as JSON: a stalled hop is remembered this way, to be replayed."""
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def loads(cls, raw: str | bytes) -> UssdRequest | None:
+        """A request ``dumps`` wrote, or None when ``raw`` is not one."""
+        try:
+            return cls(**json.loads(raw))
+        except (TypeError, ValueError):
+            return None
+
 
 @dataclass(frozen=True, slots=True)
 class UssdReply:
     text: str
     end: bool
+    replayed: bool = False
+    """It answers a stalled request replayed in place of the one received (``SessionStore.stall``):
+    once the citizen sees it, the stalled request is done with."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,9 @@ component registers named Lua functions (the body of a script: it reads ``KEYS``
 ``call`` queues a call; in the next loop turn every queued call leaves as ONE ``EVALSHA`` of a
 dispatcher script whose only argument is the calls as JSON (encoded in C by orjson), and the
 reply (parsed in C by hiredis) is one array with each call's result. All through redis-py's
-public API: ``register_script`` and ``execute_command``.
+public API: ``register_script``, and a connection of the client's pool (``get_connection``,
+``send_packed_command``, ``read_response``, ``release``): a command through the client would
+add, per batch, a task to time its write, a timeout per read and observability hooks.
 
 Each call runs inside ``pcall``: a failing call is that caller's error only. A connection
 failure or timeout fails every call of the batch (each caller then ends its hop politely).
@@ -28,7 +30,10 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
+
+from ussd_gateway.adapters.redis.client import TIMEOUT
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +63,10 @@ Value = str | int | float
 class Batcher:
     """Batches the calls of one client; one per client, shared by everything that uses it."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, *, timeout: float = TIMEOUT) -> None:
         self.client = client
+        self.timeout = timeout
+        """Seconds a batch's round trip may take, its write and its read together."""
         self._functions: dict[str, str] = {}
         self._script: Any = None
         self._queued: list[tuple[list[Any], asyncio.Future[Any]]] = []
@@ -87,12 +94,19 @@ class Batcher:
     async def call(self, name: str, keys: Sequence[str], args: Sequence[Value] = ()) -> Any:
         """Run the function ``name`` (with this turn's other calls); its result, or raises the
         server's error (``ResponseError``) or the connection's."""
+        return await self.submit(name, keys, args)
+
+    def submit(
+        self, name: str, keys: Sequence[str], args: Sequence[Value] = ()
+    ) -> asyncio.Future[Any]:
+        """``call`` without waiting: the future of its result, for a caller that does not need
+        it before going on (the guard's counters)."""
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[Any] = loop.create_future()
         if not self._queued:
             loop.call_soon(self._flush)  # runs once this turn's ready callbacks have queued
         self._queued.append(([name, keys, [a if type(a) is str else str(a) for a in args]], reply))
-        return await reply
+        return reply
 
     def _flush(self) -> None:
         batch, self._queued = self._queued, []
@@ -102,13 +116,9 @@ class Batcher:
 
     async def _send(self, batch: list[tuple[list[Any], asyncio.Future[Any]]]) -> None:
         """In a task of its own: a caller giving up (cancelled) never breaks the others' calls."""
-        script = self._dispatcher()
         calls = orjson.dumps([call for call, _ in batch])
         try:
-            try:
-                results = await self.client.execute_command("EVALSHA", script.sha, 0, calls)
-            except NoScriptError:  # Redis restarted or its script cache was flushed
-                results = await script(keys=[], args=[calls])
+            results = await self._evaluate(calls)
         except Exception as exc:
             for _, reply in batch:
                 if not reply.done():
@@ -128,6 +138,41 @@ class Batcher:
                 reply.set_exception(
                     ResponseError(message.decode() if isinstance(message, bytes) else message)
                 )
+
+    async def _evaluate(self, calls: bytes) -> Any:
+        """The dispatcher's reply; its script loaded again when Redis lost it (it restarted,
+        or its script cache was flushed), and once more on a fresh connection when a pooled one
+        was dropped (left over from before a Redis restart)."""
+        script = self._dispatcher()
+        try:
+            return await self._round_trip(script.sha, calls)
+        except NoScriptError:
+            await self.client.script_load(script.script)
+        except RedisConnectionError:
+            pass
+        return await self._round_trip(script.sha, calls)
+
+    async def _round_trip(self, sha: str, calls: bytes) -> Any:
+        """One command on one of the pool's connections, under one deadline for the write and
+        the read together (the connections have no per-read timeout of their own: see
+        ``client.connect``); a connection cut off mid-command is closed, never reused."""
+        pool = self.client.connection_pool
+        connection = await pool.get_connection()
+        try:
+            async with asyncio.timeout(self.timeout):
+                await connection.send_packed_command(
+                    connection.pack_command("EVALSHA", sha, 0, calls)
+                )
+                reply = await connection.read_response()
+        except ResponseError:  # the server answered: the connection is fine
+            await pool.release(connection)
+            raise
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            await pool.release(connection)
+            raise
+        await pool.release(connection)
+        return reply
 
     async def close(self) -> None:
         """Let calls already sent finish (their callers are waiting for them)."""

@@ -11,20 +11,23 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-SOCKET_TIMEOUT = 0.5
-"""Seconds a connect or a reply may take: well inside an aggregator's reply deadline."""
+TIMEOUT = 0.5
+"""Seconds a connect or a command may take: well inside an aggregator's reply deadline."""
 
 
 def connect(url: str) -> aioredis.Redis:
     """A client for ``url``; nothing is contacted until the first command.
 
-    One immediate retry on a dropped connection (a pooled connection left over from before a
-    Redis restart), none on a timeout: a slow Redis must not double a hop's wait.
+    Commands are timed by their callers (``asyncio.timeout(TIMEOUT)``), not by the socket: with a
+    socket timeout redis-py runs every write as a task of its own and times every read, which
+    under load cost the hop path more than the commands themselves. One immediate retry on a
+    dropped connection (a pooled connection left over from before a Redis restart), none on a
+    timeout: a slow Redis must not double a hop's wait.
     """
     return aioredis.from_url(
         url,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=SOCKET_TIMEOUT,
+        socket_timeout=None,
+        socket_connect_timeout=TIMEOUT,
         health_check_interval=30,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )

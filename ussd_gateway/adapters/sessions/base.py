@@ -47,6 +47,9 @@ class KeyBuilder:
     def lock(self, session_key: str) -> str:
         return f"{self.prefix}:{{{session_key}}}:lock"
 
+    def stalled(self, session_key: str) -> str:
+        return f"{self.prefix}:{{{session_key}}}:stalled"
+
     def resume(self, service: str, phone: str) -> str:
         return f"{self.prefix}:resume:{service}:{self.phone_id(phone)}"
 
@@ -83,15 +86,25 @@ class Transaction:
     """The session as loaded under the lock; assign ``session`` to have it saved on exit.
 
     ``prefetched`` is True when the store fetched ``language`` and ``resumable`` for the
-    transaction's ``Arrival`` (only when no session was found).
+    transaction's ``Arrival`` (only when no session was found). ``stalled`` is the request a
+    hop left behind when it overran its deadline (``SessionStore.stall``).
     """
 
-    __slots__ = ("key", "language", "original", "prefetched", "resumable", "session")
+    __slots__ = (
+        "key",
+        "language",
+        "original",
+        "prefetched",
+        "resumable",
+        "session",
+        "stalled",
+    )
 
-    def __init__(self, key: str, session: Session | None) -> None:
+    def __init__(self, key: str, session: Session | None, stalled: str | None = None) -> None:
         self.key = key
         self.original = session
         self.session = session
+        self.stalled = stalled
         self.prefetched = False
         self.language: str | None = None
         self.resumable: Session | None = None
@@ -127,7 +140,9 @@ class SessionStore(abc.ABC):
         """
         token = await self._acquire(session_key)
         try:
-            tx = Transaction(session_key, await self._load(session_key))
+            tx = Transaction(
+                session_key, await self._load(session_key), await self._stalled(session_key)
+            )
             if arrival is not None and tx.session is None:
                 tx.prefetch(
                     await self.language(arrival.phone),
@@ -155,6 +170,19 @@ class SessionStore(abc.ABC):
         An active session with progress (``session.in_journey``) is also kept as the resume copy
         for (service, phone) for ``resume_window`` seconds; a finished one drops that copy.
         """
+
+    @abc.abstractmethod
+    async def _stalled(self, session_key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    async def forget_stalled(self, session_key: str) -> None:
+        """The stalled request's screen reached the citizen: the session's hops are theirs again."""
+
+    @abc.abstractmethod
+    async def stall(self, session_key: str, request: str, ttl: float) -> None:
+        """Remember ``request`` as the one to replay in place of the session's next hop (its
+        hop overran the deadline and runs on), unless one is remembered already: that one is
+        still the citizen's own, replayed now and stalling again."""
 
     @abc.abstractmethod
     async def get(self, session_key: str) -> Session | None:

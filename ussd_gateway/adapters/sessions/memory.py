@@ -136,6 +136,16 @@ class MemorySessionStore(SessionStore):
         elif action is ResumeCopy.DROP:
             self._delete(resume_key)
 
+    async def _stalled(self, session_key: str) -> str | None:
+        return self._get(self.keys.stalled(session_key))
+
+    async def forget_stalled(self, session_key: str) -> None:
+        self._delete(self.keys.stalled(session_key))
+
+    async def stall(self, session_key: str, request: str, ttl: float) -> None:
+        if self._get(self.keys.stalled(session_key)) is None:
+            self._set(self.keys.stalled(session_key), request, ttl)
+
     async def get(self, session_key: str) -> Session | None:
         raw = self._get(self.keys.session(session_key))
         return Session.loads(raw) if raw is not None else None

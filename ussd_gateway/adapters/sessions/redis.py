@@ -14,18 +14,20 @@ those two must be read and written by calls of their own (the scale-out issue).
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import random
 import secrets
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ussd_gateway.adapters.redis.batcher import Batcher
+from ussd_gateway.adapters.redis.client import TIMEOUT
 from ussd_gateway.adapters.sessions.base import (
     Arrival,
     KeyBuilder,
@@ -40,20 +42,21 @@ from ussd_gateway.domain.session import Session
 
 log = logging.getLogger(__name__)
 
-# Lua functions (``Batcher.register``). LOCK_AND_GET: KEYS lock, session[, language, resume];
-# ARGV token, lock ms.
-# {1, session} once locked: with the language and resume keys, {1, false, language, resume}
-# when there is no session yet (a new session needs them); {0} while another hop holds it.
+# Lua functions (``Batcher.register``).
+# LOCK_AND_GET: KEYS lock, session, stalled[, language, resume]; ARGV token, lock ms.
+# {1, session, stalled} once locked, with the language and resume copy too when there is no
+# session yet (a new session needs them); {0} while another hop holds the lock.
 # The lock is ours again if it already holds our token: a batch sent again after a dropped
 # connection may have taken it the first time.
 LOCK_AND_GET = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
    or redis.call('GET', KEYS[1]) == ARGV[1] then
   local session = redis.call('GET', KEYS[2])
-  if session or #KEYS < 4 then
-    return {1, session}
+  local stalled = redis.call('GET', KEYS[3])
+  if session or #KEYS < 5 then
+    return {1, session, stalled}
   end
-  return {1, false, redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4])}
+  return {1, false, stalled, redis.call('GET', KEYS[4]), redis.call('GET', KEYS[5])}
 end
 return {0}
 """
@@ -86,15 +89,20 @@ _FIRST_RETRY = 0.005
 _MAX_RETRY = 0.05
 
 
-def _ms(seconds: float) -> int:
-    return max(1, int(seconds * 1000))
+@functools.lru_cache(maxsize=64)
+def _ms(seconds: float) -> str:
+    """Milliseconds as Redis takes them (never 0: that would expire a key at once)."""
+    return str(max(1, int(seconds * 1000)))
 
 
-@contextmanager
-def _unavailable(what: str) -> Iterator[None]:
-    """Turn any Redis or socket failure into StoreUnavailable, which callers know to handle."""
+@asynccontextmanager
+async def _unavailable(what: str) -> AsyncIterator[None]:
+    """Time a command of the client's (its sockets are not), and turn any Redis or socket
+    failure or a timeout into StoreUnavailable, which callers know to handle. The batcher's
+    calls are timed by the batcher (``_call``)."""
     try:
-        yield
+        async with asyncio.timeout(TIMEOUT):
+            yield
     except (RedisError, OSError) as exc:
         raise StoreUnavailable(f"redis {what} failed: {type(exc).__name__}: {exc}") from exc
 
@@ -158,9 +166,10 @@ class RedisSessionStore(SessionStore):
         """Same contract as the base class: lock and read (and prefetch) in one trip, write and
         unlock in one."""
         token, reply = await self._lock_and_get(session_key, arrival)
-        tx = Transaction(session_key, _decode(reply[1] if len(reply) > 1 else None))
+        session, stalled = reply[1], reply[2]
+        tx = Transaction(session_key, _decode(session), _text(stalled))
         if arrival is not None and tx.session is None:
-            language, dropped = reply[2:4] if len(reply) > 3 else (None, None)
+            language, dropped = reply[3:5] if len(reply) > 4 else (None, None)
             tx.prefetch(_text(language), _decode(dropped))
         try:
             yield tx
@@ -175,7 +184,11 @@ class RedisSessionStore(SessionStore):
     async def _lock_and_get(self, session_key: str, arrival: Arrival | None) -> tuple[str, Any]:
         """Take the lock, retrying with short backoff until ``lock_wait``; the script's reply."""
         token = next(self._tokens)
-        keys = [self.keys.lock(session_key), self.keys.session(session_key)]
+        keys = [
+            self.keys.lock(session_key),
+            self.keys.session(session_key),
+            self.keys.stalled(session_key),
+        ]
         if arrival is not None:
             keys += [
                 self.keys.language(arrival.phone),
@@ -186,8 +199,7 @@ class RedisSessionStore(SessionStore):
         deadline = loop.time() + self.lock_wait
         delay = _FIRST_RETRY
         while True:
-            with _unavailable("lock"):
-                reply = await self.batcher.call("lock_and_get", keys, args)
+            reply = await self._call("lock", "lock_and_get", keys, args)
             if reply[0] == 1:
                 return token, reply
             remaining = deadline - loop.time()
@@ -211,8 +223,14 @@ class RedisSessionStore(SessionStore):
             ResumeCopy.on_save(session).value,
             _ms(self.resume_window),
         ]
-        with _unavailable("save"):
-            await self.batcher.call("save_and_release", keys, args)
+        await self._call("save", "save_and_release", keys, args)
+
+    async def _call(self, what: str, name: str, keys: list[str], args: list[str]) -> Any:
+        """A call of one of this store's Lua functions, any failure as StoreUnavailable."""
+        try:
+            return await self.batcher.submit(name, keys, args)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis {what} failed: {type(exc).__name__}: {exc}") from exc
 
     async def _release_quietly(self, session_key: str, token: str) -> None:
         """Unlock after a failed hop without hiding its error; the lock expires anyway."""
@@ -231,44 +249,54 @@ class RedisSessionStore(SessionStore):
         return token
 
     async def _release(self, session_key: str, token: str) -> None:
-        with _unavailable("unlock"):
-            await self.batcher.call("release", [self.keys.lock(session_key)], [token])
+        await self._call("unlock", "release", [self.keys.lock(session_key)], [token])
 
     async def _load(self, session_key: str) -> Session | None:
         return await self.get(session_key)
 
     async def _save(self, session: Session) -> None:
-        keys = [self.keys.session(session.key), self.keys.lock(session.key)]
-        keys.append(self._resume_key(session))
-        args = ["", session.dumps(), _ms(self.ttl), ResumeCopy.on_save(session).value]
-        args.append(_ms(self.resume_window))
-        with _unavailable("save"):
-            await self.batcher.call("save_and_release", keys, args)
+        await self._save_and_release(session, session.key, "")
+
+    async def _stalled(self, session_key: str) -> str | None:
+        async with _unavailable("read"):
+            return _text(await self.client.get(self.keys.stalled(session_key)))
+
+    async def forget_stalled(self, session_key: str) -> None:
+        async with _unavailable("delete"):
+            await self.client.delete(self.keys.stalled(session_key))
+
+    async def stall(self, session_key: str, request: str, ttl: float) -> None:
+        async with _unavailable("write"):
+            await self.client.set(
+                self.keys.stalled(session_key), request, px=int(_ms(ttl)), nx=True
+            )
 
     async def get(self, session_key: str) -> Session | None:
-        with _unavailable("read"):
+        async with _unavailable("read"):
             raw = await self.client.get(self.keys.session(session_key))
         return _decode(raw)
 
     async def resumable(self, service: str, phone: str) -> Session | None:
-        with _unavailable("read"):
+        async with _unavailable("read"):
             raw = await self.client.get(self.keys.resume(service, phone))
         return _decode(raw)
 
     async def forget_resumable(self, service: str, phone: str) -> None:
-        with _unavailable("delete"):
+        async with _unavailable("delete"):
             await self.client.delete(self.keys.resume(service, phone))
 
     async def language(self, phone: str) -> str | None:
-        with _unavailable("read"):
+        async with _unavailable("read"):
             return _text(await self.client.get(self.keys.language(phone)))
 
     async def remember_language(self, phone: str, language: str) -> None:
-        with _unavailable("write"):
-            await self.client.set(self.keys.language(phone), language, px=_ms(self.language_ttl))
+        async with _unavailable("write"):
+            await self.client.set(
+                self.keys.language(phone), language, px=int(_ms(self.language_ttl))
+            )
 
     async def ping(self) -> None:
-        with _unavailable("ping"):
+        async with _unavailable("ping"):
             await self.client.ping()
 
     async def close(self) -> None:

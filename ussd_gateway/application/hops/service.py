@@ -9,6 +9,7 @@ the providers above stay format adapters.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -138,37 +139,50 @@ class HopService:
         # a dial (empty text) almost always starts a session: fetch what that needs with the lock
         arrival = None if request.text else Arrival(definition.service, request.phone)
         async with self.store.transaction(key, arrival) as tx:
-            session = tx.session
-            if session is not None and definition.service not in (
-                session.service,
-                session.directory,
-            ):
-                session = None  # an aggregator reused a session id for another code
-            if session is not None and is_repeat(session, request):
-                return UssdReply(session.last_reply, session.last_end or bool(session.end_reason))
-            if session is not None:
-                request = as_cumulative(session.consumed, request)
-            if session is None:
-                result = await self._first(key, request, definition, entries, tx)
-            elif request.text == session.consumed and session.hops:
-                # the aggregator retried a hop we already answered: same screen, no change
-                return UssdReply(session.last_reply, session.last_end)
-            elif session.status is not SessionStatus.ACTIVE or session.end_reason:
-                return UssdReply(session.last_reply, True)
+            stalled = UssdRequest.loads(tx.stalled) if tx.stalled is not None else None
+            if stalled is None:
+                return await self._locked(tx, request, definition, entries)
+            # a hop of this session overran its deadline and the citizen was asked to continue:
+            # whatever they sent now, the stalled request is answered in its place (from its
+            # saved session, or again if it failed); the guard left it there, and forgets it
+            # once this reply reaches the citizen in time
+            reply = await self._locked(tx, stalled, definition, entries)
+            return dataclasses.replace(reply, replayed=True)
+
+    async def _locked(
+        self,
+        tx: Transaction,
+        request: UssdRequest,
+        definition: MenuDefinition,
+        entries: tuple[str, ...],
+    ) -> UssdReply:
+        """The hop, its session locked and loaded in ``tx``."""
+        session = tx.session
+        if session is not None and definition.service not in (session.service, session.directory):
+            session = None  # an aggregator reused a session id for another code
+        if session is not None and is_repeat(session, request):
+            return UssdReply(session.last_reply, session.last_end or bool(session.end_reason))
+        if session is not None:
+            request = as_cumulative(session.consumed, request)
+        if session is None:
+            result = await self._first(tx.key, request, definition, entries, tx)
+        elif request.text == session.consumed and session.hops:
+            # the aggregator retried a hop we already answered: same screen, no change
+            return UssdReply(session.last_reply, session.last_end)
+        elif session.status is not SessionStatus.ACTIVE or session.end_reason:
+            return UssdReply(session.last_reply, True)
+        else:
+            entry = newest_entry(session.consumed, request.text)
+            if session.resume_from is not None:
+                result = await self._answer_resume(session, definition, entry)
             else:
-                entry = newest_entry(session.consumed, request.text)
-                if session.resume_from is not None:
-                    result = await self._answer_resume(session, definition, entry)
-                else:
-                    result = await self.navigator.step(
-                        definition, session, entry, self._unavailable
-                    )
-            new = stamped(result, request, self.clock())
-            tx.session = new
-            self.observer.advanced(request, session, new)
-            if result.language_changed:
-                await self.store.remember_language(request.phone, result.language_changed)
-            return UssdReply(result.reply.text, result.reply.end)
+                result = await self.navigator.step(definition, session, entry, self._unavailable)
+        new = stamped(result, request, self.clock())
+        tx.session = new
+        self.observer.advanced(request, session, new)
+        if result.language_changed:
+            await self.store.remember_language(request.phone, result.language_changed)
+        return UssdReply(result.reply.text, result.reply.end)
 
     async def _first(
         self,

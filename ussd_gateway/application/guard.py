@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ussd_gateway.adapters.limits import LimitState
-from ussd_gateway.application.ratelimit import SeenCounts, counters, exceeded
+from ussd_gateway.application.ratelimit import Counter, SeenCounts, counters, exceeded
 from ussd_gateway.config.guard import Limits
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.domain.privacy import mask_phone
@@ -121,21 +121,21 @@ class GuardedHops:
         limits = self.limits
         check_fields(request, limits.fields)
         found = counters(limits, request, self.clock())
-        if found:
-            over = exceeded(found, [self.counts.seen(c.key) for c in found])
-            self.counts.follow(found, self.state.count_soon([(c.key, c.window) for c in found]))
-            if over:
-                log.warning(
-                    "rate limited (%s) %s on %s",
-                    ", ".join(over),
-                    mask_phone(request.phone),
-                    request.provider,
-                )
-                return UssdReply(await self._text("rate_limited", request), True)
+        if found and (over := exceeded(found, [self.counts.seen(c.key) for c in found])):
+            self._count(found)
+            log.warning(
+                "rate limited (%s) %s on %s",
+                ", ".join(over),
+                mask_phone(request.phone),
+                request.provider,
+            )
+            return UssdReply(await self._text("rate_limited", request), True)
         deadline = limits.hop_deadline
         if deadline <= 0:  # nothing can overrun: the hop runs here, without a task of its own
+            self._count(found)
             return await self._answered(await self.inner.handle(request), request)
         task = asyncio.create_task(self.inner.handle(request))
+        self._count(found)  # after the hop's task: the count joins its first Redis call
         if await finished_within(task, deadline):
             return await self._answered(task.result(), request)
         self._keep(task)
@@ -150,6 +150,11 @@ class GuardedHops:
             deadline,
         )
         return UssdReply(await self._text("still_working", request), False)
+
+    def _count(self, found: list[Counter]) -> None:
+        """Count the request, without waiting: the next request is judged on it."""
+        if found:
+            self.counts.follow(found, self.state.count_soon([(c.key, c.window) for c in found]))
 
     async def close(self, provider: str, session_id: str, reason: str, *, dropped: bool) -> bool:
         return await self.inner.close(provider, session_id, reason, dropped=dropped)

@@ -116,3 +116,16 @@ async def test_a_stalled_hop_asks_to_continue_and_is_left_with_its_session() -> 
         assert UssdRequest.loads(tx.stalled or "") == request("1")
     await guard.drain()  # the late hops finish in the background
     assert behind.seen == ["1", "1*1"]
+
+
+async def test_a_burst_is_judged_on_the_counts_already_seen() -> None:
+    """Requests of one number at the very same moment pass on the count seen before them (the
+    guard never waits for the count); once counted, the next one is refused."""
+    behind, clock = Behind(), Clock()
+    guard = guarded(behind, clock, phone=Window(2, 60.0), hop_deadline=0)
+    burst = await asyncio.gather(
+        *(guard.handle(request(str(n), session=f"b{n}")) for n in range(4))
+    )
+    assert not any(reply.end for reply in burst)  # all four counted, none refused yet
+    await asyncio.sleep(0)  # the counts have arrived
+    assert (await guard.handle(request("x", session="b9"))).end

@@ -546,3 +546,30 @@ async def test_redis_dying_between_load_and_save_raises_store_unavailable(
             isolated_redis_server.stop()
             tx.session = new_session()
     await store.close()
+
+
+# -- stalled hops ----------------------------------------------------------------------------
+
+
+async def test_a_stalled_request_is_read_with_the_lock_until_forgotten(store: SessionStore) -> None:
+    await save(store, new_session())
+    await store.stall(KEY, '{"text": "1"}', 60)
+    await store.stall(KEY, '{"text": "1*1"}', 60)  # stalling again keeps the first: still owed
+    async with store.transaction(KEY) as tx:
+        assert tx.stalled == '{"text": "1"}'
+        tx.session = new_session(hops=2)  # saving the session leaves it in place
+    async with store.transaction(KEY) as tx:
+        assert tx.stalled == '{"text": "1"}'
+    await store.forget_stalled(KEY)
+    async with store.transaction(KEY) as tx:
+        assert tx.stalled is None
+    async with store.transaction("at:other") as tx:
+        assert tx.stalled is None  # another session's hops are its own
+
+
+async def test_a_stalled_request_expires(make_store: StoreFactory) -> None:
+    store = make_store()
+    await store.stall(KEY, "late", 0.3)
+    await make_store.later(0.5)  # type: ignore[attr-defined]
+    async with store.transaction(KEY) as tx:
+        assert tx.stalled is None

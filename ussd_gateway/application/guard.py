@@ -58,10 +58,6 @@ def check_fields(request: UssdRequest, limits: Mapping[str, int]) -> None:
             raise BadRequest(f"{name} longer than {limit} characters")
 
 
-def _session_key(request: UssdRequest) -> str:
-    return f"{request.provider}:{request.session_id}"
-
-
 def _wake(waiter: asyncio.Future[None], *_: object) -> None:
     if not waiter.done():
         waiter.set_result(None)
@@ -140,7 +136,7 @@ class GuardedHops:
             return await self._answered(task.result(), request)
         self._keep(task)
         try:
-            await self.stall(_session_key(request), request.dumps(), self.settings.sessions.ttl)
+            await self.stall(request.session_key, request.dumps(), self.settings.sessions.ttl)
         except Exception as exc:  # the store is down: the late hop's own answer will say so
             log.warning("could not remember a stalled hop: %s", type(exc).__name__)
         log.warning(
@@ -169,7 +165,7 @@ class GuardedHops:
         that request's own screen, and their next entry is their own again."""
         if reply.replayed:
             try:
-                await self.forget_stalled(_session_key(request))
+                await self.forget_stalled(request.session_key)
             except Exception as exc:  # the store is down: the next hop replays it once more
                 log.warning("could not forget a replayed hop: %s", type(exc).__name__)
         return reply

@@ -31,6 +31,12 @@ class UssdRequest:
     """The aggregator's id of this hop (Hubtel Sequence, Beem request_id, generic sequence): a
     newest-entry request carrying the marker of the last one is a retry, not a new entry."""
 
+    @property
+    def session_key(self) -> str:
+        """The key the session of this request is stored under: the aggregator's session id
+        is unique only within its aggregator."""
+        return f"{self.provider}:{self.session_id}"
+
     def dumps(self) -> str:
         """The request as JSON: a stalled hop is remembered this way, to be replayed."""
         return json.dumps(dataclasses.asdict(self))

@@ -67,7 +67,7 @@ class HopService:
         if route.definition is None:  # its menu file is broken: the other services still serve
             log.info("service %s is disabled (broken menu file)", route.unavailable)
             return UssdReply(self._bilingual("unavailable"), True)
-        key = f"{request.provider}:{request.session_id}"
+        key = request.session_key
         try:
             reply = await self._hop(key, request, route.definition, route.entries)
         except StoreUnavailable as exc:

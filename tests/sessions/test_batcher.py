@@ -49,10 +49,10 @@ async def batcher(redis_url: str):
 async def test_fifty_concurrent_calls_are_one_command_on_one_connection(
     batcher: Batcher, redis_url: str
 ) -> None:
-    assert await batcher.call("ping", []) == b"pong"  # the script is cached from here on
+    assert await batcher.submit("ping", []) == b"pong"  # the script is cached from here on
     clients, commands = await redis_stats(redis_url)
     replies = await asyncio.gather(
-        *(batcher.call("add", [f"batch:{n}", "batch:none"], [n]) for n in range(50))
+        *(batcher.submit("add", [f"batch:{n}", "batch:none"], [n]) for n in range(50))
     )
     assert replies == [[2 * n, str(2 * n).encode(), None] for n in range(50)]
     after_clients, after_commands = await redis_stats(redis_url)
@@ -64,9 +64,9 @@ async def test_a_failing_call_is_its_callers_error_only(batcher: Batcher) -> Non
     client = batcher.client
     await client.set("batch:text", "not a number")
     good, bad, unknown = await asyncio.gather(
-        batcher.call("add", ["batch:ok", "batch:text"], [1]),
-        batcher.call("fail", ["batch:text"]),
-        batcher.call("nothing", []),
+        batcher.submit("add", ["batch:ok", "batch:text"], [1]),
+        batcher.submit("fail", ["batch:text"]),
+        batcher.submit("nothing", []),
         return_exceptions=True,
     )
     assert good == [2, b"2", b"not a number"]
@@ -75,14 +75,14 @@ async def test_a_failing_call_is_its_callers_error_only(batcher: Batcher) -> Non
 
 
 async def test_a_flushed_script_cache_is_filled_again(batcher: Batcher) -> None:
-    assert await batcher.call("ping", []) == b"pong"
+    assert await batcher.submit("ping", []) == b"pong"
     await batcher.client.script_flush()
-    assert await batcher.call("ping", []) == b"pong"
+    assert await batcher.submit("ping", []) == b"pong"
 
 
 async def test_a_caller_giving_up_does_not_break_the_others(batcher: Batcher) -> None:
-    impatient = asyncio.ensure_future(batcher.call("add", ["batch:gone", "x"], [1]))
-    patient = asyncio.ensure_future(batcher.call("add", ["batch:kept", "x"], [3]))
+    impatient = asyncio.ensure_future(batcher.submit("add", ["batch:gone", "x"], [1]))
+    patient = asyncio.ensure_future(batcher.submit("add", ["batch:kept", "x"], [3]))
     await asyncio.sleep(0)  # both queued in this turn
     impatient.cancel()
     assert await patient == [6, b"6", None]
@@ -100,17 +100,17 @@ async def test_a_dead_server_fails_every_call_of_the_batch_quickly(isolated_redi
     batcher = Batcher(client)
     batcher.register(FUNCTIONS)
     try:
-        assert await batcher.call("ping", []) == b"pong"
+        assert await batcher.submit("ping", []) == b"pong"
         isolated_redis_server.stop()
         loop = asyncio.get_running_loop()
         started = loop.time()
         results = await asyncio.gather(
-            *(batcher.call("ping", []) for _ in range(5)), return_exceptions=True
+            *(batcher.submit("ping", []) for _ in range(5)), return_exceptions=True
         )
         assert all(isinstance(r, RedisConnectionError | OSError) for r in results), results
         assert loop.time() - started < 2
         isolated_redis_server.start()  # back: the same batcher works again (its script too)
-        assert await batcher.call("ping", []) == b"pong"
+        assert await batcher.submit("ping", []) == b"pong"
     finally:
         await batcher.close()
         await client.aclose()

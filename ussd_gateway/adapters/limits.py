@@ -36,9 +36,6 @@ class LimitState(abc.ABC):
         """Count one request in each counter; the future of the counts after it. The future
         fails when the counts cannot be had (the caller lets the request through)."""
 
-    async def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections."""
-
 
 class MemoryLimitState(LimitState):
     """Counters in a dict with expiry, swept at most every ``sweep`` seconds."""

@@ -5,7 +5,7 @@ Under load many hops want a round trip at the same moment. A command each (even 
 pays redis-py's per-command work: encoding every argument in Python, a timed read per reply,
 the pipeline's bookkeeping; measured, that was most of the Redis client's CPU per hop. Here each
 component registers named Lua functions (the body of a script: it reads ``KEYS`` and ``ARGV``);
-``call`` queues a call; a turn or three later (``LINGER_TURNS``) every queued call leaves as ONE
+``submit`` queues a call; a turn or three later (``LINGER_TURNS``) every queued call leaves as ONE
 ``EVALSHA`` of a dispatcher script whose only argument is the calls as JSON (encoded in C by
 orjson), and the reply (parsed in C by hiredis) is one array with each call's result. All
 through redis-py's public API: ``register_script``, and a connection of the client's pool
@@ -99,16 +99,12 @@ class Batcher:
             self._script = self.client.register_script("\n".join(lines) + _DISPATCH)
         return self._script
 
-    async def call(self, name: str, keys: Sequence[str], args: Sequence[Value] = ()) -> Any:
-        """Run the function ``name`` (with this turn's other calls); its result, or raises the
-        server's error (``ResponseError``) or the connection's."""
-        return await self.submit(name, keys, args)
-
     def submit(
         self, name: str, keys: Sequence[str], args: Sequence[Value] = ()
     ) -> asyncio.Future[Any]:
-        """``call`` without waiting: the future of its result, for a caller that does not need
-        it before going on (the guard's counters)."""
+        """Queue a call of the function ``name``: the future of its result, or of the server's
+        error (``ResponseError``) or the connection's. A caller that does not need the result
+        before going on (the guard's counters) need not await it."""
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[Any] = loop.create_future()
         if not self._queued:

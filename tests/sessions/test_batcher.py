@@ -114,3 +114,18 @@ async def test_a_dead_server_fails_every_call_of_the_batch_quickly(isolated_redi
     finally:
         await batcher.close()
         await client.aclose()
+
+
+async def test_calls_made_while_a_batch_is_out_leave_together_after_it(
+    batcher: Batcher, redis_url: str
+) -> None:
+    assert await batcher.submit("ping", []) == b"pong"
+    _, before = await redis_stats(redis_url)
+    first = batcher.submit("add", ["batch:first", "x"], [1])
+    for _ in range(4):  # the first batch leaves, and is out
+        await asyncio.sleep(0)
+    later = [batcher.submit("add", [f"batch:later{n}", "x"], [n]) for n in range(10)]
+    assert await first == [2, b"2", None]
+    assert await asyncio.gather(*later) == [[2 * n, str(2 * n).encode(), None] for n in range(10)]
+    _, after = await redis_stats(redis_url)
+    assert after - before == 2  # the first alone, then the ten together

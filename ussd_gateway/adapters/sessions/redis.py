@@ -14,7 +14,6 @@ those two must be read and written by calls of their own (the scale-out issue).
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
 import random
@@ -89,10 +88,13 @@ _FIRST_RETRY = 0.005
 _MAX_RETRY = 0.05
 
 
-@functools.lru_cache(maxsize=64)
-def _ms(seconds: float) -> str:
+def _ms(seconds: float) -> int:
     """Milliseconds as Redis takes them (never 0: that would expire a key at once)."""
-    return str(max(1, int(seconds * 1000)))
+    return max(1, int(seconds * 1000))
+
+
+def _unavailable_error(what: str, exc: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(f"redis {what} failed: {type(exc).__name__}: {exc}")
 
 
 @asynccontextmanager
@@ -104,7 +106,7 @@ async def _unavailable(what: str) -> AsyncIterator[None]:
         async with asyncio.timeout(TIMEOUT):
             yield
     except (RedisError, OSError) as exc:
-        raise StoreUnavailable(f"redis {what} failed: {type(exc).__name__}: {exc}") from exc
+        raise _unavailable_error(what, exc) from exc
 
 
 def _decode(raw: Any) -> Session | None:
@@ -225,12 +227,12 @@ class RedisSessionStore(SessionStore):
         ]
         await self._call("save", "save_and_release", keys, args)
 
-    async def _call(self, what: str, name: str, keys: list[str], args: list[str]) -> Any:
+    async def _call(self, what: str, name: str, keys: list[str], args: list[Any]) -> Any:
         """A call of one of this store's Lua functions, any failure as StoreUnavailable."""
         try:
             return await self.batcher.submit(name, keys, args)
         except (RedisError, OSError) as exc:
-            raise StoreUnavailable(f"redis {what} failed: {type(exc).__name__}: {exc}") from exc
+            raise _unavailable_error(what, exc) from exc
 
     async def _release_quietly(self, session_key: str, token: str) -> None:
         """Unlock after a failed hop without hiding its error; the lock expires anyway."""
@@ -267,9 +269,7 @@ class RedisSessionStore(SessionStore):
 
     async def stall(self, session_key: str, request: str, ttl: float) -> None:
         async with _unavailable("write"):
-            await self.client.set(
-                self.keys.stalled(session_key), request, px=int(_ms(ttl)), nx=True
-            )
+            await self.client.set(self.keys.stalled(session_key), request, px=_ms(ttl), nx=True)
 
     async def get(self, session_key: str) -> Session | None:
         async with _unavailable("read"):
@@ -291,9 +291,7 @@ class RedisSessionStore(SessionStore):
 
     async def remember_language(self, phone: str, language: str) -> None:
         async with _unavailable("write"):
-            await self.client.set(
-                self.keys.language(phone), language, px=int(_ms(self.language_ttl))
-            )
+            await self.client.set(self.keys.language(phone), language, px=_ms(self.language_ttl))
 
     async def ping(self) -> None:
         async with _unavailable("ping"):

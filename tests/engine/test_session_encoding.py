@@ -31,6 +31,8 @@ def changed_everywhere() -> Session:
         "version": "abc",
         "submissions": 1,
         "marker": "7",
+        "entry_len": 6,
+        "markers_repeat": True,
         "end_reason": "timeout",
         "directory": "serikali",
     }

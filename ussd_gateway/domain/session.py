@@ -51,6 +51,12 @@ class Session:
     """Submissions made in this session: each gets its own idempotency key."""
     marker: str = ""
     """The aggregator's id of the last hop, for providers that send only the newest entry."""
+    entry_len: int = 0
+    """Length of what the last hop's request carried, the tail of ``consumed``: a request with
+    the last hop's marker is its retry only when it carries that again (an int, not a copy)."""
+    markers_repeat: bool = False
+    """The aggregator sent the last hop's marker with a new entry: in this session its markers
+    do not tell hops apart."""
     end_reason: str = ""
     """Why the aggregator said the session ended (``timeout``, ``release``, ``Incomplete``…)."""
     directory: str = ""
@@ -88,6 +94,8 @@ class Session:
         new.version = self.version
         new.submissions = self.submissions
         new.marker = self.marker
+        new.entry_len = self.entry_len
+        new.markers_repeat = self.markers_repeat
         new.end_reason = self.end_reason
         new.directory = self.directory
         return new

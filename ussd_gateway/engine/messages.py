@@ -17,6 +17,7 @@ DEFAULT_MESSAGES: dict[str, dict[str, str]] = {
         "sw": "Huduma haipatikani sasa, jaribu tena.",
         "en": "Service unavailable, try again.",
     },
+    "type_again": {"sw": "Tafadhali andika tena.", "en": "Please type it again."},
     "no_more": {"sw": "Hakuna zaidi.", "en": "No more items."},
     "more": {"sw": "Zaidi", "en": "More"},
     "back": {"sw": "Rudi", "en": "Back"},

@@ -11,7 +11,7 @@ the session between them; ``Menus`` (the menu registry above) says which definit
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from ussd_gateway.domain.session import Session
@@ -84,6 +84,43 @@ class Navigator:
             return await self.leave(dialled, result.session, unavailable(session.language))
         log.info("%s enters %s from %s", session.key, service.service, dialled.service)
         return await self.enter(dialled, service, result.session)
+
+    async def reading(
+        self, dialled: MenuDefinition, session: Session, pieces: Sequence[str]
+    ) -> int | None:
+        """How many of ``pieces`` (a cumulative text split at every ``*``) the free-text screen
+        the session is on takes as its one answer, or None when that cannot be told.
+
+        A message may itself contain ``*``; without a session that knows where the message
+        began and ended, the answer is the first 1, 2, … pieces joined, and the rest must then
+        be a path the citizen could have typed (``Engine.plausible``). Exactly one such reading
+        is taken; with none or several, any choice could store a message cut in two, so the
+        caller stops on this screen. One piece, or a screen that is not free text: 1.
+        """
+        current = self._current(dialled, session)
+        if current is None or len(pieces) < 2:
+            return 1
+        placed, definition = self.placed(session, current)
+        screen = definition.screens.get(placed.screen)
+        if screen is None or screen.type_name not in FREE_TEXT_SCREENS:
+            return 1
+        readings = [
+            taken
+            for taken in range(1, len(pieces) + 1)
+            if await self.engine.plausible(
+                definition, placed, ["*".join(pieces[:taken]), *pieces[taken:]]
+            )
+        ]
+        return readings[0] if len(readings) == 1 else None
+
+    def _current(self, dialled: MenuDefinition, session: Session) -> MenuDefinition | None:
+        """The definition the session's screen belongs to (a service entered from a directory:
+        that service's), if held."""
+        if not session.directory:
+            return dialled
+        return self.menus.definitions.get(session.service) or self.menus.definition(
+            session.service, session.version
+        )
 
     def placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
         """The session and the definition to run it on: its own version when held here, else

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,7 @@ from ussd_gateway.domain.session import Session, SessionStatus
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.screens.base import Enter, Fail, Go, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.end import EndScreen
+from ussd_gateway.engine.screens.router import RouterScreen
 from ussd_gateway.ports.submissions import EnginePorts
 
 MAX_AUTOMATIC_STEPS = 25
@@ -148,6 +149,60 @@ class Engine:
             return self._show(ctx, result)
         outcome = screen.handle(ctx, entry)
         return await self._apply(ctx, screen, outcome, result)
+
+    async def plausible(
+        self, definition: MenuDefinition, session: Session, entries: Sequence[str]
+    ) -> bool:
+        """Whether a citizen on the session's screen could have typed ``entries`` one after the
+        other with each accepted (no hint shown, nothing typed after an end screen).
+
+        A dry run that changes nothing: only pure screens are followed (routers). Past a screen
+        that acts on the world (submit, lookup) or leaves this definition (a directory's
+        choice), nothing is known, and the entries are taken as plausible: this answers "can
+        this reading be ruled out?", so it never rules out one it cannot check.
+        """
+        s = session.copy()
+        ctx = HopContext(definition, s)
+        nav = definition.navigation
+        for entry in entries:
+            screen = definition.screens.get(s.screen)
+            if screen is None or not screen.interactive or screen.ends:
+                return False
+            entry = entry.strip()
+            if entry == nav.home and not ctx.is_start:
+                s.history.clear()
+                target = definition.start
+            elif entry == nav.back and (s.page > 0 or s.history):
+                s.page, s.screen = (s.page - 1, s.screen) if s.page else (0, s.history.pop())
+                continue
+            else:
+                outcome = screen.handle(ctx, entry)
+                if isinstance(outcome, Turn):
+                    s.page += outcome.delta
+                    continue
+                if isinstance(outcome, Enter):
+                    return True
+                if not isinstance(outcome, Go):
+                    return False
+                s.vars.update(outcome.set)
+                if outcome.language and outcome.language in definition.languages:
+                    s.language = outcome.language
+                s.history.append(screen.id)
+                target = outcome.next
+            for _ in range(MAX_AUTOMATIC_STEPS):
+                s.screen, s.page = target, 0
+                following = definition.screens[target]
+                if following.interactive:
+                    break
+                if not isinstance(following, RouterScreen):
+                    return True
+                routed = await following.run(ctx)
+                if not isinstance(routed, Go):
+                    return True
+                target = routed.next
+            else:
+                return True
+        return True
 
     async def _apply(
         self, ctx: HopContext, screen: Screen, outcome: Outcome, result: HopResult

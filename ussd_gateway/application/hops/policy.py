@@ -45,26 +45,60 @@ def as_cumulative(consumed: str, request: UssdRequest) -> UssdRequest:
 
 
 def is_repeat(session: Session, request: UssdRequest) -> bool:
-    """A hop the session already answered: a repeated session start (for cumulative text, the
-    empty first hop again), a newest-entry retry (same hop marker) or the whole input sent again
-    with nothing new."""
+    """A hop the session already answered, to be given the same screen and change nothing.
+
+    - a repeated session start (for cumulative text, the empty first hop again);
+    - cumulative text that is a strict prefix of what the session consumed: a late copy of an
+      earlier hop (nobody can take back what they typed), which must not be read as an entry
+      on the screen the citizen is on now;
+    - a newest-entry request with the last hop's marker *and* its content: a hub that repeats
+      one id on every hop (echoed, counted or constant) is then not stuck on one screen;
+    - the whole input sent again with nothing new.
+
+    A hub seen to send the last hop's marker with a new entry (``markers_repeat``) has markers
+    that cannot tell a retry from a new hop; in its sessions the same entry twice in a row is a
+    new entry. The other way would hold the citizen who answers ``1`` on two screens in a row
+    (e-Mrejesho's first two) on the second one forever; a real retry there costs at most one
+    screen too far, which the back key undoes, and never a second submission (an ended session
+    answers every later hop with its last screen).
+    """
     if not session.hops:
         return False
     if request.start:
         return True
+    consumed = session.consumed
     if request.cumulative:
-        return not request.text and bool(session.consumed)
-    if request.marker and request.marker == session.marker:
-        return True
-    return "*" in session.consumed and request.text == session.consumed
+        if not request.text:
+            return bool(consumed)
+        return consumed.startswith(request.text + "*")
+    if request.marker and request.marker == session.marker and not session.markers_repeat:
+        return request.text == last_content(session)
+    return "*" in consumed and request.text == consumed
 
 
-def stamped(result: HopResult, request: UssdRequest, now: float | None = None) -> Session:
+def last_content(session: Session) -> str:
+    """What the last hop's request carried: the tail of ``consumed`` it recorded the length of."""
+    return session.consumed[len(session.consumed) - session.entry_len :]
+
+
+def repeats_markers(session: Session, request: UssdRequest) -> bool:
+    """Whether, after this request, the aggregator is known to reuse its hop markers: it sent
+    the last hop's marker on a request that was not a retry of it."""
+    return session.markers_repeat or (
+        bool(request.marker) and request.marker == session.marker and not request.start
+    )
+
+
+def stamped(
+    result: HopResult, request: UssdRequest, now: float | None = None, *, received: str = ""
+) -> Session:
     """The hop's new session, marked with what it answered: a retry of this request is then
-    recognised and given the same screen without running anything again."""
+    recognised and given the same screen without running anything again. ``received`` is the
+    text as the aggregator sent it (``request`` is the cumulative form)."""
     new = result.session
     new.consumed = request.text
     new.marker = request.marker
+    new.entry_len = min(len(received), len(request.text))
     new.last_reply = result.reply.text
     new.last_end = result.reply.end
     new.updated_at = time.time() if now is None else now

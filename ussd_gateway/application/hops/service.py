@@ -14,9 +14,16 @@ import logging
 import time
 from collections.abc import Callable
 
-from ussd_gateway.application.hops.policy import as_cumulative, is_repeat, newest_entry, stamped
+from ussd_gateway.application.hops.policy import (
+    as_cumulative,
+    is_repeat,
+    newest_entry,
+    repeats_markers,
+    stamped,
+)
 from ussd_gateway.application.menus.registry import MenuRegistry
 from ussd_gateway.config.settings import Settings
+from ussd_gateway.domain.phones import same_number
 from ussd_gateway.domain.privacy import mask_phone
 from ussd_gateway.domain.session import Session, SessionStatus
 from ussd_gateway.domain.ussd import UssdReply, UssdRequest
@@ -140,6 +147,8 @@ class HopService:
         arrival = None if request.text else Arrival(definition.service, request.phone)
         async with self.store.transaction(key, arrival) as tx:
             stalled = UssdRequest.loads(tx.stalled) if tx.stalled is not None else None
+            if _foreign(tx.session, stalled, request):
+                return self._refused(key, tx.session, stalled, request)
             if stalled is None:
                 return await self._locked(tx, request, definition, entries)
             # a hop of this session overran its deadline and the citizen was asked to continue:
@@ -162,6 +171,8 @@ class HopService:
             session = None  # an aggregator reused a session id for another code
         if session is not None and is_repeat(session, request):
             return UssdReply(session.last_reply, session.last_end or bool(session.end_reason))
+        received = request.text
+        repeating = session is not None and repeats_markers(session, request)
         if session is not None:
             request = as_cumulative(session.consumed, request)
         if session is None:
@@ -177,7 +188,8 @@ class HopService:
                 result = await self._answer_resume(session, definition, entry)
             else:
                 result = await self.navigator.step(definition, session, entry, self._unavailable)
-        new = stamped(result, request, self.clock())
+        new = stamped(result, request, self.clock(), received=received)
+        new.markers_repeat = repeating
         tx.session = new
         self.observer.advanced(request, session, new)
         if result.language_changed:
@@ -216,11 +228,41 @@ class HopService:
                 session.hops = 1
                 return HopResult(Reply(self.settings.text("resume", language), False), session)
         result = await self.engine.start(definition, session)
-        for entry in typed:
+        for entry in entries:  # from the dial string: entries, whatever the screen
             if result.reply.end:
-                break
+                return result
+            result = await self.navigator.step(definition, result.session, entry, self._unavailable)
+        return await self._walk(definition, result, request.text.split("*") if request.text else [])
+
+    async def _walk(
+        self, definition: MenuDefinition, result: HopResult, pieces: list[str]
+    ) -> HopResult:
+        """Cumulative text with no session to say where a typed message began and ended: a
+        free-text screen takes the one reading of it that leaves a valid path, or, when that
+        cannot be told, the citizen types it again there (nothing is stored cut in two)."""
+        while pieces and not result.reply.end:
+            taken = await self.navigator.reading(definition, result.session, pieces)
+            if taken is None:
+                on = self.menus.definitions.get(result.session.service) or definition
+                hint = on.message("type_again", result.session.language)
+                result.reply = Reply(compose(hint, result.reply.text), False)
+                return result
+            entry, pieces = "*".join(pieces[:taken]), pieces[taken:]
             result = await self.navigator.step(definition, result.session, entry, self._unavailable)
         return result
+
+    def _refused(
+        self, key: str, session: Session | None, stalled: UssdRequest | None, request: UssdRequest
+    ) -> UssdReply:
+        """A hop from another number on a session id that is taken: see ``_foreign``."""
+        owner = session.phone if session is not None else stalled.phone if stalled else ""
+        log.warning(
+            "session %s belongs to %s: refused a hop from %s",
+            key,
+            mask_phone(owner),
+            mask_phone(request.phone),
+        )
+        return UssdReply(self._bilingual("unavailable"), True)
 
     def _placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
         """A dropped session with the definition it started on (kept across reloads) if held
@@ -256,6 +298,21 @@ class HopService:
         fresh = session.copy()
         fresh.resume_from = None
         return await self.engine.start(definition, fresh)
+
+
+def _foreign(session: Session | None, stalled: UssdRequest | None, request: UssdRequest) -> bool:
+    """A request from a number other than the one that opened the session: it is refused.
+
+    An aggregator's session id names one call from one handset, so another number on a live id
+    is a forged or misrouted request. Refused rather than started as a new session: a new one
+    under that id would overwrite the first caller's journey (their typed message, their resume
+    offer), and one kept apart under another key would leave every later hop on that id to be
+    told apart by number alone. The refusal reads nothing of the stored session to the caller
+    and stores nothing; the first caller goes on as if it never came. Numbers are compared
+    normalised (``+255…`` and a local ``0…`` spelling are one line).
+    """
+    owner = session.phone if session is not None else stalled.phone if stalled else ""
+    return bool(owner) and not same_number(owner, request.phone)
 
 
 def _can_resume(dropped: Session, definition: MenuDefinition) -> bool:

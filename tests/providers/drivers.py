@@ -370,6 +370,9 @@ class Beem(Driver):
 
     name: ClassVar[str] = "beem"
     request_id: int = 0
+    ids: str = "echo"
+    """How the hub numbers its requests: ``echo`` (our reply's id), ``count`` (its own counter)
+    or ``constant`` (one id for the whole session)."""
     NOTICES: ClassVar[dict[str, Notice]] = {
         # a timeout cannot be told from the citizen cancelling: kept resumable
         "terminate": Notice("terminate", resumable=True),
@@ -426,6 +429,8 @@ class Beem(Driver):
         return "json", self.body("initiate", self.code if self.code != "*152*00#" else "0")
 
     def next(self, entry: str) -> Request:
+        if self.ids == "count":
+            self.request_id += 1
         return "json", self.body("continue", entry)
 
     def other_format(self, entry: str) -> Request:
@@ -436,7 +441,8 @@ class Beem(Driver):
         return "json", self.body(notice, "")
 
     def remember(self, body: str) -> None:
-        self.request_id = json.loads(body)["payload"]["request_id"]  # the hub echoes it
+        if self.ids == "echo":
+            self.request_id = json.loads(body)["payload"]["request_id"]
 
     @staticmethod
     def shape(body: str) -> Screen:
@@ -481,6 +487,8 @@ class Hubtel(Driver):
 
     name: ClassVar[str] = "hubtel"
     sequence: int = 0
+    ids: str = "count"
+    """``count``: ``Sequence`` goes up by one per hop; ``constant``: it never changes."""
     NOTICES: ClassVar[dict[str, Notice]] = {
         "Timeout": Notice("timeout", resumable=True),
         "Release": Notice("release", resumable=False),
@@ -527,7 +535,8 @@ class Hubtel(Driver):
     )
 
     def body(self, kind: str, message: str) -> dict[str, Any]:
-        self.sequence += 1
+        if self.ids == "count" or not self.sequence:
+            self.sequence += 1
         return {
             "Mobile": self.number.lstrip("+"),
             "SessionId": self.session_id,

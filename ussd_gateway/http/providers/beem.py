@@ -15,9 +15,10 @@ hub before going live:
 - the request carries no service code: the dialled code is taken from ``response`` on initiate
   when it looks like a dial string (``*152*00*1#``), else from the ``beem.service_code`` setting,
   else the first configured short code;
-- whether ``request_id`` is echoed back from our reply or counted by the hub: we reply with the
-  received id plus one and treat a request repeating the last id as a retry; if the hub sent a
-  constant id, identical consecutive entries would be taken for retries (check before going live);
+- whether ``request_id`` is echoed back from our reply, counted by the hub or constant: we reply
+  with the received id plus one; a request repeating the last id *and* its entry is a retry; a
+  hub seen repeating its id with a new entry is taken to send a constant id, and then the same
+  entry twice in a row is two entries (``application/hops/policy.is_repeat``);
 - what the hub expects in answer to ``terminate`` (we answer ``terminate`` with an empty screen),
   and whether ``terminate`` means a timeout or the citizen cancelling (we keep the journey
   resumable, since it cannot be told apart).

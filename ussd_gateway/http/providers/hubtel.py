@@ -18,8 +18,9 @@ Not confirmed from published docs (third-party client code and the older USSD AP
   DataType: input|display, FieldType: "text"}``, the union of the older
   ``{Type, Message, ClientState}`` and the Programmable Services fields; the exact casing Hubtel
   requires for ``Type`` in replies;
-- that ``Sequence`` increases per hop and is repeated on a retry (we use it to recognise retries;
-  without it a retry is processed as a new entry);
+- that ``Sequence`` increases per hop and is repeated on a retry (a request repeating the last
+  ``Sequence`` and its entry is a retry; without it, or with a constant one, a retry is processed
+  as a new entry: ``application/hops/policy.is_repeat``);
 - what Hubtel expects in answer to a release/timeout notice (we send a ``Release`` with no text).
 """
 

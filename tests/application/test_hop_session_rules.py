@@ -37,6 +37,7 @@ async def test_the_only_valid_reading_is_taken_whole(rig: Rig, text: str, note: 
     [
         "1*safari*1",  # "safari" then Yes, or the note "safari*1": either could be
         "1*" + "x" * 60 + "*" + "y" * 60,  # no reading is valid: too long whole, "y…" no choice
+        "1*" + "*".join(["abc"] * 40),  # more pieces than are ever read: bounded work
     ],
 )
 async def test_a_reading_that_cannot_be_told_is_typed_again(rig: Rig, text: str) -> None:  # noqa: F811

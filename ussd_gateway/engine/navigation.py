@@ -31,6 +31,11 @@ FREE_TEXT_SCREENS = frozenset({"input"})
 """Screens whose entry means the same whatever their text: the entry survives a version move.
 On any other screen the entry is a choice among what the citizen saw, which may have changed."""
 
+MAX_PIECES = 32
+"""A cumulative text walked without a session is read for a free-text answer only when this
+many pieces or fewer are left: every reading is a dry run of the rest, so the work per hop stays
+bounded (a few hundred screen checks) whatever an aggregator sends. Past it: typed again."""
+
 Unavailable = Callable[[str], str]
 """The "service unavailable" hint in a language."""
 
@@ -104,14 +109,16 @@ class Navigator:
         screen = definition.screens.get(placed.screen)
         if screen is None or screen.type_name not in FREE_TEXT_SCREENS:
             return 1
-        readings = [
-            taken
-            for taken in range(1, len(pieces) + 1)
-            if await self.engine.plausible(
-                definition, placed, ["*".join(pieces[:taken]), *pieces[taken:]]
-            )
-        ]
-        return readings[0] if len(readings) == 1 else None
+        if len(pieces) > MAX_PIECES:  # each reading is a dry run of the rest: bounded work
+            return None
+        found: int | None = None
+        for taken in range(1, len(pieces) + 1):
+            rest = ["*".join(pieces[:taken]), *pieces[taken:]]
+            if await self.engine.plausible(definition, placed, rest):
+                if found is not None:
+                    return None
+                found = taken
+        return found
 
     def _current(self, dialled: MenuDefinition, session: Session) -> MenuDefinition | None:
         """The definition the session's screen belongs to (a service entered from a directory:

@@ -305,11 +305,11 @@ def _foreign(session: Session | None, stalled: UssdRequest | None, request: Ussd
 
     An aggregator's session id names one call from one handset, so another number on a live id
     is a forged or misrouted request. Refused rather than started as a new session: a new one
-    under that id would overwrite the first caller's journey (their typed message, their resume
-    offer), and one kept apart under another key would leave every later hop on that id to be
-    told apart by number alone. The refusal reads nothing of the stored session to the caller
-    and stores nothing; the first caller goes on as if it never came. Numbers are compared
-    normalised (``+255…`` and a local ``0…`` spelling are one line).
+    under that id would overwrite the first caller's journey (what they typed and chose, the
+    screen their next hop continues), and one kept apart under another key would leave every
+    later hop on that id to be told apart by number alone. The refusal reads nothing of the
+    stored session to the caller and stores nothing; the first caller goes on as if it never
+    came. Numbers are compared normalised (``+255…`` and a local ``0…`` spelling are one line).
     """
     owner = session.phone if session is not None else stalled.phone if stalled else ""
     return bool(owner) and not same_number(owner, request.phone)

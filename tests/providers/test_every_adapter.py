@@ -9,6 +9,7 @@ module (test_africastalking.py, test_beem.py, test_hubtel.py, test_generic.py).
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from typing import Any
 
@@ -336,3 +337,32 @@ def test_any_typed_session_gets_a_screen_on_every_hop(
     if notice is not None:
         request = phone.hang_up(notice)
         phone.acknowledged(hop(phone.notice_url, request), request)
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_configured_callers_only(gateway, name: str) -> None:
+    """``providers.<name>`` in gateway.yaml guards every adapter: a path token and basic auth
+    (its password's variable named by default, ``-`` written ``_``)."""
+    variable = f"PROVIDER_{name.upper().replace('-', '_')}"
+    client = await gateway(
+        sections={
+            "providers": {
+                name: {"path_token_env": f"{variable}_TOKEN", "basic": {"username": "agg"}}
+            }
+        },
+        env={f"{variable}_TOKEN": "t0k3n", f"{variable}_PASSWORD": "pa55"},
+    )
+    login = {"Authorization": "Basic " + base64.b64encode(b"agg:pa55").decode()}
+    phone = phone_for(name, client)
+    data, content_type = encode(phone.dial_request())
+    for url, headers, status in (
+        (phone.url, login, 401),
+        (f"{phone.url}/wrong", login, 401),
+        (f"{phone.url}/t0k3n", {}, 401),
+        (f"{phone.url}/t0k3n", login, 200),
+    ):
+        response = await client.post(
+            url, data=data, headers={"Content-Type": content_type, **headers}
+        )
+        assert response.status == status, url
+    assert await client.app[SUBMISSIONS].count() == 0

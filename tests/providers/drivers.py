@@ -540,13 +540,13 @@ class Hubtel(Driver):
     }
     FUZZ_KEYS: ClassVar[list[str]] = HUBTEL_KEYS
     FUZZ_VALUES: ClassVar[dict[str, st.SearchStrategy[Any]]] = {
-        "Type": st.sampled_from(["Initiation", "Response", "Release", "Timeout"]),
+        "Type": st.sampled_from(["Initiation", "Response", "AddToCart", "Release", "Timeout"]),
         "SessionId": st.sampled_from(["s1", "s2"]),
         "Mobile": st.sampled_from(["233246912184", "+255712345678"]),
         "Message": WEIRD_TEXT,
     }
     PARSER_INPUT: ClassVar[st.SearchStrategy[Any]] = json_bodies(
-        HUBTEL_KEYS, {"Type": st.sampled_from(["Initiation", "response", "Timeout"])}
+        HUBTEL_KEYS, {"Type": st.sampled_from(["Initiation", "response", "AddToCart", "Timeout"])}
     )
 
     def body(self, kind: str, message: str) -> dict[str, Any]:
@@ -689,7 +689,6 @@ class Arkesel(NewestEntry):
             {"sessionID": "a", "msisdn": "233241234567", "newSession": "maybe"},
             "newSession must be true or false",
         ),
-        Refused({"sessionID": "a", "msisdn": "233241234567"}, "newSession must be true or false"),
         Refused(
             {"sessionID": "a", "msisdn": "x1", "newSession": True}, "msisdn is not a phone number"
         ),
@@ -757,7 +756,6 @@ class Nalo(NewestEntry):
         Refused(b"[]", "body is not a JSON object"),
         Refused({"MSISDN": "233241234567", "MSGTYPE": True}, "missing or empty USERID"),
         Refused({"USERID": "NALOTest", "MSGTYPE": True}, "missing or empty MSISDN"),
-        Refused({"USERID": "NALOTest", "MSISDN": "233241234567"}, "MSGTYPE must be true or false"),
         Refused(
             {"USERID": "NALOTest", "MSISDN": "233241234567", "MSGTYPE": 1},
             "MSGTYPE must be true or false",

@@ -11,7 +11,8 @@ reads and writes for its ``arkesel`` provider, and the project's design notes li
 (from public client code). Not confirmed, so assumed:
 - the dialled code is sent only in the first ``userData``: later hops name none, so they use
   the callback URL's ``?code=`` (``/ussd/arkesel?code=152*00``) or the first configured code;
-- ``newSession`` is a JSON boolean (the strings ``"true"``/``"false"`` are accepted too);
+- ``newSession`` is a JSON boolean (the strings ``"true"``/``"false"`` are accepted too, and
+  an absent one is false, as ussd-builder reads it);
 - there is no hop id: a retried request cannot be told from the citizen typing the same entry
   again, and is taken as a new entry; a retried first request gets the same screen;
 - there is no end-of-session notice: a dropped journey is offered back on the next dial (the

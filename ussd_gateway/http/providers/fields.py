@@ -102,8 +102,11 @@ def one_line(value: str, limit: int = 60) -> str:
 
 
 def flag(data: Mapping[str, Any], name: str) -> bool:
-    """A required true/false field: JSON ``true``/``false``, or the words as strings."""
+    """A true/false field: JSON ``true``/``false``, or the words as strings; absent is false
+    (what ussd-builder reads too: only ``true`` opens a session)."""
     raw = data.get(name)
+    if raw is None:
+        return False
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):

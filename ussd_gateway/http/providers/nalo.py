@@ -22,7 +22,8 @@ values ``MTN``, ``VODAFONE``, ``AIRTELTIGO``, an optional ``SESSIONID``, and a 1
 limit on ``MSG`` (not enforced here: the menus' own screen limit applies). Not confirmed:
 - the dialled code is sent only in the first ``USERDATA``: later hops use the callback URL's
   ``?code=`` (``/ussd/nalo?code=152*00``) or the first configured code;
-- ``MSGTYPE`` as a JSON boolean (the strings ``"true"``/``"false"`` are accepted too);
+- ``MSGTYPE`` as a JSON boolean (the strings ``"true"``/``"false"`` are accepted too, and an
+  absent one is false, as ussd-builder reads it);
 - there is no hop id and no end notice: a retried entry is taken as a new entry, a retried
   dial opens one more session (the citizen sees the first screen either way), and a dropped
   journey is offered back on the next dial within the resume window.

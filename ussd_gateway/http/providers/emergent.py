@@ -8,9 +8,12 @@ Confirmed from published documentation: nothing. Emergent's USSD documentation i
 every detail comes from the source of ``ussd-builder`` 1.3.2 (npm, the most used Node USSD
 framework: ``lib/ussd-menu.js``), which reads ``USERID`` as the service code, keeps Hubtel's
 ``Type``/``Message``/``Mobile``/``SessionId``/``Operator`` and its dial-string-first rule, and
-answers ``{Message, Type: Response, MaskNextRoute: true}`` / ``{Message, Type: Release}``. Not
-confirmed, so assumed as for Hubtel: ``Release``/``Timeout`` notices, ``Sequence`` on retries
-(without it a retry is taken as a new entry), that the extra Hubtel reply fields are ignored.
+answers ``{Message, Type: Response, MaskNextRoute: true}`` / ``{Message, Type: Release}``; its
+README (section "Emergent Support") adds that Emergent sends ``ClientState`` and ``Sequence``
+too, and names Emergent's simulator (simussd.interpayafrica.com). Not confirmed, so assumed as
+for Hubtel: ``Release``/``Timeout`` notices, ``Sequence`` repeated on a retry (without it a
+retry is taken as a new entry), that the extra Hubtel reply fields are ignored, what
+``MaskNextRoute`` does (we send it exactly where ussd-builder does).
 The code is read from ``USERID`` when it looks like a short code, else from ``ServiceCode``.
 """
 

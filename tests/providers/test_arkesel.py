@@ -54,3 +54,9 @@ async def test_southpawsl_reads_the_code_without_star_or_hash(client) -> None:
     assert first["option"] == "" and first["ussdString"] == "152*00"
     kind = await post_json(client, "/ussd/southpawsl", dict(body, inputOption="1"))
     assert kind["message"].startswith("Aina ya mrejesho") and kind["option"] == "1"
+
+
+async def test_southpawsl_first_request_spelled_the_other_way(client) -> None:
+    body = {"sessionId": "sp-2", "msisdn": "233241234567", "ussdString": "*152*00#"}
+    first = await post_json(client, "/ussd/southpawsl", dict(body, inputOption="152*00"))
+    assert first["message"].startswith("Karibu e-Mrejesho") and first["option"] == ""

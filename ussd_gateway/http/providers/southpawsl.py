@@ -54,14 +54,18 @@ def parse(data: Mapping[str, Any]) -> UssdRequest:
     option = text_field(data, "inputOption", required=False, limit=1000, strip=False)
     menu_id = text_field(data, "menuId", required=False, limit=64)
     network = text_field(data, "network", required=False, limit=32)
+    code = ussd_string if DIAL.fullmatch(ussd_string) else short_code(ussd_string)
     parameters = data.get("ussdParameters")
     if len(json.dumps(parameters)) > 1000:
         raise BadRequest("ussdParameters longer than 1000 characters")
-    new = option.strip() == ussd_string
+    typed = option.strip()
+    # the first request repeats the code: as written, or spelled the other way (152*00 / *152*00#)
+    spelled = "*" in typed or typed.endswith("#")  # a bare "1" is an entry, even for *1#
+    new = typed == ussd_string or (spelled and looks_like_code(typed) and short_code(typed) == code)
     return UssdRequest(
         provider=NAME,
         session_id=session_id,
-        service_code=ussd_string if DIAL.fullmatch(ussd_string) else short_code(ussd_string),
+        service_code=code,
         phone=phone,
         network=network,
         text="" if new else option,

@@ -23,7 +23,19 @@ from aiohttp.test_utils import TestClient
 from hypothesis import strategies as st
 
 from tests.providers.fuzzing import JSON_VALUES, WEIRD_TEXT, bodies, json_bodies
-from ussd_gateway.http.providers import africastalking, beem, generic, hubtel
+from ussd_gateway.domain.session import Session
+from ussd_gateway.http.keys import SESSIONS
+from ussd_gateway.http.providers import (
+    africastalking,
+    arkesel,
+    beem,
+    cross_switch,
+    emergent,
+    generic,
+    hubtel,
+    nalo,
+    southpawsl,
+)
 
 NUMBER = "+255712345678"
 FORM = "application/x-www-form-urlencoded"
@@ -101,12 +113,15 @@ class Driver(abc.ABC):
     CONTENT_TYPE: ClassVar[str] = JSON
     VARIANTS: ClassVar[dict[str, dict[str, Any]]] = {"": {}}
     """Id suffix -> constructor options, for adapters with more than one way to be driven."""
-    NOTICES: ClassVar[dict[str, Notice]]
-    """The aggregator's end-of-session notices by its own word for them."""
-    DROPPED: ClassVar[str]
+    NOTICES: ClassVar[dict[str, Notice]] = {}
+    """The aggregator's end-of-session notices by its own word for them (none for some)."""
+    DROPPED: ClassVar[str] = ""
     """The notice for a session the network dropped."""
-    CLOSING: ClassVar[str]
+    CLOSING: ClassVar[str] = ""
     """The notice the aggregator sends after our END screen."""
+    HOP_IDS: ClassVar[bool] = True
+    """Whether its requests carry a hop id (or the whole input), so that a retried entry can
+    be told from the same entry typed again."""
     REFUSED: ClassVar[list[Refused]]
     LIMITS: ClassVar[dict[str, tuple[str, int]]]
     """Field path in the dial request -> (its name in the 400 reason, longest length taken)."""
@@ -122,6 +137,14 @@ class Driver(abc.ABC):
     @property
     def notice_url(self) -> str:
         return self.url
+
+    async def stored(self) -> Session | None:
+        """The session the gateway keeps for this phone's current dial."""
+        assert self.client is not None
+        return await self.client.app[SESSIONS].get(await self.session_key())
+
+    async def session_key(self) -> str:
+        return f"{self.name}:{self.session_id}"
 
     # -- building requests and reading replies (no I/O) --
 
@@ -501,7 +524,7 @@ class Hubtel(Driver):
         Refused({"Type": "Initiation"}, "missing or empty sessionid"),
         Refused(
             {"Type": "Dance", "SessionId": "x"},
-            "Type must be Initiation, Response, Release or Timeout",
+            "Type must be Initiation, Response, AddToCart, Release or Timeout",
         ),
         Refused(
             {"Type": "Response", "SessionId": "x", "Mobile": "abc"}, "Mobile is not a phone number"
@@ -525,13 +548,13 @@ class Hubtel(Driver):
     }
     FUZZ_KEYS: ClassVar[list[str]] = HUBTEL_KEYS
     FUZZ_VALUES: ClassVar[dict[str, st.SearchStrategy[Any]]] = {
-        "Type": st.sampled_from(["Initiation", "Response", "Release", "Timeout"]),
+        "Type": st.sampled_from(["Initiation", "Response", "AddToCart", "Release", "Timeout"]),
         "SessionId": st.sampled_from(["s1", "s2"]),
         "Mobile": st.sampled_from(["233246912184", "+255712345678"]),
         "Message": WEIRD_TEXT,
     }
     PARSER_INPUT: ClassVar[st.SearchStrategy[Any]] = json_bodies(
-        HUBTEL_KEYS, {"Type": st.sampled_from(["Initiation", "response", "Timeout"])}
+        HUBTEL_KEYS, {"Type": st.sampled_from(["Initiation", "response", "AddToCart", "Timeout"])}
     )
 
     def body(self, kind: str, message: str) -> dict[str, Any]:
@@ -592,6 +615,293 @@ class Hubtel(Driver):
     @staticmethod
     def cumulative(data: Any) -> bool:
         return False
+
+
+@dataclass
+class Emergent(Hubtel):
+    """Hubtel's format plus ``USERID``, the service code; ``MaskNextRoute`` on open screens."""
+
+    name: ClassVar[str] = "emergent"
+    LIMITS: ClassVar[dict[str, tuple[str, int]]] = {
+        **Hubtel.LIMITS,
+        "USERID": ("userid", 40),
+    }
+    FUZZ_KEYS: ClassVar[list[str]] = [*HUBTEL_KEYS, "USERID"]
+
+    def body(self, kind: str, message: str) -> dict[str, Any]:
+        return dict(super().body(kind, message), USERID=self.code.strip("*#"))
+
+    def read(self, body: str, request: Request) -> Screen:
+        screen = super().read(body, request)
+        data = json.loads(body)
+        assert data.get("MaskNextRoute") is (None if screen.end else True), data
+        return screen
+
+    @staticmethod
+    def parse(data: Any) -> Any:
+        return emergent.parse(data)
+
+
+@dataclass
+class CrossSwitch(Emergent):
+    name: ClassVar[str] = "cross-switch"
+
+    @staticmethod
+    def parse(data: Any) -> Any:
+        return cross_switch.parse(data)
+
+
+@dataclass
+class NewestEntry(Driver):
+    """Aggregators that send the newest entry, no hop id and no end-of-session notice."""
+
+    HOP_IDS: ClassVar[bool] = False
+    NETWORK: ClassVar[str] = "MTN"
+
+    @abc.abstractmethod
+    def body(self, new: bool, data: str) -> dict[str, Any]: ...
+
+    def first(self) -> Request:
+        return "json", self.body(True, self.code)
+
+    def next(self, entry: str) -> Request:
+        return "json", self.body(False, entry)
+
+    def other_format(self, entry: str) -> Request:
+        self.entries.append(entry)
+        return "json", self.body(False, "*".join(self.entries))
+
+    def hang_up(self, notice: str) -> Request:
+        raise AssertionError(f"{self.name} sends no end-of-session notice")
+
+    def acknowledged(self, body: str, request: Request) -> None:
+        raise AssertionError(f"{self.name} sends no end-of-session notice")
+
+    @staticmethod
+    def cumulative(data: Any) -> bool:
+        return False
+
+
+ARKESEL_KEYS = ["sessionID", "userID", "newSession", "msisdn", "userData", "network"]
+
+
+@dataclass
+class Arkesel(NewestEntry):
+    """``newSession`` with the dial string first, then the newest entry in ``userData``."""
+
+    name: ClassVar[str] = "arkesel"
+    REFUSED: ClassVar[list[Refused]] = [
+        Refused(b"{", "body is not valid JSON"),
+        Refused({"newSession": True, "msisdn": "233241234567"}, "missing or empty sessionID"),
+        Refused({"sessionID": "a", "newSession": True}, "missing or empty msisdn"),
+        Refused(
+            {"sessionID": "a", "msisdn": "233241234567", "newSession": "maybe"},
+            "newSession must be true or false",
+        ),
+        Refused(
+            {"sessionID": "a", "msisdn": "x1", "newSession": True}, "msisdn is not a phone number"
+        ),
+        Refused(
+            {"sessionID": "a", "msisdn": "233241234567", "newSession": False, "userData": [1]},
+            "userData must be a string",
+        ),
+        Refused(b"sessionID=a", "expected a JSON body (application/json)", FORM),
+    ]
+    LIMITS: ClassVar[dict[str, tuple[str, int]]] = {
+        "sessionID": ("sessionID", 128),
+        "msisdn": ("msisdn", 20),
+        "userID": ("userID", 64),
+        "userData": ("userData", 1000),
+        "network": ("network", 32),
+    }
+    FUZZ_KEYS: ClassVar[list[str]] = ARKESEL_KEYS
+    FUZZ_VALUES: ClassVar[dict[str, st.SearchStrategy[Any]]] = {
+        "sessionID": st.sampled_from(["a1", "a2"]),
+        "msisdn": st.just("233241234567"),
+        "newSession": st.sampled_from([True, False, "true"]),
+        "userData": WEIRD_TEXT,
+    }
+    PARSER_INPUT: ClassVar[st.SearchStrategy[Any]] = json_bodies(
+        ARKESEL_KEYS, {"newSession": st.booleans()}
+    )
+
+    def body(self, new: bool, data: str) -> dict[str, Any]:
+        return {
+            "sessionID": self.session_id,
+            "userID": "arkesel-user",
+            "newSession": new,
+            "msisdn": self.number.lstrip("+"),
+            "userData": data,
+            "network": self.NETWORK,
+        }
+
+    @staticmethod
+    def shape(body: str) -> Screen:
+        data = json.loads(body)
+        assert isinstance(data["continueSession"], bool), data
+        return Screen(data["message"], not data["continueSession"])
+
+    def read(self, body: str, request: Request) -> Screen:
+        data, sent = json.loads(body), request[1]
+        assert set(data) == {"message", "continueSession", "userID", "msisdn", "sessionID"}
+        assert data["sessionID"] == sent["sessionID"] and data["userID"] == sent["userID"]
+        assert data["msisdn"] == sent["msisdn"]
+        return self.shape(body)
+
+    @staticmethod
+    def parse(data: Any) -> Any:
+        return arkesel.parse(data, "*152*00#")
+
+
+NALO_KEYS = ["USERID", "MSISDN", "USERDATA", "MSGTYPE", "NETWORK"]
+
+
+@dataclass
+class Nalo(NewestEntry):
+    """No session id at all: the gateway tells one dial of a number from the next."""
+
+    name: ClassVar[str] = "nalo"
+    REFUSED: ClassVar[list[Refused]] = [
+        Refused(b"[]", "body is not a JSON object"),
+        Refused({"MSISDN": "233241234567", "MSGTYPE": True}, "missing or empty USERID"),
+        Refused({"USERID": "NALOTest", "MSGTYPE": True}, "missing or empty MSISDN"),
+        Refused(
+            {"USERID": "NALOTest", "MSISDN": "233241234567", "MSGTYPE": 1},
+            "MSGTYPE must be true or false",
+        ),
+        Refused(
+            {"USERID": "NALOTest", "MSISDN": "233-24-123", "MSGTYPE": True},
+            "MSISDN is not a phone number",
+        ),
+        Refused(b"USERID=NALOTest", "expected a JSON body (application/json)", FORM),
+    ]
+    LIMITS: ClassVar[dict[str, tuple[str, int]]] = {
+        "USERID": ("USERID", 64),
+        "MSISDN": ("MSISDN", 20),
+        "USERDATA": ("USERDATA", 1000),
+        "NETWORK": ("NETWORK", 32),
+    }
+    FUZZ_KEYS: ClassVar[list[str]] = NALO_KEYS
+    FUZZ_VALUES: ClassVar[dict[str, st.SearchStrategy[Any]]] = {
+        "USERID": st.just("NALOTest"),
+        "MSISDN": st.sampled_from(["233241234567", "233201234567"]),
+        "MSGTYPE": st.sampled_from([True, False, "false"]),
+        "USERDATA": WEIRD_TEXT,
+    }
+    PARSER_INPUT: ClassVar[st.SearchStrategy[Any]] = json_bodies(
+        NALO_KEYS, {"MSGTYPE": st.booleans()}
+    )
+
+    def body(self, new: bool, data: str) -> dict[str, Any]:
+        return {
+            "USERID": "NALOTest",
+            "MSISDN": self.number.lstrip("+"),
+            "USERDATA": data,
+            "MSGTYPE": new,
+            "NETWORK": self.NETWORK,
+        }
+
+    async def session_key(self) -> str:
+        """The gateway's own id for the number's current dial: Nalo sends none."""
+        assert self.client is not None
+        dials = await self.client.app[SESSIONS].dials(self.name, self.number, new=False)
+        return f"{self.name}:{nalo.session_id(self.number, dials)}"
+
+    @staticmethod
+    def shape(body: str) -> Screen:
+        data = json.loads(body)
+        assert isinstance(data["MSGTYPE"], bool), data
+        return Screen(data["MSG"], not data["MSGTYPE"])
+
+    def read(self, body: str, request: Request) -> Screen:
+        data, sent = json.loads(body), request[1]
+        assert set(data) == {"MSG", "MSGTYPE", "USERID", "MSISDN"}, data
+        assert data["USERID"] == sent["USERID"] and data["MSISDN"] == sent["MSISDN"]
+        return self.shape(body)
+
+    @staticmethod
+    def parse(data: Any) -> Any:
+        return nalo.parse(data, "*152*00#")
+
+
+SOUTHPAWSL_KEYS = ["sessionId", "menuId", "msisdn", "ussdString", "inputOption", "network"]
+SOUTHPAWSL_KEYS += ["ussdParameters"]
+
+
+@dataclass
+class SouthPawsl(NewestEntry):
+    """The dialled code on every request; a first request's input is the code itself."""
+
+    name: ClassVar[str] = "southpawsl"
+    REFUSED: ClassVar[list[Refused]] = [
+        Refused(b"\xff", "body is not valid UTF-8"),
+        Refused({"msisdn": "233241234567", "ussdString": "*152*00#"}, "missing or empty sessionId"),
+        Refused({"sessionId": "p", "ussdString": "*152*00#"}, "missing or empty msisdn"),
+        Refused({"sessionId": "p", "msisdn": "233241234567"}, "missing or empty ussdString"),
+        Refused(
+            {"sessionId": "p", "msisdn": "233241234567", "ussdString": "hello"},
+            "ussdString is not a short code such as *152*00#",
+        ),
+        Refused(
+            {
+                "sessionId": "p",
+                "msisdn": "233241234567",
+                "ussdString": "*152*00#",
+                "ussdParameters": "x" * 1001,
+            },
+            "ussdParameters longer than 1000 characters",
+        ),
+        Refused(b"sessionId=p", "expected a JSON body (application/json)", FORM),
+    ]
+    LIMITS: ClassVar[dict[str, tuple[str, int]]] = {
+        "sessionId": ("sessionId", 128),
+        "msisdn": ("msisdn", 20),
+        "ussdString": ("ussdString", 40),
+        "inputOption": ("inputOption", 1000),
+        "menuId": ("menuId", 64),
+        "network": ("network", 32),
+    }
+    FUZZ_KEYS: ClassVar[list[str]] = SOUTHPAWSL_KEYS
+    FUZZ_VALUES: ClassVar[dict[str, st.SearchStrategy[Any]]] = {
+        "sessionId": st.sampled_from(["p1", "p2"]),
+        "msisdn": st.just("233241234567"),
+        "ussdString": st.sampled_from(["*152*00#", "152*00", "*152*00*1#"]),
+        "inputOption": WEIRD_TEXT,
+    }
+    PARSER_INPUT: ClassVar[st.SearchStrategy[Any]] = json_bodies(
+        SOUTHPAWSL_KEYS, {"ussdString": st.sampled_from(["*152*00#", "152*00"])}
+    )
+
+    def body(self, new: bool, data: str) -> dict[str, Any]:
+        return {
+            "sessionId": self.session_id,
+            "menuId": "menu-7",
+            "msisdn": self.number.lstrip("+"),
+            "ussdString": self.code,
+            "inputOption": data,
+            "network": self.NETWORK,
+            "ussdParameters": {"channel": "ussd"},
+        }
+
+    @staticmethod
+    def shape(body: str) -> Screen:
+        data = json.loads(body)
+        assert data["state"] in ("CONTINUE", "END"), data
+        return Screen(data["message"], data["state"] == "END")
+
+    def read(self, body: str, request: Request) -> Screen:
+        data, sent = json.loads(body), request[1]
+        keys = {"message", "state", "menuId", "ussdString", "option", "ussdParameter"}
+        assert set(data) == keys, data
+        assert data["menuId"] == sent["menuId"] and data["ussdString"] == sent["ussdString"]
+        assert data["ussdParameter"] == sent["ussdParameters"]
+        typed = "" if sent["inputOption"] == sent["ussdString"] else sent["inputOption"]
+        assert data["option"] == typed
+        return self.shape(body)
+
+    @staticmethod
+    def parse(data: Any) -> Any:
+        return southpawsl.parse(data)
 
 
 GENERIC_KEYS = ["session_id", "phone", "service_code", "text", "mode", "event", "network"]
@@ -715,7 +1025,7 @@ class Generic(Driver):
         return str(data.get("mode") or "").strip().lower() != "latest"
 
 
-DRIVERS: dict[str, type[Driver]] = {
-    driver.name: driver for driver in (AfricasTalking, Beem, Hubtel, Generic)
-}
+ALL: tuple[type[Driver], ...] = (AfricasTalking, Beem, Hubtel, Emergent, CrossSwitch, Arkesel)
+ALL += (Nalo, SouthPawsl, Generic)
+DRIVERS: dict[str, type[Driver]] = {driver.name: driver for driver in ALL}
 """Every adapter's fixtures, by the name it has in ``ADAPTERS``."""

@@ -55,3 +55,16 @@ async def test_field_names_in_any_case_and_the_code_from_service_code(client) ->
     reply = await post_json(client, "/ussd/hubtel", body)
     assert reply["Type"] == "Response" and reply["SessionId"] == "lower"
     assert reply["Message"].startswith("Karibu e-Mrejesho")
+
+
+async def test_add_to_cart_gets_the_current_screen_not_a_400(client) -> None:
+    """``AddToCart`` is one of Hubtel's documented request types; nothing is sold here, so the
+    citizen keeps the screen they were on and the session does not move."""
+    await post_json(client, "/ussd/hubtel", recorded("initiation", "*152*00#", 1, "cart"))
+    kind = await post_json(client, "/ussd/hubtel", recorded("response", "1", 2, "cart"))
+    cart = await post_json(client, "/ussd/hubtel", recorded("AddToCart", "", 3, "cart"))
+    assert cart == kind
+    listing = await post_json(client, "/ussd/hubtel", recorded("response", "1", 4, "cart"))
+    assert "Chagua taasisi" in listing["Message"]
+    fresh = await post_json(client, "/ussd/hubtel", recorded("AddToCart", "", 1, "new-one"))
+    assert fresh["Type"] == "Response" and fresh["SessionId"] == "new-one"

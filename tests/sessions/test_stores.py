@@ -573,3 +573,26 @@ async def test_a_stalled_request_expires(make_store: StoreFactory) -> None:
     await make_store.later(0.5)  # type: ignore[attr-defined]
     async with store.transaction(KEY) as tx:
         assert tx.stalled is None
+
+
+# -- dial counts (aggregators that send no session id) ------------------------------------------
+
+
+async def test_dial_counts_are_per_number_and_scope(store: SessionStore) -> None:
+    phone = "+233241234567"
+    assert await store.dials("nalo", phone, new=False) == 0
+    assert await store.dials("nalo", phone, new=True) == 1
+    assert await store.dials("nalo", phone, new=False) == 1
+    assert await store.dials("nalo", phone, new=True) == 2
+    assert await store.dials("nalo", "+233201234567", new=False) == 0
+    assert await store.dials("other", phone, new=False) == 0
+
+
+@pytest.mark.parametrize("make_store", ["redis"], indirect=True)
+async def test_dial_counts_are_shared_by_every_process(make_store: StoreFactory) -> None:
+    one, two = make_store(), make_store()  # two web processes on one Redis
+    phone = "+233241234567"
+    assert await one.dials("nalo", phone, new=True) == 1
+    assert await two.dials("nalo", phone, new=False) == 1
+    assert await two.dials("nalo", phone, new=True) == 2
+    assert await one.dials("nalo", phone, new=False) == 2

@@ -52,7 +52,7 @@ class _Basic:
 
     username: str
     password_env: str | None = None
-    """Default ``PROVIDER_<NAME>_PASSWORD``."""
+    """Default ``PROVIDER_<NAME>_PASSWORD``, a ``-`` in the name as ``_``."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,9 @@ def read_providers(reader: Reader, raw: Any, path: str) -> Any:
         if spec.path_token_env:
             token = _secret(reader, f"{where}.path_token_env", spec.path_token_env)
         if spec.basic is not None:
-            variable = spec.basic.password_env or f"PROVIDER_{name.upper()}_PASSWORD"
+            variable = (
+                spec.basic.password_env or f"PROVIDER_{name.upper().replace('-', '_')}_PASSWORD"
+            )
             password = _secret(reader, f"{where}.basic.password_env", variable)
             basic = password if password is FAILED else BasicAuth(spec.basic.username, password)
         if token is FAILED or basic is FAILED:

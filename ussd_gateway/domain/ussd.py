@@ -30,6 +30,9 @@ class UssdRequest:
     marker: str = ""
     """The aggregator's id of this hop (Hubtel Sequence, Beem request_id, generic sequence): a
     newest-entry request carrying the marker of the last one is a retry, not a new entry."""
+    echo: str = ""
+    """What the aggregator wants back in the reply to this request (Nalo's ``USERID``,
+    SouthPawsl's ``menuId``…), as its adapter wrote it; opaque to everyone else."""
 
     @property
     def session_key(self) -> str:

@@ -56,6 +56,14 @@ class KeyBuilder:
     def language(self, phone: str) -> str:
         return f"{self.prefix}:lang:{self.phone_id(phone)}"
 
+    def dials(self, scope: str, phone: str) -> str:
+        return f"{self.prefix}:dials:{scope}:{self.phone_id(phone)}"
+
+
+DIALS_TTL = 7 * 24 * 3600.0
+"""How long a number's dial count outlives its last use: a count that expired starts again at
+1, so it must outlive every session (and resume copy) named after it."""
+
 
 class ResumeCopy(enum.Enum):
     """What saving a session does to the resume copy kept for its (service, phone)."""
@@ -201,6 +209,15 @@ class SessionStore(abc.ABC):
 
     @abc.abstractmethod
     async def remember_language(self, phone: str, language: str) -> None: ...
+
+    @abc.abstractmethod
+    async def dials(self, scope: str, phone: str, *, new: bool) -> int:
+        """How many sessions this number opened through ``scope`` (an aggregator), counted in
+        the store so every web process agrees: one more (``new``) or as it is (0 if none).
+
+        For aggregators that send no session id: the count tells one dial of a number from the
+        next. It is kept ``DIALS_TTL`` past its last use, far beyond any session's life.
+        """
 
     @abc.abstractmethod
     async def ping(self) -> None:

@@ -10,7 +10,13 @@ import secrets
 import time
 from collections.abc import Callable
 
-from ussd_gateway.adapters.sessions.base import KeyBuilder, ResumeCopy, SessionBusy, SessionStore
+from ussd_gateway.adapters.sessions.base import (
+    DIALS_TTL,
+    KeyBuilder,
+    ResumeCopy,
+    SessionBusy,
+    SessionStore,
+)
 from ussd_gateway.domain.session import Session
 
 LANGUAGE_TTL = 365 * 24 * 3600.0
@@ -162,6 +168,13 @@ class MemorySessionStore(SessionStore):
 
     async def remember_language(self, phone: str, language: str) -> None:
         self._set(self.keys.language(phone), language, self.language_ttl)
+
+    async def dials(self, scope: str, phone: str, *, new: bool) -> int:
+        key = self.keys.dials(scope, phone)
+        count = int(self._get(key) or 0) + (1 if new else 0)
+        if count:
+            self._set(key, str(count), DIALS_TTL)
+        return count
 
     async def ping(self) -> None:
         """Always answers: the store is this process."""

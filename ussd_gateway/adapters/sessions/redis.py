@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from ussd_gateway.adapters.redis.batcher import Batcher
 from ussd_gateway.adapters.redis.client import TIMEOUT
 from ussd_gateway.adapters.sessions.base import (
+    DIALS_TTL,
     Arrival,
     KeyBuilder,
     ResumeCopy,
@@ -292,6 +293,19 @@ class RedisSessionStore(SessionStore):
     async def remember_language(self, phone: str, language: str) -> None:
         async with _unavailable("write"):
             await self.client.set(self.keys.language(phone), language, px=_ms(self.language_ttl))
+
+    async def dials(self, scope: str, phone: str, *, new: bool) -> int:
+        """One trip: INCR or GET, with the expiry refreshed in the same transaction."""
+        key = self.keys.dials(scope, phone)
+        async with _unavailable("count"):
+            async with self.client.pipeline(transaction=True) as pipe:
+                if new:
+                    pipe.incr(key)
+                else:
+                    pipe.get(key)
+                pipe.pexpire(key, _ms(DIALS_TTL))
+                count, _ = await pipe.execute()
+        return int(count or 0)
 
     async def ping(self) -> None:
         async with _unavailable("ping"):

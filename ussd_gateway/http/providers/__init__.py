@@ -14,7 +14,18 @@ from aiohttp import web
 
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.domain.ussd import SessionEnd, UssdReply, UssdRequest
-from ussd_gateway.http.providers import africastalking, beem, generic, hubtel
+from ussd_gateway.http.providers import (
+    africastalking,
+    arkesel,
+    beem,
+    cross_switch,
+    emergent,
+    generic,
+    hubtel,
+    nalo,
+    southpawsl,
+)
+from ussd_gateway.http.providers.fields import DEFAULT_CODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +42,14 @@ class Adapter:
         return cls(module.NAME, module.read_request, module.render, module.acknowledge)
 
 
-ADAPTERS: dict[str, Adapter] = {
-    adapter.name: adapter for adapter in map(Adapter.of, (africastalking, beem, hubtel, generic))
-}
+MODULES = (africastalking, beem, hubtel, emergent, cross_switch, arkesel, nalo, southpawsl, generic)
+ADAPTERS: dict[str, Adapter] = {adapter.name: adapter for adapter in map(Adapter.of, MODULES)}
 
 
 def configure(app: web.Application, settings: Settings) -> None:
     """Providers' own sections, read once: a malformed one fails at start-up, not per request."""
     app[beem.SETTINGS_KEY] = beem.settings_for(settings)
+    app[DEFAULT_CODE] = next(iter(settings.service_codes), "")
 
 
 __all__ = ["ADAPTERS", "Adapter", "configure"]

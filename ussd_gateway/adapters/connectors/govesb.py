@@ -409,8 +409,9 @@ class GovesbConnector(Connector):
         """The request body; ``data`` is sent as exactly the bytes that were signed."""
         variables = delivery.as_payload()
         body = variables if self.config.payload is None else self.config.payload.render(variables)
+        body = govesb_crypto.canonical_payload(body, "esbBody")
         if self.config.recipient_key is not None:
-            plaintext = govesb_crypto.canonical_json(body)
+            plaintext = govesb_crypto.js_stringify(body).encode("utf-8")
             body = govesb_crypto.encrypt(plaintext, self.config.recipient_key)
         data = {self.config.code_field: self.config.api_code, "esbBody": body}
         signed = govesb_crypto.canonical_json(data)

@@ -112,7 +112,7 @@ async def backend_status(request: web.Request) -> web.Response:
     verifier = request.app.get(GOVESB_PUSHES, {}).get(name)
     if verifier is not None:
         try:
-            body = verifier.report(body)
+            body = await verifier.report(body)
         except PushRefused as exc:
             return _reply(exc.status, str(exc))
     elif not authenticated(backend, request, body):

@@ -141,6 +141,7 @@ def tampered(data: dict[str, Any], key: ec.EllipticCurvePrivateKey) -> bytes:
             "push is not a GovESB envelope (no data object)",
         ),
         ("not-json", None, "push is not JSON"),
+        ("utf-16", None, "push signature does not verify with the bus's public key"),
     ],
 )
 async def test_an_unsigned_or_wrongly_signed_push_is_refused(
@@ -154,6 +155,7 @@ async def test_an_unsigned_or_wrongly_signed_push_is_refused(
         "tampered": lambda: tampered(report, bus_key),
         "bearer": lambda: json.dumps(report).encode(),
         "not-json": lambda: b"status=resolved",
+        "utf-16": lambda: signed_by_a_stranger(report).decode().encode("utf-16"),
     }[make]()
 
     status, answer = await push(client, body, headers)

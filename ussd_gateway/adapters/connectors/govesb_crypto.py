@@ -324,7 +324,10 @@ def open_envelope(
     data, signature = envelope["data"], envelope["signature"]
     if verify(key, js_stringify(data).encode("utf-8"), signature):
         return data, None
-    raw = raw_member(body.decode("utf-8"), "data")
+    try:
+        raw = raw_member(body.decode("utf-8"), "data")
+    except UnicodeDecodeError:  # json.loads also reads UTF-16 and UTF-32; the signers write UTF-8
+        raw = None
     if raw is not None and verify(key, raw.encode("utf-8"), signature):
         return data, None
     return None, "signature does not verify with the bus's public key"

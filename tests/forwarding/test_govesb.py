@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
+import shutil
 import socket
+import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +22,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.conftest import CONFIG, project_settings
-from tests.support.govesb_bus import ECDSA_SHA256, StandInBus, new_key, private_pem
+from tests.support.govesb_bus import (
+    ECDSA_SHA256,
+    StandInBus,
+    new_key,
+    private_pem,
+    public_pem,
+)
 from ussd_gateway.adapters.connectors import govesb, govesb_crypto
 from ussd_gateway.adapters.connectors.base import Delivery, Outcome
 from ussd_gateway.config.loader import ConfigError
@@ -531,3 +541,238 @@ def test_a_numeric_api_code_is_sent_as_the_string_the_bus_expects(config, http):
     data, _ = split_envelope(connector.envelope(delivery()))
 
     assert json.loads(data)["pushCode"] == "20451"
+
+
+# ------------------------------------------------------------------ canonical bytes (floats)
+
+NUMBERS = {"amount": 1.0, "rate": 1.5e-7, "share": 0.1, "count": 3, "big": 2**60, "10": "x"}
+
+JS_DATA = (
+    b'{"pushCode":"FEEDBACK-INTAKE","esbBody":{"reference":"MRJ-2611-0001","service":"mrejesho",'
+    b'"channel":"ussd","language":"sw","kind":"complaint","data":{"10":"x","amount":1,'
+    b'"rate":"1.5e-7","share":"0.1","count":3,"big":"1152921504606846976"},'
+    b'"phone":"+255712345678","anonymous":false,"created_at":"2026-11-23T12:00:00Z"}}'
+)
+"""What the JS connector's ``JSON.stringify(JSON.parse(body).data)`` gives for that request:
+integral floats as integers, the strings as they are, an array-index key first."""
+
+
+def with_numbers() -> Delivery:
+    return replace(delivery(), data=NUMBERS)
+
+
+def test_signed_bytes_are_what_json_stringify_writes_for_floats(connector, our_key):
+    data, signature = split_envelope(connector.envelope(with_numbers()))
+
+    assert data == JS_DATA
+    our_key.public_key().verify(signature, JS_DATA, ECDSA_SHA256)  # raises if it does not verify
+
+
+@pytest.mark.parametrize(
+    ("value", "canonical"),
+    [
+        (1.0, 1),
+        (-0.0, 0),
+        (-42.0, -42),
+        (2.0**53, "9007199254740992"),
+        (1.5e-7, "1.5e-7"),
+        (0.1, "0.1"),
+        (1e21, "1e+21"),
+        (123.456, "123.456"),
+        (2**53, "9007199254740992"),
+        (2**53 - 1, 2**53 - 1),
+        (True, True),
+        ({"b": 1.0, "2": 2, "1": 1, "01": 0}, {"1": 1, "2": 2, "b": 1, "01": 0}),
+        ((1.0, [2.5]), [1, ["2.5"]]),
+    ],
+)
+def test_numbers_take_a_form_every_connector_writes_alike(value, canonical):
+    assert govesb_crypto.canonical_payload(value) == canonical
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ({"x": float("nan")}, "payload.x is nan"),
+        ({"x": [float("inf")]}, "payload.x[0] is inf"),
+        ({"x": "\ud800"}, "payload.x holds a lone surrogate"),
+        ({1: "a", "1": "b"}, "payload has the key '1' twice"),
+        ({"x": object()}, "payload.x is a object"),
+    ],
+)
+def test_what_cannot_be_signed_is_named(value, why):
+    with pytest.raises(govesb_crypto.Unsignable, match=re.escape(why)):
+        govesb_crypto.canonical_json(value)
+
+
+async def test_an_unsignable_payload_is_retried_with_the_reason(connector, bus):
+    result = await connector.deliver(replace(delivery(), data={"amount": float("nan")}))
+
+    assert result.outcome is Outcome.RETRY
+    assert result.error == (
+        "cannot build the request: Unsignable: esbBody.data.amount is nan, which JSON cannot carry"
+    )
+    assert bus.requests == 0
+
+
+async def test_floats_reach_the_bus_as_their_canonical_values(connector, bus):
+    result = await connector.deliver(with_numbers())
+
+    assert result.outcome is Outcome.DELIVERED, result.error
+    assert bus.received[0].esb_body["data"] == json.loads(JS_DATA)["esbBody"]["data"]
+
+
+# ------------------------------------------------------------------ the JS connector, in node
+
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
+
+NODE_SCRIPT = Path(__file__).parents[1] / "support" / "govesb_node.js"
+"""The JS connector's verify, decrypt and encrypt steps, with node's built-in crypto only."""
+
+
+def run_node(job: dict[str, Any]) -> dict[str, Any]:
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, str(NODE_SCRIPT)],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+@needs_node
+def test_the_js_connector_verifies_our_request_with_floats(connector, our_key):
+    body = connector.envelope(with_numbers())
+
+    seen = run_node({"body": body.decode(), "signerPublicPem": public_pem(our_key)})
+
+    assert seen["verified"] is True
+    assert seen["dataString"].encode() == JS_DATA
+
+
+CURVES = [ec.SECP256K1(), ec.SECP256R1()]
+
+
+@pytest.mark.parametrize("curve", CURVES, ids=lambda curve: curve.name)
+def test_encryption_round_trip_and_a_stranger_cannot_open_it(curve):
+    institution = new_key(curve)
+    plaintext = BODY.encode()
+
+    sealed = govesb_crypto.encrypt(plaintext, institution.public_key())
+
+    assert list(sealed) == ["ephemeralKey", "iv", "encryptedData"]
+    assert len(base64.b64decode(sealed["iv"])) == 12
+    assert base64.b64decode(sealed["ephemeralKey"]).startswith(b"-----BEGIN PUBLIC KEY-----")
+    assert govesb_crypto.decrypt(sealed, institution) == plaintext
+    with pytest.raises(govesb_crypto.Undecryptable, match="does not open with our key"):
+        govesb_crypto.decrypt(sealed, new_key(curve))
+    tampered = {**sealed, "iv": base64.b64encode(b"\0" * 12).decode()}
+    with pytest.raises(govesb_crypto.Undecryptable, match="tag mismatch"):
+        govesb_crypto.decrypt(tampered, institution)
+
+
+@needs_node
+@pytest.mark.parametrize("curve", CURVES, ids=lambda curve: curve.name)
+def test_node_opens_what_we_seal_and_we_open_what_node_seals(curve):
+    institution = new_key(curve)
+    sealed = govesb_crypto.encrypt(BODY.encode(), institution.public_key())
+    body = json.dumps({"data": {"esbBody": sealed}, "signature": ""})
+
+    opened = run_node(
+        {
+            "body": body,
+            "signerPublicPem": public_pem(institution),
+            "recipientPrivatePem": private_pem(institution),
+            "encryptTo": public_pem(institution),
+            "plaintext": BODY,
+        }
+    )
+
+    assert opened["plaintext"] == BODY
+    assert govesb_crypto.decrypt(opened["sealed"], institution) == BODY.encode()
+
+
+@pytest.fixture
+def institution_key() -> ec.EllipticCurvePrivateKey:
+    return new_key()
+
+
+@pytest.fixture
+def encrypting(config, tmp_path, institution_key) -> dict[str, Any]:
+    path = tmp_path / "institution.pem"
+    path.write_text(public_pem(institution_key))
+    return {**config, "encrypt": True, "recipient_public_key_file": str(path)}
+
+
+async def test_an_encrypted_body_is_signed_sent_and_opens_for_the_institution(
+    encrypting, http, bus, institution_key
+):
+    connector = build(encrypting, {}, client=http)
+
+    result = await connector.deliver(with_numbers())
+
+    assert result.outcome is Outcome.DELIVERED, result.error
+    sealed = bus.received[0].esb_body
+    assert set(sealed) == {"ephemeralKey", "iv", "encryptedData"}
+    assert BODY.encode() not in json.dumps(sealed).encode()
+    opened = json.loads(govesb_crypto.decrypt(sealed, institution_key))
+    assert opened == json.loads(JS_DATA)["esbBody"]
+
+
+@needs_node
+def test_the_js_connector_verifies_and_opens_our_encrypted_request(
+    encrypting, http, our_key, institution_key
+):
+    connector = build(encrypting, {}, client=http)
+    body = connector.envelope(with_numbers())
+
+    seen = run_node(
+        {
+            "body": body.decode(),
+            "signerPublicPem": public_pem(our_key),
+            "recipientPrivatePem": private_pem(institution_key),
+        }
+    )
+
+    assert seen["verified"] is True
+    assert (
+        seen["plaintext"].encode()
+        == json.dumps(
+            json.loads(JS_DATA)["esbBody"], ensure_ascii=False, separators=(",", ":")
+        ).encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"recipient_public_key_file": None},
+            "recipient_public_key_file: expected a file with the institution's public key "
+            "(encrypt is true), got nothing",
+        ),
+        ({"encrypt": False}, "recipient_public_key_file: set encrypt: true to encrypt to it"),
+        ({"recipient_public_key_file": "/nonexistent.pem"}, "recipient_public_key_file: cannot"),
+        ({"recipient_public_key": "bm90IGEga2V5"}, "recipient_public_key: recipient key cannot"),
+        ({"encrypt": "sometimes"}, "encrypt: expected"),
+    ],
+)
+def test_bad_encryption_settings_are_one_line_naming_the_key(encrypting, http, change, message):
+    bad = dict(encrypting)
+    for key, value in change.items():
+        if value is None:
+            bad.pop(key)
+        else:
+            bad[key] = value
+    if "recipient_public_key" in change:
+        bad.pop("recipient_public_key_file")
+
+    with pytest.raises(ConfigError) as raised:
+        build(bad, {}, client=http)
+
+    [line] = raised.value.problems
+    assert line.startswith(f"{CONFIG}: backends.{NAME}.{message}"), line

@@ -51,7 +51,8 @@ def public_pem(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> s
 
 
 def compact(value: Any) -> bytes:
-    """How the bus's Java/JS code serialises ``data`` before signing or verifying it."""
+    """How the bus's Java/JS code serialises ``data`` before signing or verifying it, for JSON
+    without floats or array-index keys (which the gateway's canonical bytes never have)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

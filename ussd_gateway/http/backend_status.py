@@ -6,7 +6,9 @@ exact body in its signature header (``X-Signature: sha256=<hex>`` by default). B
     {"reference": "ZCFG7HU3", "status": "resolved", "note": {"sw": "...", "en": "..."}}
 
 ``note`` may also be a plain string. Wrong auth → 401 and nothing changes; unknown reference →
-404; a malformed body → 400 with the reason.
+404; a malformed body → 400 with the reason. A ``govesb`` backend's reports come through the
+bus, signed by it (``adapters/connectors/govesb_inbound``): that signature is their only
+credential.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ussd_gateway.adapters.connectors.govesb_inbound import PushRefused, PushVerifier
 from ussd_gateway.adapters.connectors.http import sign
 from ussd_gateway.adapters.db.models import BACKEND_STATUSES
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
@@ -33,6 +36,8 @@ MAX_NOTE = 300
 
 FORWARDING = web.AppKey("forwarding", ForwardingConfig)
 LEDGER = web.AppKey("delivery_ledger", DeliveryLedger)
+GOVESB_PUSHES = web.AppKey("govesb_pushes", Mapping[str, PushVerifier])
+"""Per govesb backend, how to verify (and open) what the bus pushes."""
 STATUS_LISTENERS = web.AppKey("status_listeners", list[StatusListener])
 """Called after every status change. The SMS issue appends its "tell the citizen" here."""
 
@@ -104,7 +109,13 @@ async def backend_status(request: web.Request) -> web.Response:
     if backend is None:
         return _reply(404, f"no backend named {name!r}")
     body = await request.read()
-    if not authenticated(backend, request, body):
+    verifier = request.app.get(GOVESB_PUSHES, {}).get(name)
+    if verifier is not None:
+        try:
+            body = await verifier.report(body)
+        except PushRefused as exc:
+            return _reply(exc.status, str(exc))
+    elif not authenticated(backend, request, body):
         return _reply(401, "missing or wrong token or signature")
     try:
         reference, status, note, notes = parse_report(body)

@@ -10,11 +10,18 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from ussd_gateway.adapters.connectors.govesb_inbound import push_verifiers
 from ussd_gateway.adapters.connectors.registry import check_backends
 from ussd_gateway.adapters.db.engine import create_sessionmaker
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 from ussd_gateway.config.settings import Settings
-from ussd_gateway.http.backend_status import FORWARDING, LEDGER, STATUS_LISTENERS, backend_status
+from ussd_gateway.http.backend_status import (
+    FORWARDING,
+    GOVESB_PUSHES,
+    LEDGER,
+    STATUS_LISTENERS,
+    backend_status,
+)
 from ussd_gateway.http.keys import DATABASE
 
 
@@ -23,6 +30,7 @@ def setup_forwarding(app: web.Application, settings: Settings) -> None:
     config = settings.forwarding
     check_backends(config)
     app[FORWARDING] = config
+    app[GOVESB_PUSHES] = push_verifiers(config)
     app[STATUS_LISTENERS] = []
     app.router.add_post("/backends/{name}/status", backend_status)
 

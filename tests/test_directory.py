@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import ROOT, GatewayFactory, shipped_settings
 from tests.support.phone import Phone
 from tests.support.serve import BIN, Server
-from ussd_gateway.application.menus.loading import load_services
+from ussd_gateway.application.menus.loading import load_definitions, load_services
 from ussd_gateway.application.menus.reloading import read_menus
 from ussd_gateway.config.settings import NavigationKeys
 from ussd_gateway.engine.definition import DefinitionError
@@ -561,3 +561,136 @@ def test_a_listed_services_first_screen_must_fit_with_the_directorys_footer(
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert expected in result.stdout.splitlines(), result.stdout
+
+
+def test_serve_starts_with_a_broken_directory_and_serves_a_plain_list(
+    tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    """``ussd-gateway serve`` on the shipped config and menus, a typo in the directory file:
+    the log says what the code serves instead (file, line, problem), ``validate`` reports the
+    same line, and a citizen dialling *152*00# picks a service and finishes the journey."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(ROOT / "menus", tmp_path / "menus")
+    directory = tmp_path / "menus" / "directory.yaml"
+    text = directory.read_text()
+    typo = '    lable: {sw: "Kikao cha mwaka e-Gov"'
+    directory.write_text(text.replace('    label: {sw: "Kikao cha mwaka e-Gov"', typo, 1))
+    line = next(n for n, x in enumerate(directory.read_text().splitlines(), 1) if typo in x)
+    problem = f"{directory}:{line}: directory: unknown key 'lable' in a service entry"
+    server = serve("--no-worker")
+    output = server.output()
+    assert (
+        "directory serikali is broken: serving a plain list of mrejesho, egov_meeting "
+        f"instead: {problem}" in output
+    ), output
+    assert "WARNING" in next(x for x in output.splitlines() if problem in x)
+    url = server.url
+    listing = post(url, "s1", "")
+    assert listing == "CON Huduma za Serikali\n1. e-Mrejesho\n2. Usajili Kikao cha Mwaka e-Gov"
+    assert "haipatikani" not in listing
+    assert post(url, "s1", "2").startswith("CON Kikao cha Mwaka cha Serikali Mtandao")
+    assert post(url, "s2", "", "*152*00*1#").startswith("CON Karibu e-Mrejesho")
+    entries = ["1", "1", "1", "2", "Umeme umekatika siku tatu", "2", "1"]
+    reply = ""
+    for n in range(1, len(entries) + 1):
+        reply = post(url, "s3", "*".join(entries[:n]))
+    assert reply.startswith("END Asante! Mrejesho umepokelewa."), reply
+
+    checked = subprocess.run(
+        [str(BIN / "ussd-gateway"), "--config", str(tmp_path / "config" / "gateway.yaml"),
+         "validate"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert problem in checked.stdout.splitlines()
+
+
+async def test_a_directory_that_cannot_be_read_lists_every_service_that_loaded(
+    gateway: GatewayFactory, menus: Menus, caplog: pytest.LogCaptureFixture
+) -> None:
+    menus.write("beta", BETA)
+    menus.write("alpha", ALPHA)
+    menus.write("broken", "service: broken\nlanguages: [sw, en]\nstart: x\nscreens: {}\n")
+    directory = menus.write(
+        "directory", "directory: kurasa\nservices:\n  - {file: beta.yaml\n  - {file: alpha.yaml}\n"
+    )
+    client = await gateway(**menus.settings())
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(
+        m.startswith("directory kurasa is broken: serving a plain list of alpha, beta instead: ")
+        and f"{directory}:4: -: not valid YAML" in m
+        for m in warned
+    ), warned
+    phone = Phone(client)
+    assert await phone.dial() == "CON Huduma\n1. alpha\n2. beta"
+    assert (await phone.send("2")).startswith("CON Karibu beta")
+    assert (await phone.send("0")).startswith("CON Huduma\n1. alpha")  # the way back works too
+
+
+async def test_a_broken_directory_on_reload_keeps_the_last_good_one(
+    gateway: GatewayFactory, menus: Menus
+) -> None:
+    menus.write("alpha", ALPHA)
+    menus.write("beta", BETA)
+    menus.directory(["{file: alpha.yaml}", "{file: beta.yaml}"])
+    client = await gateway(**menus.settings())
+    inside = Phone(client, number="+255712000501")
+    await inside.dial()
+    await inside.send("2")  # in beta when the directory breaks
+
+    broken = menus.directory(["{file: beta.yaml}", "{file: alpha.yaml, ordr: 2}"])
+    status, answer = await reload(client)
+    assert status == 422, answer
+    assert answer["published"] is True and list(answer["kept"]) == ["kurasa"]
+    assert answer["kept"]["kurasa"] == [
+        f"{broken}:6: directory: unknown key 'ordr' in a service entry"
+    ]
+    assert answer["problems"] == answer["kept"]["kurasa"]
+    phone = Phone(client)
+    assert (await phone.dial()).startswith("CON Huduma\n1. alpha\n2. beta")  # as it was
+    assert (await phone.send("2")).startswith("CON Karibu beta")
+    assert (await inside.send("1")).startswith("CON Siri: ya-beta")  # the session goes on
+    assert (await inside.send("000")).startswith("CON Huduma\n1. alpha\n2. beta")
+
+    # fixed: published, in its new order
+    menus.directory(["{file: beta.yaml}", "{file: alpha.yaml, order: 2}"])
+    status, answer = await reload(client)
+    assert status == 200, answer
+    assert (await Phone(client).dial()).startswith("CON Huduma\n1. beta\n2. alpha")
+
+
+async def test_a_directory_broken_at_start_stays_a_plain_list_until_it_is_fixed(
+    gateway: GatewayFactory, menus: Menus
+) -> None:
+    menus.write("alpha", ALPHA)
+    menus.write("beta", BETA)
+    menus.write("gamma", SERVICE.format(name="gamma", label="gamma", extra=""))
+    directory = menus.directory(["{file: beta.yaml}", "{file: alpha.yaml, ordr: 2}"])
+    client = await gateway(**menus.settings())
+    phone = Phone(client)
+    assert await phone.dial() == "CON Huduma\n1. beta\n2. alpha"  # what it lists, in its order
+    assert (await phone.send("1")).startswith("CON Karibu beta")
+
+    status, answer = await reload(client)  # still broken: still the plain list, and said so
+    assert status == 422, answer
+    assert answer["published"] is True and answer["kept"] == {}
+    assert answer["fallback"] == {
+        "kurasa": [f"{directory}:6: directory: unknown key 'ordr' in a service entry"]
+    }
+    assert await Phone(client).dial() == "CON Huduma\n1. beta\n2. alpha"
+
+    menus.directory(["{file: gamma.yaml}", "{file: alpha.yaml}"])
+    status, answer = await reload(client)
+    assert status == 200, answer
+    assert await Phone(client).dial() == "CON Huduma\n1. gamma\n2. alpha"
+
+
+def test_validate_and_journey_tests_refuse_a_broken_directory(menus: Menus) -> None:
+    menus.write("alpha", ALPHA)
+    menus.directory(["{file: alpha.yaml, lable: x}"])
+    settings = shipped_settings(**menus.settings(env={}))
+    loaded = load_services(settings)
+    assert list(loaded.fallback) == ["kurasa"] and "kurasa" in loaded.definitions
+    with pytest.raises(DefinitionError) as raised:
+        load_definitions(settings)
+    assert [p.message for p in raised.value.problems] == ["unknown key 'lable' in a service entry"]

@@ -85,7 +85,8 @@ async def test_funnel_json_is_exact(db: Database, monkeypatch: pytest.MonkeyPatc
     assert data["service"] == "mrejesho"
     assert data["sessions"] == 8
     assert data["outcomes"] == {
-        "completed": 2, "cancelled": 1, "error": 1, "timed_out": 3, "in_progress": 1,
+        "completed": 2, "cancelled": 1, "error": 1, "timed_out": 3, "to_directory": 0,
+        "in_progress": 1,
     }  # fmt: skip
     assert [(s["screen"], s["reached"], s["left"]) for s in data["screens"]] == FUNNEL_ROWS
 

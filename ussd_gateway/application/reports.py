@@ -3,6 +3,14 @@
 A session counts from its ``start`` event inside the period. Its outcome is its first ``end``
 event's reason; without one, it *timed out* once it has been idle longer than the session TTL
 (the telco dropped it or the citizen gave up), else it is still *in progress*.
+
+A session through a directory (``*152*00#``) is a *visit* to the directory and one to each
+service it entered from there: each service counts the screens shown inside it and ends as its
+visit ended (completed, or ``to_directory`` when the citizen went back to the list); the
+directory counts the sessions on its code, the list (``home``) when it was shown, a
+``-> <service>`` step per service chosen, and ends as the service it was in. A visit without an
+end is idle from the session's last event, wherever that was: a directory is not abandoned
+while the citizen is busy in the service they chose.
 """
 
 from __future__ import annotations
@@ -18,9 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ussd_gateway.adapters.db.models import SessionEvent, Submission
+from ussd_gateway.adapters.observe.events import ENTERED, TO_DIRECTORY
 from ussd_gateway.engine.definition import MenuDefinition
+from ussd_gateway.engine.directory import DirectoryScreen
 
-LEFT = ("cancelled", "error", "timed_out")
+LEFT = ("cancelled", "error", "timed_out", TO_DIRECTORY)
 """Outcomes of a session that ended without completing: its last screen is where it left."""
 OUTCOMES = ("completed", *LEFT, "in_progress")
 
@@ -44,7 +54,7 @@ def parse_since(value: str, now: dt.datetime) -> dt.datetime:
 
 @dataclass
 class Journey:
-    """One session as its events tell it."""
+    """One visit of a session to a service (or directory), as its events tell it."""
 
     service: str
     started_at: dt.datetime
@@ -52,6 +62,7 @@ class Journey:
     screens: list[str] = field(default_factory=list)
     reason: str | None = None
     ended_at: dt.datetime | None = None
+    session_id: str = ""
 
     def outcome(self, now: dt.datetime, ttl: float) -> str:
         if self.reason is not None:
@@ -63,32 +74,58 @@ class Journey:
 async def load_journeys(
     engine: AsyncEngine, *, since: dt.datetime, service: str | None = None
 ) -> list[Journey]:
-    """Sessions started since ``since`` (of ``service``), in order of start."""
+    """Visits started since ``since`` (to ``service``), in order of start.
+
+    With ``service``, the other events of its sessions are read too: they say how long ago
+    the session was last active.
+    """
     ev = SessionEvent
     query = select(ev.session_id, ev.service, ev.kind, ev.screen, ev.reason, ev.at).where(
         ev.at >= since
     )
     if service is not None:
-        query = query.where(ev.service == service)
+        sessions = select(ev.session_id).where(ev.service == service, ev.at >= since)
+        query = query.where(ev.session_id.in_(sessions))
     query = query.order_by(ev.at, ev.id)
-    journeys: dict[str, Journey] = {}
+    open_visits: dict[tuple[str, str], Journey] = {}
+    visits: list[Journey] = []
+    active: dict[str, dt.datetime] = {}
     async with engine.connect() as connection:
         result = await connection.stream(query.execution_options(yield_per=2000))
         async for sid, svc, kind, screen, reason, at in result:
-            journey = journeys.get(sid)
+            active[sid] = at
+            if service is not None and svc != service:
+                continue
+            journey = open_visits.get((sid, svc))
             if kind == "start":
-                if journey is None:
-                    journeys[sid] = Journey(service=svc, started_at=at, last_at=at)
+                if journey is None or journey.reason is not None:  # first visit, or back again
+                    journey = Journey(service=svc, started_at=at, last_at=at, session_id=sid)
+                    open_visits[(sid, svc)] = journey
+                    visits.append(journey)
                 continue
             if journey is None:
                 continue  # started before the period
             journey.last_at = max(journey.last_at, at)
+            if journey.reason is not None:
+                continue  # after its end: another visit's leftovers
             if kind == "screen" and screen:
                 journey.screens.append(screen)
-            elif kind == "end" and journey.reason is None:
+            elif kind == "end":
                 journey.reason = reason or "error"
                 journey.ended_at = at
-    return list(journeys.values())
+    for journey in visits:
+        if journey.reason is None:
+            journey.last_at = max(journey.last_at, active[journey.session_id])
+    return visits
+
+
+def calls(journeys: Iterable[Journey]) -> list[Journey]:
+    """The first visit of each session: one per call (through a directory, the directory's,
+    which ends as the service chosen there)."""
+    first: dict[str, Journey] = {}
+    for journey in journeys:
+        first.setdefault(journey.session_id, journey)
+    return list(first.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +163,9 @@ def journey_order(definition: MenuDefinition | None) -> list[str]:
     """
     if definition is None:
         return []
+    listing = definition.screens.get(definition.start)
+    if isinstance(listing, DirectoryScreen):  # its list, then each service it offers
+        return [definition.start, *(ENTERED + entry.service for entry in listing.entries)]
     order: list[str] = []
     seen: set[str] = set()
     stack = [definition.start]
@@ -185,7 +225,8 @@ def funnel_table(report: Funnel) -> str:
         f"Funnel of {report.service}: sessions started since {report.since:%Y-%m-%d %H:%M} UTC",
         f"sessions {report.sessions} · completed {o['completed']} "
         f"({_percent(o['completed'], report.sessions)}) · cancelled {o['cancelled']} · "
-        f"error {o['error']} · timed out {o['timed_out']} · in progress {o['in_progress']}",
+        f"error {o['error']} · timed out {o['timed_out']} · in progress {o['in_progress']}"
+        + (f" · back to directory {o[TO_DIRECTORY]}" if o[TO_DIRECTORY] else ""),
         "",
     ]
     width = max([len("screen"), *(len(r.screen) for r in report.rows)])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class BadRequest(ValueError):
@@ -60,6 +60,9 @@ class UssdReply:
     replayed: bool = False
     """It answers a stalled request replayed in place of the one received (``SessionStore.stall``):
     once the citizen sees it, the stalled request is done with."""
+    service: str = field(default="", compare=False)
+    """The service whose screen this is (through a directory: the one the session is in), for
+    the figures; empty when the hop service did not say. Not part of what the citizen sees."""
 
 
 @dataclass(frozen=True, slots=True)

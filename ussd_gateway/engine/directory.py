@@ -5,11 +5,13 @@ A directory file (``menus/directory.yaml``) starts with ``directory: <name>``; a
 menu file, with an order and an on/off switch. The directory is served as a one-screen
 definition of its own, so sessions, versions, reloads and resume treat it like any service;
 choosing an entry ``Enter``s that service, and the ``navigation.directory`` key (``000``) comes
-back. A service whose file is broken stays listed, marked unavailable in the citizen's language.
+back. A service whose file is broken stays listed, marked unavailable in the citizen's language;
+a directory file that is broken itself gives way to a plain list (``fallback_directory``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Mapping
@@ -46,6 +48,7 @@ UNAVAILABLE: Mapping[str, str] = {
 """Marks an entry whose service file is broken (``unavailable:`` in the file overrides it)."""
 
 _HEADER = re.compile(r"^directory\s*:", re.MULTILINE)
+_NAME = re.compile(r"^directory\s*:\s*[\"']?([A-Za-z_]\w*)[\"']?\s*(?:#.*)?$", re.MULTILINE)
 
 
 def is_directory_file(path: Path) -> bool:
@@ -54,6 +57,16 @@ def is_directory_file(path: Path) -> bool:
         return bool(_HEADER.search(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError):
         return False
+
+
+def written_name(path: Path) -> str | None:
+    """The name on a directory file's ``directory:`` line, read as text: a file whose YAML is
+    broken elsewhere still says which code it serves."""
+    try:
+        found = _NAME.search(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+    return found.group(1) if found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,8 @@ class DirectoryScreen(Screen):
     unavailable: LocalizedText
     pages_by_language: Mapping[str, tuple[tuple[int, ...], ...]]
     default_language: str
+    fallback: bool = False
+    """A plain list of the services that loaded, served while the directory's file is broken."""
 
     def _pages(self, language: str) -> tuple[tuple[int, ...], ...]:
         return self.pages_by_language.get(language) or self.pages_by_language[self.default_language]
@@ -159,7 +174,11 @@ def inspect_directory(
     try:
         source = path.read_text(encoding="utf-8")
         raw = load_yaml(source)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return None, [Problem(file, "-", f"not valid YAML: {getattr(exc, 'problem', exc)}", line)]
+    except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(file, "-", f"cannot read the directory: {exc}".splitlines()[0])]
     problems: list[Problem] = []
 
@@ -232,7 +251,43 @@ def inspect_directory(
     numbers = [int(k) for k in navigation.reserved if k.isdigit() and not k.startswith("0")]
     if len(entries) >= min(numbers, default=1000):
         problem("more entries than numbers before the navigation keys")
+    definition, too_long = _served(
+        name,
+        path,
+        source,
+        langs,
+        title,
+        unavailable,
+        entries,
+        navigation,
+        line=line_of(raw),
+        title_given=dict(raw.get("title") or {}) if isinstance(raw.get("title"), Mapping) else {},
+        owner=dict(raw.get("owner") or {}) if isinstance(raw.get("owner"), Mapping) else {},
+        key_lines=dict(getattr(raw, "key_lines", {})),
+    )
+    for message in too_long:
+        problem(message)
+    return definition, problems
 
+
+def _served(
+    name: str,
+    path: Path,
+    source: str,
+    langs: tuple[str, ...],
+    title: LocalizedText,
+    unavailable: LocalizedText,
+    entries: tuple[Entry, ...],
+    navigation: NavigationKeys,
+    *,
+    line: int | None = None,
+    title_given: Mapping[str, str] | None = None,
+    owner: Mapping[str, Any] | None = None,
+    key_lines: Mapping[str, int] | None = None,
+    fallback: bool = False,
+) -> tuple[MenuDefinition, list[str]]:
+    """The directory's one-screen definition, paged per language, and each entry too long."""
+    too_long: list[str] = []
     messages = _messages(langs)
     reserve = 1 + max(
         ussd_length(m.render(lang, {}))[0] for m in messages.values() for lang in langs
@@ -249,12 +304,15 @@ def inspect_directory(
             reserve + 1,  # the hint's own line break
             numbered=False,  # numbered across pages already
         )
-        for line in lines:
-            if not fits_ussd(line):
-                problem(f"{lang}: entry '{line}' is too long for one screen")
-    screen = DirectoryScreen(START, line_of(raw), title, entries, unavailable, pages, langs[0])
+        for text in lines:
+            if not fits_ussd(text):
+                too_long.append(f"{lang}: entry '{text}' is too long for one screen")
+    screen = DirectoryScreen(
+        START, line, title, entries, unavailable, pages, langs[0], fallback=fallback
+    )
     fingerprint = ";".join(f"{e.service}:{e.available}" for e in entries)
-    version = hashlib.sha256(f"{source}\0{fingerprint}".encode()).hexdigest()[:12]
+    served = f"{source}\0{fingerprint}" + ("\0fallback" if fallback else "")
+    version = hashlib.sha256(served.encode()).hexdigest()[:12]
     definition = MenuDefinition(
         service=name,
         languages=langs,
@@ -262,13 +320,103 @@ def inspect_directory(
         screens=MappingProxyType({START: screen}),
         messages=MappingProxyType(messages),
         navigation=navigation,
-        source=file,
+        source=str(path),
         version=version,
-        title=dict(raw.get("title") or {}) if isinstance(raw.get("title"), Mapping) else {},
-        owner=dict(raw.get("owner") or {}) if isinstance(raw.get("owner"), Mapping) else {},
-        key_lines=MappingProxyType(dict(getattr(raw, "key_lines", {}))),
+        title=dict(title_given or {}),
+        owner=dict(owner or {}),
+        key_lines=MappingProxyType(dict(key_lines or {})),
     )
-    return definition, problems
+    return definition, too_long
+
+
+FALLBACK_TITLE: Mapping[str, str] = {"sw": "Huduma", "en": "Services"}
+"""The plain list's title when the broken directory file's own cannot be read."""
+
+
+def fallback_directory(
+    path: Path,
+    name: str,
+    services: Mapping[str, MenuDefinition],
+    navigation: NavigationKeys,
+    languages: tuple[str, ...] = ("sw", "en"),
+) -> MenuDefinition | None:
+    """A plain list of the services that loaded, served on a directory's code while its file is
+    broken (at start, with no good version to keep), so a typo there does not take every service
+    behind the code down; None when no service loaded.
+
+    ``services``: loaded definitions by resolved file path. What of the broken file can still
+    be read is used (its title, which files it lists, switched on, in its order, so numbers
+    such as ``*152*00*2#`` keep their meaning); a file that cannot be read lists every service.
+    """
+    raw: Any = None
+    source = ""
+    with contextlib.suppress(OSError, UnicodeDecodeError, yaml.YAMLError):
+        source = path.read_text(encoding="utf-8")
+        raw = load_yaml(source)
+    raw = raw if isinstance(raw, Mapping) else {}
+    given = raw.get("languages")
+    if isinstance(given, list) and given and all(isinstance(x, str) for x in given):
+        languages = tuple(given)
+    chosen = _still_listed(path, raw, services)
+    if chosen is None:
+        chosen = [services[key] for key in sorted(services)]
+    if not chosen:
+        return None
+    title = _text(raw.get("title"), languages) or _text(dict(FALLBACK_TITLE), languages)
+    if title is None:
+        title = LocalizedText.plain(FALLBACK_TITLE["en"], languages[0])
+    entries = tuple(
+        Entry(
+            d.service,
+            LocalizedText.compile(
+                {lang: str(d.title.get(lang) or d.service) for lang in languages}, languages[0]
+            ),
+            True,
+        )
+        for d in chosen
+    )
+    unavailable = LocalizedText.plain(UNAVAILABLE["en"], languages[0])
+    definition, _ = _served(
+        name, path, source, languages, title, unavailable, entries, navigation, fallback=True
+    )
+    return definition
+
+
+def _still_listed(
+    path: Path, raw: Mapping[str, Any], services: Mapping[str, MenuDefinition]
+) -> list[MenuDefinition] | None:
+    """The loaded services a broken directory file still lists, switched on, in its order;
+    None when it lists nothing that can be read."""
+    items = raw.get("services")
+    if not isinstance(items, list):
+        return None
+    ordered: list[tuple[float, int, MenuDefinition]] = []
+    readable = False
+    for n, item in enumerate(items):
+        if not isinstance(item, Mapping) or not isinstance(item.get("file"), str):
+            continue
+        readable = True
+        definition = services.get(str((path.parent / item["file"]).resolve()))
+        if definition is None or item.get("enabled", True) is False:
+            continue
+        order = item.get("order", n + 1)
+        order = order if isinstance(order, int | float) and not isinstance(order, bool) else n + 1
+        ordered.append((float(order), n, definition))
+    if not readable:
+        return None
+    seen: set[str] = set()
+    chosen = []
+    for _, _, definition in sorted(ordered, key=lambda t: (t[0], t[1])):
+        if definition.service not in seen:
+            seen.add(definition.service)
+            chosen.append(definition)
+    return chosen
+
+
+def is_fallback(definition: MenuDefinition) -> bool:
+    """A plain list served in place of a broken directory file (``fallback_directory``)."""
+    screen = definition.screens.get(START)
+    return isinstance(screen, DirectoryScreen) and screen.fallback
 
 
 def listed_files(paths: list[Path]) -> dict[str, str]:
@@ -311,8 +459,8 @@ def check_extended_codes(
     problems: list[Problem] = []
     for code, name in service_codes.items():
         directory = definitions.get(name)
-        if directory is None or not is_directory(directory):
-            continue
+        if directory is None or not is_directory(directory) or is_fallback(directory):
+            continue  # a plain list stands in for a broken file: its numbers prove nothing
         screen = directory.screens[START]
         assert isinstance(screen, DirectoryScreen)
         prefix = code.rstrip("#") + "*"

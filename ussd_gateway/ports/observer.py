@@ -14,12 +14,14 @@ from ussd_gateway.domain.ussd import UssdReply, UssdRequest
 
 class HopObserver(Protocol):
     def advanced(self, request: UssdRequest, previous: Session | None, current: Session) -> None:
-        """A hop moved a session on (``previous`` is None for a new session)."""
+        """A hop moved a session on (``previous`` is None for a new session); through a
+        directory ``current`` may be in another service than ``previous``."""
 
     def answered(
         self, request: UssdRequest, service: str | None, reply: UssdReply, seconds: float
     ) -> None:
-        """A reply went back (``service`` is None when the code reaches no service)."""
+        """A reply went back, showing a screen of ``service`` (through a directory: the service
+        the session is in; None when the code reaches no service)."""
 
     def failed(self, request: UssdRequest, service: str, dependency: str) -> None:
         """A hop ended politely because ``dependency`` did not answer."""

@@ -110,29 +110,38 @@ class DatabaseFigures(Collector):
     async def _timed_out(
         self, connection: AsyncConnection, now: dt.datetime
     ) -> dict[tuple[str, str], int]:
-        """Sessions of the last day with no end event and no event for longer than the TTL."""
+        """Sessions of the last day with no end event, idle (anywhere) longer than the TTL.
+
+        Per session and service: a session through a directory is a visit to each (the
+        directory's ends when the service chosen there ends; a service left for the directory
+        ends then), so each times out where it was left; a visit is idle from the session's
+        last event, so a directory is not counted while its citizen is busy in a service."""
         ev = SessionEvent
-        per_session = (
+        recent = ev.at >= now - TIMED_OUT_WINDOW
+        visits = (
             select(
-                func.max(ev.service).label("service"),
+                ev.session_id.label("session_id"),
+                ev.service.label("service"),
                 func.max(ev.provider).label("provider"),
-                func.max(ev.at).label("last"),
                 func.sum(case((ev.kind == "end", 1), else_=0)).label("ends"),
                 func.sum(case((ev.kind == "start", 1), else_=0)).label("starts"),
             )
-            .where(ev.at >= now - TIMED_OUT_WINDOW)
+            .where(recent)
+            .group_by(ev.session_id, ev.service)
+            .subquery()
+        )
+        active = (
+            select(ev.session_id.label("session_id"), func.max(ev.at).label("last"))
+            .where(recent)
             .group_by(ev.session_id)
             .subquery()
         )
         cutoff = now - dt.timedelta(seconds=self._ttl)
         query = (
-            select(per_session.c.service, per_session.c.provider, func.count())
-            .where(
-                per_session.c.ends == 0,
-                per_session.c.starts > 0,
-                per_session.c.last < cutoff,
-            )
-            .group_by(per_session.c.service, per_session.c.provider)
+            select(visits.c.service, visits.c.provider, func.count())
+            .join(active, active.c.session_id == visits.c.session_id)
+            .where(visits.c.ends == 0, visits.c.starts > 0, active.c.last < cutoff)
+            .group_by(visits.c.service, visits.c.provider)
         )
         return {(s, p): n for s, p, n in await connection.execute(query)}
 

@@ -48,6 +48,13 @@ _SQLITE_INSERT = str(_INSERT.compile(dialect=sqlite.dialect(), column_keys=list(
 Event = tuple[str, str, str, str, str | None, str | None, dt.datetime]
 """One buffered event, in ``COLUMNS`` order: a tuple is cheaper to build than a dict."""
 
+ENTERED = "-> "
+"""A directory's ``screen`` event for a service entered from it: ``-> mrejesho`` (its funnel's
+"chose a service" rows). A directory has one real screen, its list (``home``)."""
+TO_DIRECTORY = "to_directory"
+"""The ``end`` reason of a service's visit left for the directory it was entered from (``000``,
+or ``0`` on its first screen); the session goes on in the directory."""
+
 
 @functools.lru_cache(maxsize=16384)
 def opaque_session_id(provider: str, session_id: str) -> str:

@@ -63,13 +63,21 @@ HOP_SECONDS = Histogram(
     buckets=HOP_BUCKETS,
 )
 SESSIONS_STARTED = Counter(
-    "ussd_sessions_started", "Sessions started (first hop).", ["service", "provider"]
+    "ussd_sessions_started",
+    "Sessions started (first hop), and services entered from a directory.",
+    ["service", "provider"],
 )
 SESSIONS_ENDED = Counter(
     "ussd_sessions_ended",
     "Sessions ended, by reason: completed (an end screen), cancelled (the network or the "
-    "citizen hung up, per the aggregator's notice), error (the gateway could not go on).",
+    "citizen hung up, per the aggregator's notice), error (the gateway could not go on), "
+    "to_directory (a service left for the directory it was entered from).",
     ["service", "provider", "reason"],
+)
+DIRECTORY_ENTRIES = Counter(
+    "ussd_directory_entries",
+    "Services entered from a directory: chosen on its list or dialled by an extended code.",
+    ["directory", "service"],
 )
 SCREENS = Counter(
     "ussd_screens_reached",

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ussd_gateway.adapters.observe.events import EventRecorder, opaque_session_id
+from ussd_gateway.adapters.observe.events import (
+    ENTERED,
+    TO_DIRECTORY,
+    EventRecorder,
+    opaque_session_id,
+)
 from ussd_gateway.adapters.observe.metrics import (
     DEPENDENCY_ERRORS,
+    DIRECTORY_ENTRIES,
     HOP_SECONDS,
     HOPS,
     SCREENS,
@@ -51,20 +57,52 @@ class GatewayObserver:
         self.events = events
 
     def advanced(self, request: UssdRequest, previous: Session | None, current: Session) -> None:
+        """Counts each step for the service it is in: a session through a directory is a visit
+        to the directory and a visit to each service it enters from there (see ``_moved``)."""
         service, provider = current.service, request.provider
         sid = opaque_session_id(provider, request.session_id)
-        if previous is None or previous.service != service:  # a directory's service entered
-            child(SESSIONS_STARTED, service, provider).inc()
-            self._event(sid, service, provider, "start")
+        was = previous.service if previous is not None else None
+        if was != service:
+            self._moved(sid, provider, previous, current)
         shown = current.status is not SessionStatus.CANCELLED and current.screen
-        moved = previous is None or previous.screen != current.screen
+        moved = previous is None or was != service or previous.screen != current.screen
         if shown and moved:
             child(SCREENS, service, current.screen).inc()
             self._event(sid, service, provider, "screen", screen=current.screen)
         reason = end_reason(current)
         if reason is not None:
-            child(SESSIONS_ENDED, service, provider, reason).inc()
-            self._event(sid, service, provider, "end", screen=current.screen or None, reason=reason)
+            self._ended(sid, service, provider, reason, current.screen or None)
+            if current.directory:  # a directory's session ends as the service it chose
+                self._ended(sid, current.directory, provider, reason, ENTERED + service)
+
+    def _moved(self, sid: str, provider: str, previous: Session | None, current: Session) -> None:
+        """A new session, or one that entered a service from its directory or went back there.
+
+        Entering (from the list, or by an extended code such as ``*152*00*1#``) starts the
+        service's visit and is the directory's ``-> service`` step; a dial straight into a
+        service through the directory's code starts the directory's visit too. Going back ends
+        the service's visit (``to_directory``) while the directory's goes on.
+        """
+        service, directory = current.service, current.directory
+        if previous is not None and previous.directory == service:
+            self._ended(sid, previous.service, provider, TO_DIRECTORY, previous.screen or None)
+            return
+        if directory and (previous is None or previous.service != directory):
+            self._started(sid, directory, provider)
+        if directory:
+            child(DIRECTORY_ENTRIES, directory, service).inc()
+            self._event(sid, directory, provider, "screen", screen=ENTERED + service)
+        self._started(sid, service, provider)
+
+    def _started(self, sid: str, service: str, provider: str) -> None:
+        child(SESSIONS_STARTED, service, provider).inc()
+        self._event(sid, service, provider, "start")
+
+    def _ended(
+        self, sid: str, service: str, provider: str, reason: str, screen: str | None
+    ) -> None:
+        child(SESSIONS_ENDED, service, provider, reason).inc()
+        self._event(sid, service, provider, "end", screen=screen, reason=reason)
 
     def answered(
         self, request: UssdRequest, service: str | None, reply: UssdReply, seconds: float
@@ -84,10 +122,7 @@ class GatewayObserver:
 
     def session_ended(self, provider: str, session_id: str, service: str, reason: str) -> None:
         """For the aggregator's end-of-session notice (a hang-up: ``cancelled``)."""
-        child(SESSIONS_ENDED, service, provider, reason).inc()
-        self._event(
-            opaque_session_id(provider, session_id), service, provider, "end", reason=reason
-        )
+        self._ended(opaque_session_id(provider, session_id), service, provider, reason, None)
 
     def _event(
         self,

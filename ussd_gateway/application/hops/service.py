@@ -91,7 +91,7 @@ class HopService:
                 reply.end,
                 elapsed * 1000,
             )
-        self.observer.answered(request, route.definition.service, reply, elapsed)
+        self.observer.answered(request, reply.service or route.definition.service, reply, elapsed)
         return reply
 
     async def close(self, provider: str, session_id: str, reason: str, *, dropped: bool) -> bool:
@@ -115,9 +115,10 @@ class HopService:
             log.error("session store unavailable closing %s: %s", key, exc)
             return False
         if was_active:  # a journey the engine had not already ended: the funnel's "left here"
-            self.observer.session_ended(
-                provider, session_id, closed.service, "timed_out" if dropped else "cancelled"
-            )
+            why = "timed_out" if dropped else "cancelled"
+            self.observer.session_ended(provider, session_id, closed.service, why)
+            if closed.directory:  # and the directory it was entered from ends with it
+                self.observer.session_ended(provider, session_id, closed.directory, why)
         log.info(
             "session %s ended by %s: %s (%s) at %s",
             key,
@@ -170,7 +171,8 @@ class HopService:
         if session is not None and definition.service not in (session.service, session.directory):
             session = None  # an aggregator reused a session id for another code
         if session is not None and is_repeat(session, request):
-            return UssdReply(session.last_reply, session.last_end or bool(session.end_reason))
+            ended = session.last_end or bool(session.end_reason)
+            return UssdReply(session.last_reply, ended, service=session.service)
         received = request.text
         repeating = session is not None and repeats_markers(session, request)
         if session is not None:
@@ -179,9 +181,9 @@ class HopService:
             result = await self._first(tx.key, request, definition, entries, tx)
         elif request.text == session.consumed and session.hops:
             # the aggregator retried a hop we already answered: same screen, no change
-            return UssdReply(session.last_reply, session.last_end)
+            return UssdReply(session.last_reply, session.last_end, service=session.service)
         elif session.status is not SessionStatus.ACTIVE or session.end_reason:
-            return UssdReply(session.last_reply, True)
+            return UssdReply(session.last_reply, True, service=session.service)
         else:
             entry = newest_entry(session.consumed, request.text)
             if session.resume_from is not None:
@@ -194,7 +196,7 @@ class HopService:
         self.observer.advanced(request, session, new)
         if result.language_changed:
             await self.store.remember_language(request.phone, result.language_changed)
-        return UssdReply(result.reply.text, result.reply.end)
+        return UssdReply(result.reply.text, result.reply.end, service=new.service)
 
     async def _first(
         self,

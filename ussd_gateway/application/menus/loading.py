@@ -3,7 +3,9 @@
 Start-up, reloads and journey tests read the menus through ``load_services``. Problems that
 belong to one file (its YAML, schema, texts, owner) disable that file's service only: its
 codes answer "unavailable" and directories list it as temporarily unavailable, while every
-other service is served. Problems between files (a code or SMS keyword claimed twice, one
+other service is served. A broken directory file keeps its code answering: on a reload with
+the directory it replaces, at start with a plain list of the services that loaded. Problems
+between files (a code or SMS keyword claimed twice, one
 service name in two files) and broken catalogues stop the whole load: nobody can tell which
 side is right.
 """
@@ -26,10 +28,13 @@ from ussd_gateway.engine.definition import (
 from ussd_gateway.engine.directory import (
     check_extended_codes,
     check_listed,
+    fallback_directory,
     inspect_directory,
     is_directory,
     is_directory_file,
+    is_fallback,
     listed_files,
+    written_name,
 )
 from ussd_gateway.engine.keywords import parse_keywords
 from ussd_gateway.engine.lint import check_codes, check_keywords
@@ -59,6 +64,9 @@ class Loaded:
     """Broken, with no earlier version to fall back on: not served (codes say unavailable)."""
     kept: dict[str, Disabled] = field(default_factory=dict)
     """Broken on a reload: the version served until now goes on serving (in ``definitions``)."""
+    fallback: dict[str, Disabled] = field(default_factory=dict)
+    """Directories whose file is broken with no good version to keep: a plain list of the
+    services that loaded stands in (in ``definitions``)."""
     warnings: list[Problem] = field(default_factory=list)
 
 
@@ -157,11 +165,13 @@ def load_services(
     for path in directories:
         definition, found = inspect_directory(path, by_file, broken, settings.navigation)
         if definition is None or found:
-            name = (
-                definition.service if definition is not None else declared_name(path, "directory")
-            )
-            loaded.disabled[name] = Disabled(name, str(path), tuple(found))
-            continue
+            if definition is not None:
+                name = definition.service
+            else:  # unreadable as YAML: its `directory:` line may still say which code it serves
+                name = written_name(path) or declared_name(path, "directory")
+            definition = _instead_of_broken(path, name, previous, by_file, settings, loaded, found)
+            if definition is None:
+                continue
         if definition.service in loaded.definitions:
             raise DefinitionError(
                 [Problem(str(path), "-", f"'{definition.service}' is also a service's name")]
@@ -171,6 +181,30 @@ def load_services(
     if clashes:
         raise DefinitionError(clashes)
     return loaded
+
+
+def _instead_of_broken(
+    path: Path,
+    name: str,
+    previous: Mapping[str, MenuDefinition],
+    by_file: Mapping[str, MenuDefinition],
+    settings: Settings,
+    loaded: Loaded,
+    found: list[Problem],
+) -> MenuDefinition | None:
+    """What a directory's code serves while its file is broken: the last good directory (on a
+    reload), else a plain list of the services that loaded; None (disabled) when none did."""
+    last = previous.get(name)
+    if last is not None and is_directory(last) and not is_fallback(last):
+        loaded.kept[name] = Disabled(name, str(path), tuple(found))
+        return last
+    languages = tuple(dict.fromkeys([settings.default_language, "sw", "en"]))
+    plain = fallback_directory(path, name, by_file, settings.navigation, languages)
+    if plain is None:
+        loaded.disabled[name] = Disabled(name, str(path), tuple(found))
+        return None
+    loaded.fallback[name] = Disabled(name, str(path), tuple(found))
+    return plain
 
 
 def load_catalogues(settings: Settings) -> tuple[dict[str, Catalogue], list[Problem]]:
@@ -195,6 +229,7 @@ def load_definitions(settings: Settings) -> dict[str, MenuDefinition]:
     """Every service and directory, validated; any broken file raises with every problem
     (``file: screen: problem``). Serving is more forgiving: see ``services.load_services``."""
     loaded = load_services(settings)
-    if loaded.disabled:
-        raise DefinitionError([p for d in loaded.disabled.values() for p in d.problems])
+    if loaded.disabled or loaded.fallback:
+        broken = [*loaded.disabled.values(), *loaded.fallback.values()]
+        raise DefinitionError([p for d in broken for p in d.problems])
     return loaded.definitions

@@ -29,6 +29,7 @@ from ussd_gateway.application.menus.routing import ServiceRouter
 from ussd_gateway.config.reload import ReloadConfig
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.definition import DefinitionError, MenuDefinition, Problem
+from ussd_gateway.engine.directory import START, DirectoryScreen
 from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,13 @@ class ReloadResult:
     """Services left out because their file is broken (the others were published)."""
     kept: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Services whose file is broken now, still serving the version they had."""
+    fallback: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Directories whose file is broken, with no good version to keep: a plain list of the
+    services that loaded is served on their code."""
 
     @property
     def published(self) -> bool:
-        return self.ok or bool(self.disabled or self.kept)
+        return self.ok or bool(self.disabled or self.kept or self.fallback)
 
     def as_json(self) -> dict[str, Any]:
         if not self.published:
@@ -69,9 +73,10 @@ class ReloadResult:
             answer["published"] = True
             answer["disabled"] = {name: list(why) for name, why in self.disabled.items()}
             answer["kept"] = {name: list(why) for name, why in self.kept.items()}
-            answer["problems"] = [
-                p for why in [*self.disabled.values(), *self.kept.values()] for p in why
-            ]
+            if self.fallback:
+                answer["fallback"] = {name: list(why) for name, why in self.fallback.items()}
+            broken = [*self.disabled.values(), *self.kept.values(), *self.fallback.values()]
+            answer["problems"] = [p for why in broken for p in why]
         return answer
 
 
@@ -108,7 +113,9 @@ def read_menus(
     fresh = {k: d for k, d in loaded.definitions.items() if k not in loaded.kept}
     definitions = {**loaded.definitions, **stamp(fresh, digest)}  # kept ones are stamped already
     try:
-        router = ServiceRouter(settings.service_codes, definitions, loaded.disabled, loaded.kept)
+        router = ServiceRouter(
+            settings.service_codes, definitions, loaded.disabled, loaded.kept, loaded.fallback
+        )
     except ValueError as exc:
         where = str(settings.config_path or "config/gateway.yaml")
         broken = [p for d in loaded.disabled.values() for p in d.problems]
@@ -123,10 +130,20 @@ def load_registry(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> MenuRegist
     for name, disabled in router.disabled.items():
         for problem in disabled.problems:
             log.error("service %s disabled: %s", name, problem)
+    for name, broken in router.fallback.items():
+        for problem in broken.problems:
+            log.warning("%s: %s", plain_list(name, definitions), problem)
     if router.disabled and not definitions:
         raise DefinitionError([p for d in router.disabled.values() for p in d.problems])
     keep = settings.sessions.ttl + settings.sessions.resume_window
     return MenuRegistry(definitions, router, keep=keep, clock=clock.monotonic)
+
+
+def plain_list(name: str, definitions: Mapping[str, MenuDefinition]) -> str:
+    """What a directory's code serves while its file is broken, for the log."""
+    screen = definitions[name].screens.get(START)
+    listed = [e.service for e in screen.entries] if isinstance(screen, DirectoryScreen) else []
+    return f"directory {name} is broken: serving a plain list of {', '.join(listed)} instead"
 
 
 def files_signature(settings: Settings) -> str:
@@ -173,6 +190,7 @@ class Reloader:
             versions = self.menus.publish(definitions, router)
             disabled = {name: tuple(d.lines()) for name, d in router.disabled.items()}
             kept = {name: tuple(d.lines()) for name, d in router.kept.items()}
+            fallback = {name: tuple(d.lines()) for name, d in router.fallback.items()}
             for name, why in disabled.items():
                 for problem in why:
                     log.error("reload (%s): service %s disabled: %s", trigger, name, problem)
@@ -180,6 +198,11 @@ class Reloader:
                 for problem in why:
                     log.error(
                         "reload (%s): %s still on its previous version: %s", trigger, name, problem
+                    )
+            for name, why in fallback.items():
+                for problem in why:
+                    log.warning(
+                        "reload (%s): %s: %s", trigger, plain_list(name, definitions), problem
                     )
             log.info(
                 "reload (%s): %s",
@@ -191,7 +214,12 @@ class Reloader:
                 or "no services",
             )
             result = ReloadResult(
-                not (disabled or kept), trigger, versions=versions, disabled=disabled, kept=kept
+                not (disabled or kept or fallback),
+                trigger,
+                versions=versions,
+                disabled=disabled,
+                kept=kept,
+                fallback=fallback,
             )
         if self.broadcast is not None and trigger != PEER and result.published:
             await self.broadcast.announce(result.as_json()["services"])

@@ -32,12 +32,15 @@ class ServiceRouter:
         definitions: Mapping[str, MenuDefinition],
         disabled: Mapping[str, Disabled] | None = None,
         kept: Mapping[str, Disabled] | None = None,
+        fallback: Mapping[str, Disabled] | None = None,
     ) -> None:
         self.definitions = dict(definitions)
         self.disabled: dict[str, Disabled] = dict(disabled or {})
         """Services not served because their file is broken: their codes answer unavailable."""
         self.kept: dict[str, Disabled] = dict(kept or {})
         """Services whose file broke on a reload: they serve the version they had."""
+        self.fallback: dict[str, Disabled] = dict(fallback or {})
+        """Directories whose file is broken, served as a plain list of the loaded services."""
         clashes = check_codes(definitions, codes)
         if clashes:  # the validator's rule, enforced at start too
             raise DefinitionError(clashes)

@@ -84,6 +84,7 @@ def run_funnel(args: argparse.Namespace) -> int:
 def run_summary(args: argparse.Namespace) -> int:
     from ussd_gateway.adapters.db.engine import create_engine
     from ussd_gateway.application.reports import (
+        calls,
         load_journeys,
         submissions_per_day,
         summary,
@@ -100,6 +101,8 @@ def run_summary(args: argparse.Namespace) -> int:
         engine = create_engine(settings.database_url)
         try:
             journeys = await load_journeys(engine, since=since, service=args.service)
+            if args.service is None:  # each call once, not once per service it went through
+                journeys = calls(journeys)
             stored, delivered = await submissions_per_day(engine, since=since, service=args.service)
         finally:
             await engine.dispose()

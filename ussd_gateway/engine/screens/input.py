@@ -176,7 +176,7 @@ body:
         return (self.text,) if self.hint is None else (self.text, self.hint)
 
     def render(self, hop: HopContext) -> str:
-        text = self.text.render(hop.language, hop.variables)
+        text = self.text.render(hop.language, hop.shown)
         footer = hop.footer()
         return f"{text}\n{footer}" if footer else text
 
@@ -184,6 +184,6 @@ body:
         value, retry = self.validation.check(entry)
         if retry is not None:
             if self.hint is not None:
-                return Retry("_custom", {"text": self.hint.render(hop.language, hop.variables)})
+                return Retry("_custom", {"text": self.hint.render(hop.language, hop.shown)})
             return retry
         return Go(self.next, {self.save_as: value})

@@ -140,7 +140,7 @@ institution:
     def render(self, hop: HopContext) -> str:
         pages = self._pages(hop.language)
         page = min(hop.session.page, len(pages) - 1) if pages else 0
-        lines = [self.text.render(hop.language, hop.variables)]
+        lines = [self.text.render(hop.language, hop.shown)]
         if pages:
             lines += [
                 f"{n}. {self.items[i].label_in(hop.language, self.default_language)}"

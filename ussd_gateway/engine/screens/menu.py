@@ -105,7 +105,7 @@ home:
         return (self.text, *(o.label for o in self.options))
 
     def render(self, hop: HopContext) -> str:
-        variables = hop.variables
+        variables = hop.shown
         lines = [self.text.render(hop.language, variables)]
         lines += [
             f"{n}. {o.label.render(hop.language, variables)}"

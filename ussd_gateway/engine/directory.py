@@ -24,7 +24,7 @@ from ussd_gateway.config.settings import NavigationKeys
 from ussd_gateway.domain.gsm import fits_ussd, ussd_length
 from ussd_gateway.engine.definition import MenuDefinition, Problem
 from ussd_gateway.engine.loader import check_lengths
-from ussd_gateway.engine.messages import DEFAULT_MESSAGES
+from ussd_gateway.engine.messages import DEFAULT_MESSAGES, choices
 from ussd_gateway.engine.screens.base import Enter, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.list import paginate
 from ussd_gateway.engine.text import LocalizedText
@@ -123,7 +123,7 @@ class DirectoryScreen(Screen):
                 return Enter(chosen.service)
             line = self.line_of(int(entry) - 1, hop.language).split(". ", 1)[1]
             return Retry("_custom", {"text": line})
-        return Retry("invalid_choice")
+        return Retry("choose_from", choices(len(self.entries)))
 
 
 def _messages(languages: tuple[str, ...]) -> dict[str, LocalizedText]:

@@ -58,9 +58,9 @@ async def test_valid_entry_is_saved_and_leads_on(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("validate", "entry", "sw", "en"),
     [
-        ("{min_length: 5}", "abcd", "Angalau herufi 5.", "At least 5 characters."),
-        ("{max_length: 10}", "abcdefghijk", "Zisizidi herufi 10.", "At most 10 characters."),
-        ("{digits: true}", "12a4", "Tarakimu tu.", "Digits only."),
+        ("{min_length: 5}", "abcd", "Andika angalau herufi 5.", "Type at least 5 characters."),
+        ("{max_length: 10}", "abcdefghijk", "Usizidishe herufi 10.", "Type at most 10 characters."),
+        ("{digits: true}", "12a4", "Andika tarakimu tu.", "Type digits only."),
         ("{pattern: '[A-Z]{2}[0-9]{3}'}", "AB12", "Muundo si sahihi.", "Invalid format."),
         ("{pattern: '[A-Z]{2}[0-9]{3}'}", "xAB123", "Muundo si sahihi.", "Invalid format."),
         ("{phone: true}", "0712", "Namba ya simu si sahihi.", "Invalid phone number."),

@@ -24,7 +24,7 @@ from ussd_gateway.config.settings import NavigationKeys
 from ussd_gateway.domain.gsm import fits_ussd, ussd_length
 from ussd_gateway.engine.definition import MenuDefinition, Problem
 from ussd_gateway.engine.loader import check_lengths
-from ussd_gateway.engine.messages import DEFAULT_MESSAGES, choices
+from ussd_gateway.engine.messages import DEFAULT_MESSAGES, HINT_KEYS, choices
 from ussd_gateway.engine.screens.base import Enter, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.list import paginate
 from ussd_gateway.engine.text import LocalizedText
@@ -235,7 +235,7 @@ def inspect_directory(
 
     messages = _messages(langs)
     reserve = 1 + max(
-        ussd_length(m.render(lang, {}))[0] for m in messages.values() for lang in langs
+        ussd_length(messages[key].render(lang, {}))[0] for key in HINT_KEYS for lang in langs
     )
     pages: dict[str, tuple[tuple[int, ...], ...]] = {}
     for lang in langs:

@@ -172,11 +172,11 @@ def parse_menu(
         for lang in languages_t:
             text = str(given.get(lang) or defaults.get(lang) or defaults["en"])
             try:
-                text.format(min=0, max=0, choices="1-2")
+                text.format(min=0, max=0, choices="1-2", tail="")
             except (KeyError, IndexError, ValueError) as exc:
                 top(
                     f"message '{key}' ({lang}) has an unknown placeholder {exc}; "
-                    "use {min}, {max} or {choices}"
+                    "use {min}, {max}, {choices} or {tail}"
                 )
                 text = defaults.get(lang) or defaults["en"]
             texts[lang] = text

@@ -22,6 +22,12 @@ DEFAULT_MESSAGES: dict[str, dict[str, str]] = {
         "en": "Service unavailable, try again.",
     },
     "no_more": {"sw": "Hakuna zaidi.", "en": "No more items."},
+    "confirm_cut": {
+        "sw": 'Ujumbe ni mrefu. Tutatuma herufi {max} za kwanza, hadi:\n"...{tail}"\n'
+        "1. Sawa, tuma hivyo\n2. Andika upya",
+        "en": "Your message is long. We will send the first {max} characters, up to:\n"
+        '"...{tail}"\n1. OK, send that\n2. Type again',
+    },
     "more": {"sw": "Zaidi", "en": "More"},
     "back": {"sw": "Rudi", "en": "Back"},
     "home": {"sw": "Mwanzo", "en": "Home"},
@@ -37,4 +43,6 @@ def choices(count: int) -> dict[str, str]:
     return {"choices": "1" if count == 1 else f"1-{count}"}
 
 
-HINT_KEYS = frozenset(k for k in DEFAULT_MESSAGES if k not in {"more", "back", "home"})
+HINT_KEYS = frozenset(
+    k for k in DEFAULT_MESSAGES if k not in {"more", "back", "home", "confirm_cut"}
+)

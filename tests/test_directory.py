@@ -189,7 +189,7 @@ async def test_00_inside_a_service_is_its_start_and_a_wrong_number_is_hinted(
     menus.directory(["{file: alpha.yaml}", "{file: beta.yaml}"])
     phone = Phone(await gateway(**menus.settings()))
     await phone.dial()
-    assert (await phone.send("5")).startswith("CON Chaguo si sahihi.\nHuduma\n1. alpha")
+    assert (await phone.send("5")).startswith("CON Chaguo si sahihi. Chagua 1-2.\nHuduma\n1. alpha")
     await phone.walk("2", "1")
     assert (await phone.send("00")).startswith("CON Karibu beta")
 
@@ -212,8 +212,10 @@ async def test_extended_and_direct_codes_reach_the_same_menu(
     assert (await phone.send("000")).startswith("CON Huduma\n1. s1\n2. s2")
     direct_phone = Phone(client)
     await direct_phone.dial("*152*77#")  # no directory on this code: 000 is just a wrong entry
-    assert (await direct_phone.send("000")).startswith("CON Chaguo si sahihi.\nKaribu s2")
-    assert (await direct_phone.send("0")) == "CON Chaguo si sahihi.\nKaribu s2\n1. Endelea"
+    assert (await direct_phone.send("000")).startswith("CON Chaguo si sahihi. Chagua 1.\nKaribu s2")
+    assert (
+        await direct_phone.send("0")
+    ) == "CON Chaguo si sahihi. Chagua 1.\nKaribu s2\n1. Endelea"
     phone = Phone(client)
     await phone.dial("*152*00*2#")
     assert (await phone.send("0")).startswith("CON Huduma\n1. s1\n2. s2")
@@ -505,7 +507,9 @@ async def test_the_configured_back_key_is_the_one_offered_and_obeyed(
     phone = Phone(await gateway(**menus.settings(navigation=keys)))
     first = await phone.dial()
     assert (await phone.send("1")) == "CON Karibu alpha\n1. Weka siri\n9.Rudi"
-    assert (await phone.send("0")) == "CON Chaguo si sahihi.\nKaribu alpha\n1. Weka siri\n9.Rudi"
+    assert (
+        await phone.send("0")
+    ) == "CON Chaguo si sahihi. Chagua 1.\nKaribu alpha\n1. Weka siri\n9.Rudi"
     assert (await phone.send("9")) == first
 
 

@@ -136,12 +136,12 @@ async def test_identical_hops_arriving_together_advance_once(
 async def test_wrong_entries_show_the_screen_again_with_a_hint(phone: Phone) -> None:
     home = await phone.dial()
     again = await phone.send("7")
-    assert again == "CON Chaguo si sahihi.\n" + home[4:]
-    assert (await phone.send("")).startswith("CON Chaguo si sahihi.\nKaribu")
+    assert again == "CON Chaguo si sahihi. Chagua 1-3.\n" + home[4:]
+    assert (await phone.send("")).startswith("CON Chaguo si sahihi. Chagua 1-3.\nKaribu")
     assert (await phone.send("abc")).startswith("CON Chaguo si sahihi.")
     await phone.walk("1", "1", "2")
     short = await phone.send("mbaya")
-    assert short.startswith("CON Angalau herufi 10.\nTRA - Mapato")
+    assert short.startswith("CON Andika angalau herufi 10.\nTRA - Mapato")
     await phone.send(MESSAGE)
     await phone.send("1")
     name = await phone.send("12345")
@@ -207,7 +207,7 @@ async def test_language_switch_is_remembered_for_the_number(
     english = await phone.send("2")
     assert english.startswith("CON Welcome to e-Mrejesho\n1. Give feedback")
     assert "Type of feedback" in await phone.send("1")
-    assert (await phone.send("9")).startswith("CON Invalid choice.\nType of feedback")
+    assert (await phone.send("9")).startswith("CON Invalid choice. Pick 1-5.\nType of feedback")
 
     # half-way into a journey: the offer to continue comes in the remembered language
     assert (await phone.dial()).startswith("CON You did not finish last time.")

@@ -77,3 +77,39 @@ def test_a_backend_key_its_connector_does_not_know_stops_serve(tmp_path: Path) -
     assert result.stderr.splitlines()[-1] == (
         f"{path}: backends.feedback.retries: unknown key, did you mean retry?"
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "shown"),
+    [
+        ("DATABASE_URL", "garbage", "'garbage'"),
+        ("DATABASE_URL", "mysql://gateway:s3cret@db/gateway", "'mysql://gateway:***@db/gateway'"),
+        ("REDIS_URL", "localhost:6379", "'localhost:6379'"),
+    ],
+)
+def test_a_url_the_gateway_cannot_use_stops_serve_in_one_line(
+    variable: str, value: str, shown: str
+) -> None:
+    result = gateway("serve", env={variable: value})
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"environment: {variable}: expected a ")
+    assert line.endswith(f", got {shown}")
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_serve_reads_dotenv_in_its_directory_and_the_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# as in config/.env.example\nPORT=eighty\nLOG_FORMAT=yaml\n")
+    clean = {k: v for k, v in os.environ.items() if k not in {"USSD_CONFIG", "PORT"}}
+    result = subprocess.run(
+        [str(BIN / "ussd-gateway"), "validate"],
+        cwd=tmp_path,
+        env={**clean, "LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.splitlines() == [
+        "environment: PORT: expected a whole number, got 'eighty'"
+    ]

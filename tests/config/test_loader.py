@@ -321,3 +321,20 @@ def test_variables_apply_without_their_section_in_the_file(tmp_path: Path) -> No
     settings = load_settings(path, env={"AT_USERNAME": "egov", "LOG_FORMAT": "json"})
     assert settings.sms.username == "egov" and settings.logging.format == "json"
     assert settings.sms.default_language == "en"  # the gateway's, as the file does not say
+
+
+def test_database_and_redis_urls_are_checked_when_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(
+            path, env={"DATABASE_URL": "mysql://u:pw@h/db", "REDIS_URL": "127.0.0.1:6379"}
+        )
+    assert raised.value.problems == (
+        "environment: REDIS_URL: expected a Redis URL (redis://host:6379/0, rediss://…, "
+        "unix:///path), got '127.0.0.1:6379'",
+        "environment: DATABASE_URL: expected a SQLite or PostgreSQL URL "
+        "(sqlite:///var/gateway.db, postgresql://user@host/db), got 'mysql://u:***@h/db'",
+    )
+    good = {"DATABASE_URL": "postgres://u:pw@h/db", "REDIS_URL": "rediss://h:6380/2"}
+    settings = load_settings(path, env=good)
+    assert (settings.database_url, settings.redis_url) == (good["DATABASE_URL"], good["REDIS_URL"])

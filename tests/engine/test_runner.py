@@ -107,7 +107,7 @@ async def test_back_keeps_what_was_typed(menu) -> None:
 async def test_back_on_the_start_screen_is_a_wrong_choice(menu) -> None:
     journey = await drive(menu, ["0"])
     assert journey.session.screen == "home"
-    assert journey.text == "Chaguo si sahihi.\nMwanzo\n1. A\n2. Tuma"
+    assert journey.text == "Chaguo si sahihi. Chagua 1-2.\nMwanzo\n1. A\n2. Tuma"
 
 
 async def test_home_goes_to_the_start_and_forgets_history(menu) -> None:
@@ -116,12 +116,12 @@ async def test_home_goes_to_the_start_and_forgets_history(menu) -> None:
     assert journey.session.history == []
     assert journey.text == "Mwanzo\n1. A\n2. Tuma"
     after = await drive(menu, ["0"], session=journey.session)
-    assert after.text.startswith("Chaguo si sahihi.\n")
+    assert after.text.startswith("Chaguo si sahihi. Chagua 1-2.\n")
 
 
 async def test_home_on_the_start_screen_is_a_wrong_choice(menu) -> None:
     journey = await drive(menu, ["00"])
-    assert journey.text.startswith("Chaguo si sahihi.\n")
+    assert journey.text.startswith("Chaguo si sahihi. Chagua 1-2.\n")
 
 
 async def test_footer_appears_on_every_screen_but_the_start(menu) -> None:

@@ -26,6 +26,8 @@ class Kind:
     expected: str
     parse: Callable[[Any], Any]
     """Raises ValueError or TypeError for a value that is not of this kind."""
+    show: Callable[[Any], str] | None = None
+    """How a wrong value appears in a problem line, when ``shown`` would reveal a secret."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,38 @@ def _seconds(value: Any) -> float:
 
 SECONDS = Kind("seconds", _seconds)
 """A duration: a number of seconds, or text with a unit (``90s``, ``5m``, ``2h``, ``3d``)."""
+
+
+def _without_password(value: Any) -> str:
+    """A URL as a problem line may show it: a password in it is replaced by ``***``."""
+    return shown(
+        re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", value) if isinstance(value, str) else value
+    )
+
+
+def _url_of(*schemes: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = as_text(value).strip()
+        scheme, separator, rest = text.partition("://")
+        if not separator or scheme.lower() not in schemes or not rest:
+            raise ValueError(text)
+        return text
+
+    return parse
+
+
+DATABASE_URL = Kind(
+    "a SQLite or PostgreSQL URL (sqlite:///var/gateway.db, postgresql://user@host/db)",
+    _url_of("sqlite", "sqlite+aiosqlite", "postgres", "postgresql", "postgresql+asyncpg"),
+    _without_password,
+)
+"""Only the databases the gateway is tested on; MySQL and others fail here, not at first use."""
+
+REDIS_URL = Kind(
+    "a Redis URL (redis://host:6379/0, rediss://…, unix:///path)",
+    _url_of("redis", "rediss", "unix"),
+    _without_password,
+)
 
 SCALARS: Mapping[Any, Kind] = {
     str: Kind("text", as_text),

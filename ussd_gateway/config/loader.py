@@ -176,6 +176,10 @@ class Reader:
             try:
                 result = kind.parse(raw)
             except (TypeError, ValueError):
+                if kind.show is not None:
+                    return self.problem(
+                        path, f"expected {kind.expected}, got {kind.show(raw)}", where=where
+                    )
                 return self.wrong(path, kind.expected, raw, where=where)
             if isinstance(result, Path) and where is None and self.root is not None:
                 result = result if result.is_absolute() else self.root / result

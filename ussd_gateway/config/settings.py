@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
+from dotenv import dotenv_values
+
 from ussd_gateway.config.backends import (
     BackendConfig,
     DeliverySettings,
@@ -21,7 +23,7 @@ from ussd_gateway.config.backends import (
 )
 from ussd_gateway.config.beem import BeemSettings
 from ussd_gateway.config.guard import GuardConfig, Limits, ProviderAuth, read_providers
-from ussd_gateway.config.kinds import SECONDS, Kind, above, between
+from ussd_gateway.config.kinds import DATABASE_URL, REDIS_URL, SECONDS, Kind, above, between
 from ussd_gateway.config.loader import ConfigError, Reader, setting
 from ussd_gateway.config.logs import LoggingSettings, LogLevel
 from ussd_gateway.config.observability import ObservabilitySettings
@@ -114,8 +116,10 @@ class Settings:
     submit_timeout: Annotated[float, SECONDS, above(0)] = 5.0
     host: str = "0.0.0.0"
     port: Annotated[int, between(0, 65535)] = field(default=8080, metadata=setting(env="PORT"))
-    redis_url: str | None = field(default=None, metadata=setting(env="REDIS_URL", file=False))
-    database_url: str = field(
+    redis_url: Annotated[str, REDIS_URL] | None = field(
+        default=None, metadata=setting(env="REDIS_URL", file=False)
+    )
+    database_url: Annotated[str, DATABASE_URL] = field(
         default="sqlite+aiosqlite:///var/gateway.db",
         metadata=setting(env="DATABASE_URL", file=False),
     )
@@ -163,7 +167,8 @@ def load_settings(
     parent), so the gateway behaves the same whatever directory it is started from. Without
     the default file the gateway runs on defaults; a file asked for must exist.
     """
-    env = os.environ if env is None else env
+    if env is None:
+        env = with_dotenv(os.environ, Path.cwd() / ".env")
     asked = config_path or env.get("USSD_CONFIG")
     path = Path(asked or "config/gateway.yaml")
     if not path.exists():
@@ -171,6 +176,24 @@ def load_settings(
             raise ConfigError(f"{path}: no such file")
         return read_settings({}, env=env)
     return read_settings(read_yaml(path), env=env, path=path)
+
+
+def with_dotenv(environ: Mapping[str, str], path: Path) -> Mapping[str, str]:
+    """``environ`` over the variables of a ``.env`` file, when there is one.
+
+    Process managers (foreman, honcho, systemd's EnvironmentFile) read ``.env`` beside the
+    Procfile; reading it here too means ``ussd-gateway serve`` run by hand sees the same
+    settings. A variable set in the real environment always wins.
+    """
+    if not path.is_file():
+        return environ
+    try:
+        values = dotenv_values(path, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+    merged = {key: value for key, value in values.items() if value is not None}
+    merged.update(environ)
+    return merged
 
 
 def read_settings(document: Any, *, env: Mapping[str, str], path: Path | None = None) -> Settings:

@@ -200,6 +200,11 @@ class SmsConfig:
     """Per text, per language; the file's languages are laid over these."""
 
     @property
+    def sends_out(self) -> bool:
+        """False on the embedded default: no key and no stand-in, so SMS stay in the outbox."""
+        return bool(self.api_key or self.base_url)
+
+    @property
     def sandbox(self) -> bool:
         return self.username == "sandbox"
 

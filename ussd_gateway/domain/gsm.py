@@ -28,7 +28,8 @@ GSM_BASIC: Final[frozenset[str]] = frozenset(
 GSM_EXTENDED: Final[frozenset[str]] = frozenset("\x0c^{}\\[~]|€")
 """The GSM 03.38 extension table (form feed included); each costs two septets."""
 
-_GSM_ALL: Final[frozenset[str]] = GSM_BASIC | GSM_EXTENDED
+GSM_ALL: Final[frozenset[str]] = GSM_BASIC | GSM_EXTENDED
+"""Every character GSM-7 can write, with or without the escape."""
 
 USSD_GSM7_LIMIT: Final = 182
 USSD_UCS2_LIMIT: Final = 80
@@ -53,7 +54,7 @@ _TYPOGRAPHY: Final[dict[int, str]] = {
 
 def is_gsm7(text: str) -> bool:
     """True when the whole text can be sent in the GSM 7-bit alphabet."""
-    return _GSM_ALL.issuperset(text)
+    return GSM_ALL.issuperset(text)
 
 
 def gsm7_length(text: str) -> int | None:
@@ -74,7 +75,7 @@ def ucs2_length(text: str) -> int:
 
 def non_gsm7_chars(text: str) -> str:
     """The distinct characters that force UCS-2, in order of appearance, to point at the culprit."""
-    return "".join(dict.fromkeys(ch for ch in text if ch not in _GSM_ALL))
+    return "".join(dict.fromkeys(ch for ch in text if ch not in GSM_ALL))
 
 
 def ussd_length(text: str) -> tuple[int, int, Encoding]:

@@ -26,7 +26,7 @@ from ussd_gateway.config.settings import NavigationKeys
 from ussd_gateway.domain.gsm import fits_ussd, ussd_length
 from ussd_gateway.engine.definition import MenuDefinition, Problem
 from ussd_gateway.engine.loader import check_lengths
-from ussd_gateway.engine.messages import DEFAULT_MESSAGES
+from ussd_gateway.engine.messages import DEFAULT_MESSAGES, HINT_KEYS, choices
 from ussd_gateway.engine.screens.base import Enter, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.list import paginate
 from ussd_gateway.engine.text import LocalizedText
@@ -138,7 +138,7 @@ class DirectoryScreen(Screen):
                 return Enter(chosen.service)
             line = self.line_of(int(entry) - 1, hop.language).split(". ", 1)[1]
             return Retry("_custom", {"text": line})
-        return Retry("invalid_choice")
+        return Retry("choose_from", choices(len(self.entries)))
 
 
 def _messages(languages: tuple[str, ...]) -> dict[str, LocalizedText]:
@@ -290,7 +290,7 @@ def _served(
     too_long: list[str] = []
     messages = _messages(langs)
     reserve = 1 + max(
-        ussd_length(m.render(lang, {}))[0] for m in messages.values() for lang in langs
+        ussd_length(messages[key].render(lang, {}))[0] for key in HINT_KEYS for lang in langs
     )
     pages: dict[str, tuple[tuple[int, ...], ...]] = {}
     for lang in langs:

@@ -172,15 +172,18 @@ def parse_menu(
         for lang in languages_t:
             text = str(given.get(lang) or defaults.get(lang) or defaults["en"])
             try:
-                text.format(min=0, max=0)
+                text.format(min=0, max=0, choices="1-2", tail="")
             except (KeyError, IndexError, ValueError) as exc:
                 top(
                     f"message '{key}' ({lang}) has an unknown placeholder {exc}; "
-                    "use {min} or {max}"
+                    "use {min}, {max}, {choices} or {tail}"
                 )
                 text = defaults.get(lang) or defaults["en"]
             texts[lang] = text
         messages[key] = LocalizedText.compile(texts, languages_t[0])
+    if "invalid_choice" in overrides and "choose_from" not in overrides:
+        # a service that reworded the wrong-choice hint keeps its wording everywhere
+        messages["choose_from"] = messages["invalid_choice"]
     for key in overrides:
         if key not in DEFAULT_MESSAGES:
             line = key_line(overrides, key) or line_of(raw)

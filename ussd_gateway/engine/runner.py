@@ -8,6 +8,7 @@ from typing import Any
 
 from ussd_gateway.domain.gsm import fits_ussd
 from ussd_gateway.domain.session import Session, SessionStatus
+from ussd_gateway.engine import echo
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.screens.base import Enter, Fail, Go, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.end import EndScreen
@@ -33,6 +34,29 @@ def compose(hint: str | None, text: str) -> str:
     return f"{hint}\n{rest[1]}" if len(rest) == 2 else hint
 
 
+def typed_variables(definition: MenuDefinition) -> list[str]:
+    """Variables holding what the citizen typed: the ones a screen may cut to fit."""
+    return [
+        name
+        for screen in definition.screens.values()
+        if screen.type_name == "input"
+        for name in screen.sets()
+    ]
+
+
+def fit(ctx: HopContext, screen: Screen, hint: str | None) -> str:
+    """A screen over the limit drawn again with what the citizen typed cut to fit."""
+
+    def render(cuts: Mapping[str, int]) -> str:
+        ctx.cuts = cuts
+        try:
+            return compose(hint, screen.render(ctx))
+        finally:
+            ctx.cuts = {}
+
+    return echo.cuts_to_fit(render, ctx.session.vars, typed_variables(ctx.definition))
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     text: str
@@ -48,6 +72,8 @@ class HopContext:
     ports: EnginePorts | None = None
     lookup_timeout: float = 0.8
     submit_timeout: float = 5.0
+    cuts: Mapping[str, int] = field(default_factory=dict)
+    """Echoed values cut to these lengths so the screen fits (``echo.cuts_to_fit``)."""
 
     @property
     def language(self) -> str:
@@ -55,7 +81,18 @@ class HopContext:
 
     @property
     def variables(self) -> Mapping[str, Any]:
+        """The session's values as stored: for conditions, payloads and SMS."""
         return {**self.session.vars, "language": self.session.language}
+
+    @property
+    def shown(self) -> Mapping[str, Any]:
+        """The session's values as a screen shows them (``echo``): GSM-7 look-alikes, cut."""
+        cuts = self.cuts
+        shown = {
+            name: echo.shown(value, cuts.get(name)) for name, value in self.session.vars.items()
+        }
+        shown["language"] = self.session.language
+        return shown
 
     @property
     def is_start(self) -> bool:
@@ -267,6 +304,8 @@ class Engine:
     def _show(self, ctx: HopContext, result: HopResult, hint: str | None = None) -> HopResult:
         screen = ctx.definition.screens[ctx.session.screen]
         text = compose(hint, screen.render(ctx))
+        if not fits_ussd(text):
+            text = fit(ctx, screen, hint)
         result.reply = Reply(text, screen.ends)
         result.session = ctx.session
         return result

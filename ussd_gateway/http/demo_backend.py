@@ -3,11 +3,12 @@
 - ``POST /feedback`` (or ``/``; ``/meetings`` for e-Gov meeting registrations): takes a
   delivery, answers ``201 {"case_number": …}``; the same
   ``Idempotency-Key`` again gets the same case number (``200``) and counts as a duplicate.
-- checks ``Authorization: Bearer <token>`` and/or ``X-Signature: sha256=<hmac>`` when given
-  a token/secret (by default the gateway's own ``feedback`` backend settings).
+- each path stands in for the gateway backend of the same name and checks that backend's
+  credentials: ``Authorization: Bearer <token>`` and/or ``X-Signature: sha256=<hmac>`` when it
+  has a token/secret, nothing when it has none (``/`` is the ``--backend``, ``feedback``).
 - ``GET /stats``: ``{received, duplicates, cases}``; ``GET /cases``: every case.
 - ``POST /cases/{case}/status`` ``{"status": "resolved", "note": …}``: reports back to the
-  gateway's ``/backends/feedback/status`` with the same credentials.
+  gateway's ``/backends/<the case's backend>/status`` with that backend's credentials.
 """
 
 from __future__ import annotations
@@ -26,30 +27,52 @@ from ussd_gateway.adapters.connectors.http import sign
 log = logging.getLogger("ussd_gateway.demo_backend")
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What the gateway's backend of one name sends: checked on its deliveries, sent back on
+    its status reports."""
+
+    token: str | None = None
+    secret: str | None = None
+
+
+PATHS = ("feedback", "meetings")
+"""The gateway's shipped backends this stand-in answers for, each at its own path."""
+
+
 @dataclass
 class DemoState:
     token: str | None = None
     secret: str | None = None
     gateway: str = "http://127.0.0.1:8080"
     backend: str = "feedback"
+    others: dict[str, Credentials] = field(default_factory=dict)
+    """Credentials of the backends besides ``backend`` (whose are ``token`` and ``secret``)."""
     received: int = 0
     """Distinct deliveries (idempotency keys)."""
     duplicates: int = 0
     """Deliveries whose key was seen before: absorbed, same case number."""
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_key: dict[str, str] = field(default_factory=dict)
+    backend_of: dict[str, str] = field(default_factory=dict)
+    """Case number → the backend it came in for, where its status reports go."""
+
+    def credentials(self, backend: str) -> Credentials:
+        if backend == self.backend:
+            return Credentials(self.token, self.secret)
+        return self.others.get(backend, Credentials())
 
 
 STATE = web.AppKey("demo_state", DemoState)
 
 
-def _verified(state: DemoState, request: web.Request, body: bytes) -> bool:
-    if state.token:
-        expected = f"Bearer {state.token}".encode()
+def _verified(credentials: Credentials, request: web.Request, body: bytes) -> bool:
+    if credentials.token:
+        expected = f"Bearer {credentials.token}".encode()
         if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
             return False
-    if state.secret:
-        expected = ("sha256=" + sign(state.secret, body)).encode()
+    if credentials.secret:
+        expected = ("sha256=" + sign(credentials.secret, body)).encode()
         if not hmac.compare_digest(request.headers.get("X-Signature", "").encode(), expected):
             return False
     return True
@@ -57,8 +80,9 @@ def _verified(state: DemoState, request: web.Request, body: bytes) -> bool:
 
 async def accept(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    backend = request.match_info.get("backend") or state.backend
     body = await request.read()
-    if not _verified(state, request, body):
+    if not _verified(state.credentials(backend), request, body):
         return web.json_response({"error": "bad token or signature"}, status=401)
     key = request.headers.get("Idempotency-Key", "")
     if not key:
@@ -74,6 +98,7 @@ async def accept(request: web.Request) -> web.Response:
     state.received += 1
     case = f"CASE-{state.received:06d}"
     state.by_key[key] = case
+    state.backend_of[case] = backend
     reference = document.get("reference", key) if isinstance(document, dict) else key
     state.cases[case] = {"case_number": case, "reference": reference, "status": "received"}
     log.info("case %s for %s", case, reference)
@@ -106,12 +131,14 @@ async def report_status(request: web.Request) -> web.Response:
     body = json.dumps(
         {"reference": case["reference"], "status": update.get("status"), "note": update.get("note")}
     ).encode()
+    backend = state.backend_of.get(case["case_number"], state.backend)
+    credentials = state.credentials(backend)
     headers = {"Content-Type": "application/json"}
-    if state.token:
-        headers["Authorization"] = f"Bearer {state.token}"
-    if state.secret:
-        headers["X-Signature"] = "sha256=" + sign(state.secret, body)
-    url = f"{state.gateway.rstrip('/')}/backends/{state.backend}/status"
+    if credentials.token:
+        headers["Authorization"] = f"Bearer {credentials.token}"
+    if credentials.secret:
+        headers["X-Signature"] = "sha256=" + sign(credentials.secret, body)
+    url = f"{state.gateway.rstrip('/')}/backends/{backend}/status"
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client,
@@ -132,11 +159,14 @@ def create_demo_backend(
     secret: str | None = None,
     gateway: str = "http://127.0.0.1:8080",
     backend: str = "feedback",
+    others: dict[str, Credentials] | None = None,
 ) -> web.Application:
     app = web.Application()
-    app[STATE] = DemoState(token=token, secret=secret, gateway=gateway, backend=backend)
-    app.router.add_post("/feedback", accept)
-    app.router.add_post("/meetings", accept)
+    app[STATE] = DemoState(
+        token=token, secret=secret, gateway=gateway, backend=backend, others=dict(others or {})
+    )
+    for name in dict.fromkeys((*PATHS, backend)):
+        app.router.add_post(f"/{{backend:{name}}}", accept)
     app.router.add_post("/", accept)
     app.router.add_get("/stats", stats)
     app.router.add_get("/cases", cases)

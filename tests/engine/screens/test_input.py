@@ -58,9 +58,9 @@ async def test_valid_entry_is_saved_and_leads_on(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("validate", "entry", "sw", "en"),
     [
-        ("{min_length: 5}", "abcd", "Angalau herufi 5.", "At least 5 characters."),
-        ("{max_length: 10}", "abcdefghijk", "Zisizidi herufi 10.", "At most 10 characters."),
-        ("{digits: true}", "12a4", "Tarakimu tu.", "Digits only."),
+        ("{min_length: 5}", "abcd", "Andika angalau herufi 5.", "Type at least 5 characters."),
+        ("{max_length: 10}", "abcdefghijk", "Usizidishe herufi 10.", "Type at most 10 characters."),
+        ("{digits: true}", "12a4", "Andika tarakimu tu.", "Type digits only."),
         ("{pattern: '[A-Z]{2}[0-9]{3}'}", "AB12", "Muundo si sahihi.", "Invalid format."),
         ("{pattern: '[A-Z]{2}[0-9]{3}'}", "xAB123", "Muundo si sahihi.", "Invalid format."),
         ("{phone: true}", "0712", "Namba ya simu si sahihi.", "Invalid phone number."),
@@ -242,3 +242,46 @@ def test_invalid_validation_is_an_error(validate: str, message: str) -> None:
 def test_save_as_must_be_a_variable_name() -> None:
     errors = _errors(input_menu("{max_length: 5}").replace("save_as: value", "save_as: 2x"))
     assert "'save_as' must be a variable name (letters, digits, _)" in errors
+
+
+# ---- cut: true, an over-long entry offered cut instead of refused ----
+
+LONG = "Umeme umekatika tangu Jumatatu na hakuna aliyekuja"  # 50 characters
+
+
+async def test_over_long_entry_without_cut_is_refused(tmp_path: Path) -> None:
+    journey = await run(tmp_path, "{max_length: 40}", [LONG])
+    assert journey.text.startswith("Usizidishe herufi 40.\nAndika")
+
+
+async def test_over_long_entry_is_offered_cut_showing_where_it_ends(tmp_path: Path) -> None:
+    journey = await run(tmp_path, "{max_length: 40, cut: true}", [LONG])
+    assert journey.session.screen == "ask"
+    assert journey.text == (
+        "Ujumbe ni mrefu. Tutatuma herufi 40 za kwanza, hadi:\n"
+        '"...atika tangu Jumatatu na hakuna"\n'
+        f"1. Sawa, tuma hivyo\n2. Andika upya\n{FOOTER_SW}"
+    )
+    definition = build(tmp_path, input_menu("{max_length: 40, cut: true}"))
+    sent = await drive(definition, ["1"], session=journey.session)
+    assert sent.text == f"Umeandika [{LONG[:40]}]"
+    assert sent.session.vars == {"value": LONG[:40]}
+
+
+async def test_type_again_or_back_returns_to_the_prompt_and_keeps_nothing(tmp_path: Path) -> None:
+    definition = build(tmp_path, input_menu("{max_length: 40, cut: true}"))
+    for key in ("2", "0"):
+        journey = await drive(definition, ["1", LONG, key])
+        assert journey.text == f"Andika\n{FOOTER_SW}"
+        retyped = await drive(definition, ["short enough"], session=journey.session)
+        assert retyped.session.vars == {"value": "short enough"}
+
+
+async def test_anything_but_1_or_2_on_the_cut_question_names_the_choices(tmp_path: Path) -> None:
+    journey = await run(tmp_path, "{max_length: 40, cut: true}", [LONG, "3"], language="en")
+    assert journey.text.startswith("Invalid choice. Pick 1-2.\nYour message is long.")
+
+
+async def test_a_cut_entry_must_still_pass_the_other_checks(tmp_path: Path) -> None:
+    journey = await run(tmp_path, "{max_length: 10, digits: true, cut: true}", ["12345abcdefgh"])
+    assert journey.text.startswith("Andika tarakimu tu.\nAndika")

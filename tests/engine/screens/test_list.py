@@ -90,11 +90,12 @@ async def test_every_page_fits_and_every_item_is_shown_once(menu, language: str)
 async def test_every_page_still_fits_with_a_hint_and_loses_no_item(menu, language: str) -> None:
     journey = await drive(menu, ["1"], language=language)
     session = journey.session
-    hint = "Chaguo si sahihi." if language == "sw" else "Invalid choice."
+    hint = "Chaguo si sahihi. Chagua 1-" if language == "sw" else "Invalid choice. Pick 1-"
     while True:
         page = journey.text
         wrong = await drive(menu, ["97"], session=session)
-        assert wrong.text.startswith(hint + "\n")
+        assert wrong.text.startswith(hint)
+        assert wrong.text.split("\n", 1)[0] == f"{hint}{len(entries_of(page))}."
         assert fits_ussd(wrong.text), (ussd_length(wrong.text), wrong.text)
         assert entries_of(wrong.text) == entries_of(page)
         assert wrong.text.splitlines()[-1] == page.splitlines()[-1]
@@ -178,7 +179,8 @@ async def test_number_not_on_the_page_is_a_wrong_choice(menu, entry: str) -> Non
     if entry == "past the page":
         entry = str(len(entries_of(journey.text)) + 1)
     wrong = await drive(menu, [entry], session=journey.session)
-    assert wrong.text == f"Chaguo si sahihi.\n{journey.text}"
+    count = len(entries_of(journey.text))
+    assert wrong.text == f"Chaguo si sahihi. Chagua 1-{count}.\n{journey.text}"
     assert "inst" not in wrong.session.vars
 
 

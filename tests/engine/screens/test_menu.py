@@ -67,7 +67,7 @@ async def test_choice_goes_to_its_screen_and_sets_variables(menu) -> None:
 async def test_wrong_choice_shows_the_same_screen_with_a_hint(menu, entry: str) -> None:
     before = await drive(menu, ["1"])
     after = await drive(menu, [entry], session=before.session)
-    assert after.text == f"Chaguo si sahihi.\n{before.text}"
+    assert after.text == f"Chaguo si sahihi. Chagua 1-2.\n{before.text}"
     assert after.session.screen == "pick"
     assert after.session.vars == before.session.vars
     assert after.session.history == before.session.history
@@ -75,13 +75,13 @@ async def test_wrong_choice_shows_the_same_screen_with_a_hint(menu, entry: str) 
 
 async def test_wrong_choice_hint_is_in_the_session_language(menu) -> None:
     journey = await drive(menu, ["7"], language="en")
-    assert journey.text == "Invalid choice.\nWelcome\n1. Buy\n2. Sell\n3. Kiswahili"
+    assert journey.text == "Invalid choice. Pick 1-3.\nWelcome\n1. Buy\n2. Sell\n3. Kiswahili"
 
 
 async def test_back_and_home_keys_are_not_options_on_the_start_screen(menu) -> None:
     journey = await drive(menu, ["0", "00"])
-    assert journey.texts[1].startswith("Chaguo si sahihi.\n")
-    assert journey.texts[2].startswith("Chaguo si sahihi.\n")
+    assert journey.texts[1].startswith("Chaguo si sahihi. Chagua 1-3.\n")
+    assert journey.texts[2].startswith("Chaguo si sahihi. Chagua 1-3.\n")
     assert journey.screens == ["home", "home", "home"]
 
 
@@ -97,7 +97,7 @@ async def test_option_with_language_switches_language(menu) -> None:
     assert journey.text == "Welcome\n1. Buy\n2. Sell\n3. Kiswahili"
     # and the hints follow the new language
     wrong = await drive(menu, ["8"], session=journey.session)
-    assert wrong.text.startswith("Invalid choice.\n")
+    assert wrong.text.startswith("Invalid choice. Pick 1-3.\n")
 
 
 async def test_switching_back_reports_the_new_language(menu) -> None:

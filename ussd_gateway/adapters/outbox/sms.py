@@ -70,6 +70,14 @@ class SmsOutbox:
         async with self._sessionmaker() as session:
             return await session.scalar(select(SmsMessage).where(SmsMessage.purpose == purpose))
 
+    async def recent(self, *, status: str | None = None, limit: int = 20) -> list[SmsMessage]:
+        """The newest messages first: what an operator or a newcomer reads with ``sms list``."""
+        query = select(SmsMessage).order_by(SmsMessage.id.desc()).limit(limit)
+        if status:
+            query = query.where(SmsMessage.status == status)
+        async with self._sessionmaker() as session:
+            return list((await session.scalars(query)).all())
+
     async def counts(self) -> dict[str, int]:
         return await counts(self._sessionmaker, SmsMessage)
 

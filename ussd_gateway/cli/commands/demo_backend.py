@@ -28,7 +28,7 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from ussd_gateway.http.demo_backend import create_demo_backend
+    from ussd_gateway.http.demo_backend import PATHS, Credentials, create_demo_backend
 
     settings = load_settings(args.config)
     configure_logging(settings.log_level, settings.logging.format)
@@ -36,11 +36,17 @@ def run(args: argparse.Namespace) -> int:
     token = args.token if args.token is not None else backend.token if backend else None
     secret = args.secret if args.secret is not None else backend.secret if backend else None
     gateway = args.gateway or f"http://127.0.0.1:{settings.port}"
-    app = create_demo_backend(token=token, secret=secret, gateway=gateway, backend=args.backend)
-    checks = " and ".join(n for n, v in (("bearer token", token), ("HMAC", secret)) if v)
-    ready = (
-        f"demo backend on http://{args.host}:{args.port}/feedback "
-        f"({'checks ' + checks if checks else 'no auth'}; GET /stats)"
+    others = {
+        name: Credentials(config.token, config.secret)
+        for name in PATHS
+        if name != args.backend and (config := settings.forwarding.backend(name)) is not None
+    }
+    app = create_demo_backend(
+        token=token, secret=secret, gateway=gateway, backend=args.backend, others=others
+    )
+    paths = {args.backend: Credentials(token, secret), **others}
+    ready = f"demo backend on http://{args.host}:{args.port} (GET /stats): " + ", ".join(
+        f"/{name} ({_checks(credentials)})" for name, credentials in paths.items()
     )
     try:
         web.run_app(
@@ -54,3 +60,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _checks(credentials: Any) -> str:
+    checks = [
+        n for n, v in (("bearer token", credentials.token), ("HMAC", credentials.secret)) if v
+    ]
+    return "checks " + " and ".join(checks) if checks else "no auth"

@@ -51,7 +51,7 @@ cancelled:
         return (self.text,)
 
     def render(self, hop: HopContext) -> str:
-        return self.text.render(hop.language, hop.variables)
+        return self.text.render(hop.language, hop.shown)
 
     def handle(self, hop: HopContext, entry: str) -> Outcome:  # pragma: no cover - session ended
         return Retry("invalid_choice")

@@ -8,17 +8,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ussd_gateway.domain import references
-from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Retry, Screen
+from ussd_gateway.engine import echo
+from ussd_gateway.engine.messages import choices
+from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Retry, Screen, Turn
 from ussd_gateway.engine.text import LocalizedText
 
 if TYPE_CHECKING:
     from ussd_gateway.engine.runner import HopContext
 
 VALIDATE_KEYS = frozenset(
-    {"min_length", "max_length", "pattern", "digits", "phone", "choices", "reference"}
+    {"min_length", "max_length", "pattern", "digits", "phone", "choices", "reference", "cut"}
 )
 DEFAULT_MAX_LENGTH = 160
 """Without a declared maximum, assume what one USSD entry can carry."""
+
+TAIL = 30
+"""Characters of a cut message shown when asking whether to keep it: where it will end."""
 
 
 def normalise_phone(entry: str, country: str = "255") -> str | None:
@@ -46,6 +51,9 @@ class Validation:
     phone: bool = False
     choices: tuple[str, ...] = ()
     reference: bool = False
+    cut: bool = False
+    """An entry over ``max_length`` is offered cut to it instead of refused: a long message
+    typed on a feature phone is too much work to lose for a few characters."""
 
     @property
     def declared(self) -> bool:
@@ -108,7 +116,7 @@ def parse_validation(raw: Any, ctx: ParseContext) -> Validation:
             values["pattern"] = re.compile(str(raw["pattern"]))
         except re.error as exc:
             ctx.problem(f"'pattern' is not a valid regular expression: {exc}", raw)
-    for key in ("digits", "phone", "reference"):
+    for key in ("digits", "phone", "reference", "cut"):
         if key in raw:
             if not isinstance(raw[key], bool):
                 ctx.problem(f"'{key}' must be true or false", raw)
@@ -175,15 +183,49 @@ body:
     def texts(self) -> tuple[LocalizedText, ...]:
         return (self.text,) if self.hint is None else (self.text, self.hint)
 
+    @property
+    def pending(self) -> str:
+        """Where an over-long entry waits while the citizen decides whether to send it cut."""
+        return f"_{self.save_as}_uncut"
+
     def render(self, hop: HopContext) -> str:
-        text = self.text.render(hop.language, hop.variables)
+        if hop.session.page == 1 and self.pending in hop.session.vars:
+            return self._confirm_cut(hop)
+        text = self.text.render(hop.language, hop.shown)
+        footer = hop.footer()
+        return f"{text}\n{footer}" if footer else text
+
+    def _confirm_cut(self, hop: HopContext) -> str:
+        kept = str(hop.session.vars[self.pending])[: self.validation.max_length]
+        tail = echo.shown(kept[-TAIL:].lstrip())
+        text = hop.message("confirm_cut", max=self.validation.max_length, tail=tail)
         footer = hop.footer()
         return f"{text}\n{footer}" if footer else text
 
     def handle(self, hop: HopContext, entry: str) -> Outcome:
-        value, retry = self.validation.check(entry)
+        if hop.session.page == 1 and self.pending in hop.session.vars:
+            return self._decide_cut(hop, entry)
+        hop.session.vars.pop(self.pending, None)  # typed again instead of answering 1 or 2
+        v = self.validation
+        if v.cut and len(entry) > v.max_length:
+            kept, retry = v.check(entry[: v.max_length].rstrip())
+            if retry is None and kept is not None:
+                hop.session.vars[self.pending] = entry
+                return Turn(1)
+            value = None  # what is wrong with the part that would be kept, not its length
+        else:
+            value, retry = v.check(entry)
         if retry is not None:
             if self.hint is not None:
-                return Retry("_custom", {"text": self.hint.render(hop.language, hop.variables)})
+                return Retry("_custom", {"text": self.hint.render(hop.language, hop.shown)})
             return retry
         return Go(self.next, {self.save_as: value})
+
+    def _decide_cut(self, hop: HopContext, entry: str) -> Outcome:
+        if entry not in ("1", "2"):
+            return Retry("choose_from", choices(2))
+        whole = str(hop.session.vars.pop(self.pending))
+        if entry == "2":
+            return Turn(-1)
+        kept, retry = self.validation.check(whole[: self.validation.max_length].rstrip())
+        return retry if retry is not None else Go(self.next, {self.save_as: kept})

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ussd_gateway.domain.gsm import fits_ussd
 from ussd_gateway.engine.definition import CatalogueItem
+from ussd_gateway.engine.messages import choices
 from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Retry, Screen, Turn
 from ussd_gateway.engine.text import LocalizedText
 
@@ -140,7 +141,7 @@ institution:
     def render(self, hop: HopContext) -> str:
         pages = self._pages(hop.language)
         page = min(hop.session.page, len(pages) - 1) if pages else 0
-        lines = [self.text.render(hop.language, hop.variables)]
+        lines = [self.text.render(hop.language, hop.shown)]
         if pages:
             lines += [
                 f"{n}. {self.items[i].label_in(hop.language, self.default_language)}"
@@ -164,7 +165,7 @@ institution:
                     f"{self.save_as}_label": item.label_in(hop.language, self.default_language),
                 },
             )
-        return Retry("invalid_choice")
+        return Retry("choose_from", choices(len(pages[page]))) if pages else Retry("invalid_choice")
 
 
 def _parse_items(value: Any, ctx: ParseContext) -> tuple[CatalogueItem, ...]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ussd_gateway.engine.messages import choices
 from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Retry, Screen
 from ussd_gateway.engine.text import LocalizedText
 from ussd_gateway.engine.yaml_source import line_of
@@ -105,7 +106,7 @@ home:
         return (self.text, *(o.label for o in self.options))
 
     def render(self, hop: HopContext) -> str:
-        variables = hop.variables
+        variables = hop.shown
         lines = [self.text.render(hop.language, variables)]
         lines += [
             f"{n}. {o.label.render(hop.language, variables)}"
@@ -120,4 +121,4 @@ home:
         if entry.isascii() and entry.isdigit() and 1 <= int(entry) <= len(self.options):
             option = self.options[int(entry) - 1]
             return Go(option.next, option.set, option.language)
-        return Retry("invalid_choice")
+        return Retry("choose_from", choices(len(self.options)))

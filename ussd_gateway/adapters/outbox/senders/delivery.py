@@ -21,6 +21,7 @@ from ussd_gateway.adapters.connectors.base import AttemptResult, Connector, Deli
 from ussd_gateway.adapters.connectors.base import Outcome as Delivered
 from ussd_gateway.adapters.connectors.registry import build_connectors
 from ussd_gateway.adapters.db.models import DELIVERED, DeliveryAttempt, Submission
+from ussd_gateway.adapters.outbox.down_notices import DownNotices
 from ussd_gateway.adapters.outbox.queue import Outcome, Queue, Table
 from ussd_gateway.adapters.outbox.worker import Pace, Sender, error_line
 from ussd_gateway.config.backends import ForwardingConfig
@@ -80,6 +81,7 @@ class DeliverySender(Sender[Claim, AttemptResult]):
         self._client: aiohttp.ClientSession | None = None
         self._connectors: dict[str, Connector] = {}
         self._hurried: dict[str, float] = {}
+        self.notices = DownNotices()
         self._wake: Callable[[], None] = lambda: None
 
     def label(self, worker: str) -> str:
@@ -229,6 +231,24 @@ class DeliverySender(Sender[Claim, AttemptResult]):
         return item.delivery.reference
 
     def report(self, item: Claim, result: AttemptResult, status: str) -> None:
+        backend = item.delivery.backend
+        if result.outcome is Delivered.DELIVERED:
+            if (back := self.notices.delivered(backend)) is not None:
+                log.info(back)
+        elif result.outcome is Delivered.RETRY:
+            quiet = self.notices.is_down(backend)
+            if (notice := self.notices.failed(backend, result.error or status)) is not None:
+                log.warning(notice)
+            if quiet:  # the notice above, or the last one, already says it
+                log.debug(
+                    "%s %s attempt %d → %s: %s",
+                    item.delivery.reference,
+                    backend,
+                    item.attempt,
+                    status,
+                    result.error,
+                )
+                return
         log.info(
             "%s %s (%s) attempt %d → %s%s%s",
             item.delivery.reference,

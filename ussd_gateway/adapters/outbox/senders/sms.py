@@ -1,5 +1,7 @@
 """The SMS outbox's sender: queued messages go out through the SDK, each outcome is stored.
 
+Without ``AT_API_KEY`` or ``AT_API_BASE_URL`` they are kept in the outbox instead (``local_sms``).
+
 Sending is exactly once per purpose but in one corner: a call that times out after the API
 accepted it is retried (the API takes no idempotency key).
 """
@@ -9,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import case
 
 from ussd_gateway.adapters.db.models import SMS_SENT, SmsMessage
 from ussd_gateway.adapters.outbox.queue import Outcome, Queue, Table
 from ussd_gateway.adapters.outbox.senders.at_sdk import AtSender, ClaimedSms, SendResult
+from ussd_gateway.adapters.outbox.senders.local_sms import LocalOutbox
 from ussd_gateway.adapters.outbox.worker import Pace, Sender, error_line
 from ussd_gateway.config.sms import SmsConfig
 from ussd_gateway.domain.privacy import mask_phone
@@ -39,6 +43,10 @@ _ANONYMOUS_NUMBER_GOES = {"phone": case((SmsMessage.drop_phone, None), else_=Sms
 """Done with the message: its number goes if it was only lent to us."""
 
 
+class SmsApi(Protocol):
+    async def send(self, message: ClaimedSms) -> SendResult: ...
+
+
 class SmsSender(Sender[ClaimedSms, SendResult]):
     """Sends through Africa's Talking; at most ``concurrency`` API calls (threads) at once."""
 
@@ -46,9 +54,9 @@ class SmsSender(Sender[ClaimedSms, SendResult]):
     log = log
     table = MESSAGES
 
-    def __init__(self, config: SmsConfig, api: AtSender | None = None) -> None:
+    def __init__(self, config: SmsConfig, api: SmsApi | None = None) -> None:
         self.config = config
-        self.api = api or AtSender(config)
+        self.api: SmsApi = api or (AtSender(config) if config.sends_out else LocalOutbox(config))
         # a call cannot be cancelled in its thread: a stop waits out the API's timeout
         self.pace = Pace.of(config, lease=config.lease, shutdown_grace=config.timeout + 2)
 
@@ -57,14 +65,19 @@ class SmsSender(Sender[ClaimedSms, SendResult]):
 
     async def started(self, queue: Queue, worker: str) -> None:
         config = self.config
+        if isinstance(self.api, LocalOutbox):
+            log.info(
+                "sms worker %s keeping messages in the local outbox (no AT_API_KEY or "
+                "AT_API_BASE_URL): read them with `ussd-gateway sms list`",
+                worker,
+            )
+            return
         log.info(
             "sms worker %s sending through %s%s",
             worker,
             config.base_url or "Africa's Talking",
             " (sandbox)" if config.sandbox and not config.base_url else "",
         )
-        if not config.api_key and not config.base_url:
-            log.warning("AT_API_KEY is not set: every SMS will be refused and retried")
 
     async def claim(self, queue: Queue, worker: str, limit: int) -> Sequence[ClaimedSms]:
         waiting = (SmsMessage.phone.is_not(None),)

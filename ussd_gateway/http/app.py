@@ -47,7 +47,8 @@ def create_app(
     """
     menus = load_registry(settings, clock)  # every menu validated; old versions kept on reload
     install_record_factory()
-    app = web.Application(client_max_size=64 * 1024)
+    # bodies are decoded by http.bodies, which caps their decoded size and refuses bad ones
+    app = web.Application(client_max_size=64 * 1024, handler_args={"auto_decompress": False})
     app[SETTINGS] = settings
     app[MENUS] = menus
     app[DEFINITIONS] = menus.definitions

@@ -12,7 +12,6 @@ exact body in its signature header (``X-Signature: sha256=<hex>`` by default). B
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +24,7 @@ from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 from ussd_gateway.config.backends import BackendConfig, ForwardingConfig
 from ussd_gateway.domain.references import normalise
 from ussd_gateway.domain.submissions import StatusChange, StatusListener
+from ussd_gateway.http.bodies import BadJson, load_json, read_body
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,9 @@ class BadStatus(ValueError):
 def parse_report(body: bytes) -> tuple[str, str, str | None, dict[str, str] | None]:
     """(reference, status, plain note, per-language notes) from a report, or BadStatus."""
     try:
-        document: Any = json.loads(body)
-    except ValueError as exc:
-        raise BadStatus("body is not JSON") from exc
+        document: Any = load_json(body)
+    except BadJson as exc:
+        raise BadStatus(str(exc)) from exc
     if not isinstance(document, Mapping):
         raise BadStatus("body must be a JSON object")
     reference = document.get("reference")
@@ -103,7 +103,7 @@ async def backend_status(request: web.Request) -> web.Response:
     backend = request.app[FORWARDING].backend(name)
     if backend is None:
         return _reply(404, f"no backend named {name!r}")
-    body = await request.read()
+    body = await read_body(request)
     if not authenticated(backend, request, body):
         return _reply(401, "missing or wrong token or signature")
     try:

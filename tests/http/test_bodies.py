@@ -153,3 +153,13 @@ def test_depth_counts_brackets_outside_strings_only() -> None:
     assert load_json(b'{"a": "\\"[[[[[[[[[[[[[[[[[[[[[[[["}') == {"a": '"' + "[" * 24}
     with pytest.raises(BadJson, match="not valid UTF-8"):
         load_json(b'"\xff"')
+
+
+async def test_a_request_line_too_long_is_one_warning_line(client, caplog) -> None:
+    """aiohttp refuses it before any route; its parser's traceback must not reach the log."""
+    response = await client.post("/ussd/africastalking?" + "9" * 9000, data=AT_FORM)
+    assert response.status == 400
+    assert "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.exc_info]
+    [line] = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert line.levelname == "WARNING" and line.getMessage().endswith(": 400 LineTooLong")

@@ -90,6 +90,17 @@ def raw_deflate(document: object) -> bytes:
     return compressor.compress(json.dumps(document).encode()) + compressor.flush()
 
 
+async def test_codings_stacked_are_undone_in_turn_up_to_two(client) -> None:
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip, deflate"}
+    stacked = zlib.compress(gzip.compress(json.dumps(GENERIC).encode()))
+    response = await client.post("/ussd/generic", data=stacked, headers=headers)
+    assert response.status == 200 and (await response.json())["action"] == "continue"
+    headers["Content-Encoding"] = "gzip, gzip, gzip"
+    response = await client.post("/ussd/generic", data=b"{}", headers=headers)
+    assert response.status == 415
+    assert await response.text() == "bad request: more than 2 content codings\n"
+
+
 async def test_a_gzip_bomb_is_refused_before_it_expands(client, caplog) -> None:
     bomb = gzip.compress(b"0" * 10_000_000)  # ~10 kB that would become 10 MB
     response = await client.post(

@@ -206,7 +206,7 @@ def encode(body: bytes, coding: str | None, how: int) -> bytes:
         "x-gzip": gzip.compress,
         "GZIP": gzip.compress,
         "deflate": zlib.compress,
-        "gzip, deflate": lambda b: gzip.compress(zlib.compress(b)),
+        "gzip, deflate": lambda b: zlib.compress(gzip.compress(b)),
     }.get(coding)
     if compressed is None:
         return body

@@ -24,7 +24,7 @@ from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 from ussd_gateway.config.backends import BackendConfig, ForwardingConfig
 from ussd_gateway.domain.references import normalise
 from ussd_gateway.domain.submissions import StatusChange, StatusListener
-from ussd_gateway.http.bodies import BadJson, load_json, read_body
+from ussd_gateway.http.bodies import NOT_JSON, BadJson, load_json, read_body
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ def parse_report(body: bytes) -> tuple[str, str, str | None, dict[str, str] | No
     """(reference, status, plain note, per-language notes) from a report, or BadStatus."""
     try:
         document: Any = load_json(body)
-    except BadJson as exc:
-        raise BadStatus(str(exc)) from exc
+    except BadJson as exc:  # this endpoint's own words for plain bad JSON
+        raise BadStatus("body is not JSON" if str(exc) == NOT_JSON else str(exc)) from exc
     if not isinstance(document, Mapping):
         raise BadStatus("body must be a JSON object")
     reference = document.get("reference")

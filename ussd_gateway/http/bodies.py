@@ -33,6 +33,8 @@ MAX_DEPTH = 20
 MAX_FIELDS = 100
 """Most fields in a form: a callback has about a dozen."""
 ACCEPTED_ENCODINGS = "gzip, deflate"
+MAX_CODINGS = 2
+"""Codings applied one over another: each is decoded in turn, so their number is capped."""
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "application/octet-stream", ""})
 """What a form callback may be labelled: aggregators do not always set a content type."""
 
@@ -86,7 +88,11 @@ async def read_body(request: web.Request, max_body: int = MAX_BODY) -> bytes:
     body = await read_raw(request, max_body)
     header = request.headers.get(hdrs.CONTENT_ENCODING, "")
     codings = [c.strip().lower() for c in header.split(",") if c.strip()]
+    if len(codings) > MAX_CODINGS:
+        raise refuse(request, f"more than {MAX_CODINGS} content codings", status=415)
     for coding in reversed(codings):  # listed in the order they were applied
+        if not body:  # nothing to decode: some clients label an empty body too
+            break
         if coding == "identity":
             continue
         if coding in ("gzip", "x-gzip"):
@@ -158,6 +164,9 @@ class BadJson(ValueError):
     """Why a body is not JSON we read, in one line."""
 
 
+NOT_JSON = "body is not valid JSON"
+
+
 def load_json(body: bytes, max_depth: int = MAX_DEPTH) -> Any:
     """UTF-8 JSON, or BadJson. Nesting deeper than ``max_depth`` is refused before parsing:
     the parser's own recursion limit fails far deeper, far slower, and as a RecursionError."""
@@ -170,7 +179,7 @@ def load_json(body: bytes, max_depth: int = MAX_DEPTH) -> Any:
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise BadJson("body is not valid JSON") from exc
+        raise BadJson(NOT_JSON) from exc
 
 
 def too_deep(body: bytes, max_depth: int) -> bool:

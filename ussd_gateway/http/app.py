@@ -27,6 +27,7 @@ from ussd_gateway.http.keys import (
 from ussd_gateway.http.menus_admin import setup_reloading
 from ussd_gateway.http.observability import setup_observability
 from ussd_gateway.http.outbox import setup_outbox
+from ussd_gateway.http.protocol_errors import quiet_client_protocol_errors
 from ussd_gateway.http.providers import configure as configure_providers
 from ussd_gateway.http.request_id import request_ids
 from ussd_gateway.http.routes import setup_routes
@@ -47,7 +48,9 @@ def create_app(
     """
     menus = load_registry(settings, clock)  # every menu validated; old versions kept on reload
     install_record_factory()
-    app = web.Application(client_max_size=64 * 1024)
+    quiet_client_protocol_errors()
+    # bodies are decoded by http.bodies, which caps their decoded size and refuses bad ones
+    app = web.Application(client_max_size=64 * 1024, handler_args={"auto_decompress": False})
     app[SETTINGS] = settings
     app[MENUS] = menus
     app[DEFINITIONS] = menus.definitions

@@ -14,7 +14,6 @@ credential.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +27,7 @@ from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 from ussd_gateway.config.backends import BackendConfig, ForwardingConfig
 from ussd_gateway.domain.references import normalise
 from ussd_gateway.domain.submissions import StatusChange, StatusListener
+from ussd_gateway.http.bodies import NOT_JSON, BadJson, load_json, read_body
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,9 @@ class BadStatus(ValueError):
 def parse_report(body: bytes) -> tuple[str, str, str | None, dict[str, str] | None]:
     """(reference, status, plain note, per-language notes) from a report, or BadStatus."""
     try:
-        document: Any = json.loads(body)
-    except ValueError as exc:
-        raise BadStatus("body is not JSON") from exc
+        document: Any = load_json(body)
+    except BadJson as exc:  # this endpoint's own words for plain bad JSON
+        raise BadStatus("body is not JSON" if str(exc) == NOT_JSON else str(exc)) from exc
     if not isinstance(document, Mapping):
         raise BadStatus("body must be a JSON object")
     reference = document.get("reference")
@@ -108,7 +108,7 @@ async def backend_status(request: web.Request) -> web.Response:
     backend = request.app[FORWARDING].backend(name)
     if backend is None:
         return _reply(404, f"no backend named {name!r}")
-    body = await request.read()
+    body = await read_body(request)
     verifier = request.app.get(GOVESB_PUSHES, {}).get(name)
     if verifier is not None:
         try:

@@ -6,7 +6,6 @@ never reaches the engine.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from ussd_gateway.domain.ussd import BadRequest
+from ussd_gateway.http import bodies
 
 MAX_BODY = 8 * 1024
 PHONE = re.compile(r"\+?[0-9]{6,15}")
@@ -29,34 +29,16 @@ JSON_TYPES = frozenset(
 
 
 async def read_body(request: web.Request, max_body: int = MAX_BODY) -> bytes:
-    """The raw body, refusing anything larger than ``max_body`` before reading it all."""
-    length = request.content_length
-    if length is not None and length > max_body:
-        raise BadRequest(f"body larger than {max_body} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await request.content.read(max_body + 1 - size):
-        # read() returns what has arrived so far: a body split over packets needs several
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > max_body:
-            raise BadRequest(f"body larger than {max_body} bytes")
-        if size == length:  # aiohttp ends a sized body at its length: no read for its end
-            break
-    return b"".join(chunks)
+    """The body, decoded and capped by the one body reader (http.bodies): an undecodable or
+    oversized body is its 4xx, not a BadRequest."""
+    return await bodies.read_body(request, max_body)
 
 
 async def read_json(request: web.Request, max_body: int = MAX_BODY) -> Mapping[str, Any]:
-    """A JSON object body; any other shape or encoding is a BadRequest."""
+    """A JSON object body; any other shape or encoding is a BadRequest or the body reader's 4xx."""
     if request.content_type not in JSON_TYPES:
         raise BadRequest("expected a JSON body (application/json)")
-    body = await read_body(request, max_body)
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise BadRequest("body is not valid UTF-8") from exc
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest("body is not valid JSON") from exc
+    data = await bodies.read_json(request, max_body)
     if not isinstance(data, dict):
         raise BadRequest("body is not a JSON object")
     return data

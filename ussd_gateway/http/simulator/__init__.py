@@ -16,6 +16,7 @@ from aiohttp import web
 from ussd_gateway.adapters.sessions.base import StoreUnavailable
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.domain.gsm import USSD_GSM7_LIMIT, USSD_UCS2_LIMIT
+from ussd_gateway.http.bodies import read_json
 from ussd_gateway.http.keys import DEFINITIONS, MENUS, SESSIONS
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -51,10 +52,7 @@ async def config(request: web.Request) -> web.Response:
 
 async def language(request: web.Request) -> web.Response:
     """Remember a language for a number, as the service's own language menu would."""
-    try:
-        data = await request.json()
-    except ValueError:
-        return web.Response(status=400, text="bad request: body must be JSON\n")
+    data = await read_json(request)
     phone = str(data.get("phone", "")) if isinstance(data, dict) else ""
     chosen = str(data.get("language", "")) if isinstance(data, dict) else ""
     if not PHONE.match(phone):

@@ -18,6 +18,7 @@ from ussd_gateway.config.sms import KeywordRoute
 from ussd_gateway.domain.outgoing import OutgoingSms
 from ussd_gateway.domain.privacy import mask_phone
 from ussd_gateway.domain.ussd import BadRequest
+from ussd_gateway.http.bodies import read_form
 from ussd_gateway.http.keys import DEFINITIONS, SUBMISSIONS
 from ussd_gateway.http.providers.base import bad_request
 from ussd_gateway.http.sms.fields import DELIVERY_STATUSES, optional, phone, required
@@ -27,8 +28,8 @@ log = logging.getLogger(__name__)
 
 
 async def form_of(request: web.Request) -> dict[str, str]:
-    """The callback's text fields (a file in a multipart body is no field of ours)."""
-    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    """The callback's form fields; a body that is no form is the body reader's 4xx."""
+    return await read_form(request)
 
 
 def read_inbound(form: dict[str, str]) -> InboundSms:

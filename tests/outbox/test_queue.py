@@ -84,7 +84,7 @@ async def test_a_status_a_backend_reported_meanwhile_is_kept(db: Database):
     reported = await ledger.set_backend_status(
         backend="feedback", reference=reference, status="received", note=None, notes=None
     )
-    assert reported == ("pending", "received")
+    assert reported is not None and (reported.previous, reported.status) == ("pending", "received")
     failed = await queue.record(
         item, Outcome.FAILED, worker="a", now=queue.now(), policy=POLICY, values={"last_error": "x"}
     )

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import json
 import logging
@@ -103,9 +104,13 @@ async def report_status(request: web.Request) -> web.Response:
         return web.json_response({"error": "body is not JSON"}, status=400)
     if not isinstance(update, dict):
         return web.json_response({"error": "body must be a JSON object"}, status=400)
-    body = json.dumps(
-        {"reference": case["reference"], "status": update.get("status"), "note": update.get("note")}
-    ).encode()
+    report = {
+        "reference": case["reference"],
+        "status": update.get("status"),
+        "note": update.get("note"),
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    body = json.dumps(report).encode()
     headers = {"Content-Type": "application/json"}
     if state.token:
         headers["Authorization"] = f"Bearer {state.token}"

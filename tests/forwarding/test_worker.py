@@ -220,3 +220,60 @@ async def test_a_backend_coming_back_brings_the_waiting_ones_forward(
     config = forwarding_config(stand_in.url, retry={"base_delay": 0.5, "jitter": 0})
     await run_until(delivery_worker(config, db.sessionmaker), until(db, delivered=2), within=8)
     assert stand_in.keys() == [first, first, waiting]
+
+
+# ---- leases: short, renewed while a delivery is in flight ----------------------------------
+
+
+async def test_a_dead_workers_submissions_are_taken_up_within_the_default_lease(
+    db: Database, stand_in: StandIn
+):
+    references = await submit(db, 3)
+    config = forwarding_config(stand_in.url)
+    config = type(config)(  # the shipped lease: no delivery.lease given
+        backends=config.backends, delivery=type(config.delivery)(poll_interval=0.05)
+    )
+    clock = SteppedClock()
+    dead = delivery_worker(config, db.sessionmaker, clock=clock)
+    await dead.open()
+    try:  # claimed, then killed before sending or releasing anything (SIGKILL)
+        assert len(await dead.sender.claim(dead.queue, dead.name, 10)) == 3
+    finally:
+        await dead.sender.close()
+
+    other = delivery_worker(config, db.sessionmaker, clock=clock)
+    await other.open()
+    try:
+        clock.advance(5)
+        assert await other.sender.claim(other.queue, other.name, 10) == []  # still leased
+    finally:
+        await other.sender.close()
+    clock.advance(6)  # 11 s after the claim: the lease (10 s) has run out, not a minute
+    await run_until(delivery_worker(config, db.sessionmaker, clock=clock), until(db, delivered=3))
+    assert sorted(stand_in.keys()) == sorted(references)
+    assert {(await row(db, r)).attempts for r in references} == {2}
+
+
+async def test_a_slow_delivery_keeps_its_short_lease_and_is_not_sent_twice(
+    db: Database, stand_in: StandIn
+):
+    stand_in.default = Reply(201, {"case_number": "CASE-1"}, delay=2.5)
+    (reference,) = await submit(db)
+    config = forwarding_config(stand_in.url, timeout=10, lease=0.6)
+    first = delivery_worker(config, db.sessionmaker)
+    second = delivery_worker(config, db.sessionmaker)
+    task = asyncio.create_task(first.run())
+    try:
+        for _ in range(200):
+            if stand_in.received:
+                break
+            await asyncio.sleep(0.02)
+        assert stand_in.received, "the first worker never called the backend"
+        # many leases long, with another worker looking all the while
+        await run_until(second, until(db, delivered=1))
+    finally:
+        first.stop()
+        await asyncio.wait_for(task, 10)
+    assert stand_in.keys() == [reference]  # delivered once
+    assert first.stats["delivered"] == 1 and second.stats["claimed"] == 0
+    assert (await row(db, reference)).attempts == 1

@@ -148,8 +148,9 @@ class DeliverySettings:
     batch_size: Annotated[int, at_least(1)] = 50
     concurrency: Annotated[int, at_least(1)] = 10
     """Deliveries in flight at once per worker."""
-    lease: Annotated[float, SECONDS, above(0)] = 60.0
-    """Seconds a claimed submission stays reserved; a killed worker's rows come back after it."""
+    lease: Annotated[float, SECONDS, above(0)] = 10.0
+    """Seconds a claimed submission stays reserved unless renewed (the worker renews it while
+    the delivery is in flight): a killed worker's rows come back after it."""
     shutdown_grace: Annotated[float, SECONDS, at_least(0)] = 10.0
     """Seconds SIGTERM waits for deliveries in flight before releasing their leases."""
 
@@ -164,6 +165,5 @@ class ForwardingConfig:
 
     @property
     def lease(self) -> float:
-        """The lease, never shorter than the slowest backend's timeout plus a margin."""
-        longest = max((b.timeout for b in self.backends.values()), default=0.0)
-        return max(self.delivery.lease, longest + min(5.0, longest))
+        """The worker's lease: short, since it is renewed while a delivery is in flight."""
+        return self.delivery.lease

@@ -190,7 +190,8 @@ class SmsConfig:
     poll_interval: Annotated[float, SECONDS, above(0)] = 0.5
     batch_size: Annotated[int, at_least(1)] = 50
     concurrency: Annotated[int, at_least(1)] = 4
-    lease: Annotated[float, SECONDS, above(0)] = 60.0
+    lease: Annotated[float, SECONDS, above(0)] = 10.0
+    """Seconds a claimed message stays reserved unless renewed while it is being sent."""
     keywords: tuple[KeywordRoute, ...] = field(
         default=DEFAULT_ROUTES, metadata=setting(read=read_keywords)
     )

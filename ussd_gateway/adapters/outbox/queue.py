@@ -4,6 +4,8 @@ Claiming is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RET
 PostgreSQL concurrent workers skip each other's rows; on SQLite the single statement is atomic.
 A claimed row stays pending with ``locked_by``/``locked_until`` set and its attempt counted, so
 a worker that dies holding it loses it when the lease runs out and another worker picks it up.
+The lease is short and renewed while the attempt is in flight: a slow backend keeps its row,
+a dead worker's rows come back within seconds.
 Any number of workers share a table without sending anything twice at once.
 """
 
@@ -156,6 +158,20 @@ class Queue:
                 waiting = and_(model.id == item.id, model.status == table.pending)
                 await session.execute(_update(model, waiting, columns))
         return status
+
+    async def renew(self, worker: str, ids: Sequence[int], lease: float) -> int:
+        """Extend ``worker``'s leases on ``ids`` (attempts still in flight) to ``lease`` seconds
+        from now, so a short lease outlives a slow attempt; how many it still held."""
+        if not ids:
+            return 0
+        model = self.table.model
+        mine = and_(
+            model.id.in_(list(ids)), model.locked_by == worker, model.status == self.table.pending
+        )
+        until = self.now() + dt.timedelta(seconds=lease)
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(_update(model, mine, {"locked_until": until}))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def release(self, worker: str, ids: Sequence[int]) -> None:
         """Give back leases (graceful shutdown): the rows are due again at once, and the

@@ -20,7 +20,7 @@ from tests.forwarding.conftest import (
 from tests.support.clock import SteppedClock
 from tests.support.databases import Database
 from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.adapters.db.models import DeliveryAttempt, Submission, utcnow
+from ussd_gateway.adapters.db.models import DeliveryAttempt, SmsMessage, Submission, utcnow
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 
 
@@ -277,3 +277,35 @@ async def test_a_slow_delivery_keeps_its_short_lease_and_is_not_sent_twice(
     assert stand_in.keys() == [reference]  # delivered once
     assert first.stats["delivered"] == 1 and second.stats["claimed"] == 0
     assert (await row(db, reference)).attempts == 1
+
+
+# ---- given up: the citizen is told, once --------------------------------------------------
+
+
+async def test_a_dead_submission_queues_one_sms_in_the_citizens_language(
+    db: Database, stand_in: StandIn
+):
+    stand_in.default = Reply(503)
+    (english,) = await submit(db, language="en")
+    (swahili,) = await submit(db, phone="+255712000001")
+    config = forwarding_config(stand_in.url, retry={"max_attempts": 1})
+    await run_until(delivery_worker(config, db.sessionmaker), until(db, dead=2))
+    async with db.sessionmaker() as session:
+        queued = {
+            m.reference: m
+            for m in await session.scalars(
+                select(SmsMessage).where(SmsMessage.purpose.like("undelivered:%"))
+            )
+        }
+    assert set(queued) == {english, swahili}
+    sent = queued[english]
+    assert (sent.purpose, sent.language, sent.phone) == (
+        f"undelivered:{english}",
+        "en",
+        "+255712345678",
+    )
+    assert sent.body == (
+        f"Reference {english}: sorry, your request has not reached the institution yet. "
+        "We are following it up; there is no need to send it again."
+    )
+    assert queued[swahili].body.startswith(f"Kumbukumbu {swahili}: samahani, ombi lako bado")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -117,12 +117,14 @@ class Queue:
         final: Mapping[str, Any] | None = None,
         retry_after: float | None = None,
         before: Sequence[Executable] = (),
+        finished: Callable[[AsyncSession], Awaitable[Any]] | None = None,
     ) -> str:
         """Move ``item`` on after an attempt: done, failed, due again later, or dead; which.
 
         ``values`` are the sender's columns for this attempt, ``final`` more of them for when
-        the row is finished with; ``before`` runs first in the same transaction. A status
-        that something else has moved on from pending meanwhile is kept.
+        the row is finished with; ``before`` runs first in the same transaction, ``finished``
+        last when the attempt left the row done, failed or dead. A status that something else
+        has moved on from pending meanwhile is kept.
         """
         table, model = self.table, self.table.model
         next_at: dt.datetime | None = None
@@ -156,7 +158,9 @@ class Queue:
                 # another worker took it over after our lease ran out; what we sent still
                 # counts (a backend absorbs the repeat by its idempotency key)
                 waiting = and_(model.id == item.id, model.status == table.pending)
-                await session.execute(_update(model, waiting, columns))
+                changed = await session.execute(_update(model, waiting, columns))
+            if finished is not None and status != table.pending and getattr(changed, "rowcount", 0):
+                await finished(session)
         return status
 
     async def renew(self, worker: str, ids: Sequence[int], lease: float) -> int:

@@ -159,7 +159,7 @@ async def backend_status(request: web.Request) -> web.Response:
     answer = {"reference": normalise(reference), "status": status, "previous": previous}
     if not taken.changed:  # a repeat: nothing changed, nobody is told again
         return web.json_response({**answer, "changed": False})
-    change = StatusChange(name, normalise(reference), previous, status, note, notes)
+    change = StatusChange(name, normalise(reference), previous, status, note, notes, taken.reopened)
     log.info("%s: %s → %s (backend %s)", change.reference, previous, status, name)
     await on_status_change(request.app, change)
     return web.json_response({**answer, "changed": True})

@@ -141,6 +141,8 @@ class Submission(Base):
     # Status reports (migration 0005).
     status_reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     """The timestamp of the last status report taken: an older one is a replay."""
+    reopened: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """How often the backend reopened the case: each round's statuses are told anew."""
 
     def __repr__(self) -> str:  # never print the phone or the data
         return f"<Submission {self.reference} {self.service} {self.status}>"

@@ -23,7 +23,7 @@ from ussd_gateway.adapters.db.models import (
     utcnow,
 )
 from ussd_gateway.adapters.outbox.queue import counts
-from ussd_gateway.domain.case_status import Move, check_move, check_order
+from ussd_gateway.domain.case_status import REOPENED, Move, check_move, check_order
 from ussd_gateway.domain.references import is_valid, normalise
 
 
@@ -112,7 +112,12 @@ class DeliveryLedger:
         async with self._sessionmaker() as session, session.begin():
             row = (
                 await session.execute(
-                    select(Submission.id, Submission.status, Submission.status_reported_at)
+                    select(
+                        Submission.id,
+                        Submission.status,
+                        Submission.status_reported_at,
+                        Submission.reopened,
+                    )
                     .where(Submission.reference == reference, Submission.backend == backend)
                     .with_for_update()
                 )
@@ -120,7 +125,7 @@ class DeliveryLedger:
             if row is None:
                 return None
             if check_move(row.status, status) is Move.SAME:
-                return TakenReport(row.status, status, changed=False)
+                return TakenReport(row.status, status, changed=False, reopened=row.reopened)
             check_order(row.status_reported_at, reported_at, row.status, status)
             values: dict[str, Any] = {
                 "status": status,
@@ -130,6 +135,9 @@ class DeliveryLedger:
             }
             if reported_at is not None:
                 values["status_reported_at"] = reported_at
+            reopened = row.reopened + 1 if status == REOPENED else row.reopened
+            if reopened != row.reopened:
+                values["reopened"] = reopened
             if row.status == PENDING:
                 # the backend has it, whatever the worker last recorded
                 values |= {"delivered_at": now, "last_error": None}
@@ -139,7 +147,7 @@ class DeliveryLedger:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
-        return TakenReport(row.status, status, changed=True)
+        return TakenReport(row.status, status, changed=True, reopened=reopened)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +157,5 @@ class TakenReport:
     previous: str
     status: str
     changed: bool
+    reopened: int = 0
+    """How often the case has been reopened."""

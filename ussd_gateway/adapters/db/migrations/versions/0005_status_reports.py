@@ -1,4 +1,5 @@
-"""Status reports: when the last one a backend sent was stamped, so an older one is refused.
+"""Status reports: when the last one a backend sent was stamped, so an older one is refused,
+and how often the case was reopened.
 
 Revision ID: 0005
 Revises: 0004
@@ -22,8 +23,13 @@ def upgrade() -> None:
     op.add_column(
         "submissions", sa.Column("status_reported_at", sa.DateTime(timezone=True), nullable=True)
     )
+    op.add_column(
+        "submissions",
+        sa.Column("reopened", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("submissions") as batch:
+        batch.drop_column("reopened")
         batch.drop_column("status_reported_at")

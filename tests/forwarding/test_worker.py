@@ -22,6 +22,7 @@ from tests.support.databases import Database
 from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.adapters.db.models import DeliveryAttempt, SmsMessage, Submission, utcnow
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
+from ussd_gateway.domain.submissions import REFERENCE_SLOT, SmsReceipt
 
 
 async def attempts_of(db: Database, reference: str) -> list[DeliveryAttempt]:
@@ -309,3 +310,23 @@ async def test_a_dead_submission_queues_one_sms_in_the_citizens_language(
         "We are following it up; there is no need to send it again."
     )
     assert queued[swahili].body.startswith(f"Kumbukumbu {swahili}: samahani, ombi lako bado")
+
+
+async def test_an_anonymous_citizen_is_told_only_while_the_receipts_number_is_held(
+    db: Database, stand_in: StandIn
+):
+    stand_in.default = Reply(422)
+    receipt = SmsReceipt("+255712345678", "sw", f"Kumbukumbu {REFERENCE_SLOT}", drop_phone=True)
+    (asked,) = await submit(db, anonymous=True, phone=None, receipt=receipt)
+    await submit(db, anonymous=True, phone=None)  # no receipt asked for: nobody to tell
+    config = forwarding_config(stand_in.url)
+    await run_until(delivery_worker(config, db.sessionmaker), until(db, failed=2))
+    async with db.sessionmaker() as session:
+        queued = list(
+            await session.scalars(
+                select(SmsMessage).where(SmsMessage.purpose.like("undelivered:%"))
+            )
+        )
+    assert [(m.reference, m.phone, m.drop_phone) for m in queued] == [
+        (asked, "+255712345678", True)  # erased once sent, as the receipt's is
+    ]

@@ -42,7 +42,7 @@ def test_no_file_at_all_runs_on_the_embedded_defaults(tmp_path: Path, monkeypatc
     assert (settings.lookup_timeout, settings.submit_timeout) == (0.8, 5.0)
     assert settings.limits.phone.requests == 30 and settings.limits.hop_deadline == 2.5
     assert settings.providers == {} and settings.admin_token is None
-    assert settings.backends == {} and settings.delivery.lease == 60
+    assert settings.backends == {} and settings.delivery.lease == 10
     assert settings.sms.sandbox and settings.sms.retry.max_attempts == 10
     assert settings.simulator.enabled is False and settings.reload.watch is False
     assert settings.logging.format == "text" and settings.log_level == "INFO"

@@ -51,8 +51,8 @@ def describe(connection: Connection) -> dict[str, Any]:
     }
 
 
-async def test_head_is_the_sms_migration():
-    assert head_revision() == "0004"
+async def test_head_is_the_status_reports_migration():
+    assert head_revision() == "0005"
     assert migrate.MIGRATIONS_DIR.is_dir()
     assert migrate.MIGRATIONS_DIR.is_relative_to(Path(migrate.__file__).parent)
 

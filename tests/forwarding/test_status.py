@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from tests.support.clock import FakeClock
 from tests.support.phone import Phone
 from tests.test_journeys import give_feedback
 from ussd_gateway.adapters.connectors.http import sign
@@ -20,8 +22,24 @@ NOTE = {"sw": "Bomba limerekebishwa", "en": "The pipe was repaired"}
 
 
 @pytest.fixture
-async def client(gateway, database_url: str) -> TestClient:
-    return await gateway(database_url=database_url, env=ENV)
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def client(gateway, database_url: str, clock: FakeClock) -> TestClient:
+    return await gateway(database_url=database_url, env=ENV, clock=clock)
+
+
+def signed(body: dict[str, object]) -> tuple[bytes, dict[str, str]]:
+    """``body`` as a backend signing with its secret sends it."""
+    data = json.dumps(body).encode()
+    return data, {"X-Signature": "sha256=" + sign("hmac-key", data)}
+
+
+def stamp(clock: FakeClock, offset: float = 0.0) -> str:
+    moment = dt.datetime.fromtimestamp(clock.time() + offset, dt.UTC)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 async def report(client: TestClient, body: object, headers: dict[str, str] | None = None):
@@ -67,7 +85,12 @@ async def test_note_is_shown_on_the_track_screen_in_the_citizens_language(client
         client, {"reference": reference.lower(), "status": "resolved", "note": NOTE}
     )
     assert status == 200
-    assert answer == {"reference": reference, "status": "resolved", "previous": "pending"}
+    assert answer == {
+        "reference": reference,
+        "status": "resolved",
+        "previous": "pending",
+        "changed": True,
+    }
     assert [(c.reference, c.previous, c.status) for c in changes] == [
         (reference, "pending", "resolved")
     ]
@@ -80,12 +103,11 @@ async def test_note_is_shown_on_the_track_screen_in_the_citizens_language(client
     assert "Resolved\nThe pipe was repaired" in english
 
 
-async def test_signed_report_with_a_plain_note(client: TestClient):
+async def test_signed_report_with_a_plain_note(client: TestClient, clock: FakeClock):
     phone = Phone(client)
     reference = await give_feedback(phone)
-    body = json.dumps({"reference": reference, "status": "in_progress", "note": "Tunafuatilia"})
-    signature = "sha256=" + sign("hmac-key", body.encode())
-    status, _ = await report(client, body.encode(), {"X-Signature": signature})
+    body = {"reference": reference, "status": "in_progress", "note": "Tunafuatilia"}
+    status, _ = await report(client, *signed({**body, "timestamp": stamp(clock)}))
     assert status == 200
     shown = await track(phone, reference, english=True)
     assert "Being handled\nTunafuatilia" in shown
@@ -123,3 +145,125 @@ def test_note_falls_back_to_the_services_default_language():
     assert note_in({"fr": "Fini"}, "en", ("sw", "en")) == "Fini"
     assert note_in("Plain", "en", ("sw", "en")) == "Plain"
     assert note_in(None, "en", ("sw", "en")) == ""
+
+
+# ---- statuses move forward only; a signed report is good for a short while -----------------
+
+
+async def test_a_case_never_goes_back_and_an_old_body_replayed_is_refused(client: TestClient):
+    phone = Phone(client)
+    reference = await give_feedback(phone)
+    changes: list[StatusChange] = []
+
+    async def listener(change: StatusChange) -> None:
+        changes.append(change)
+
+    client.app[STATUS_LISTENERS].append(listener)
+    first = {"reference": reference, "status": "in_progress", "note": "Tunafuatilia"}
+    assert (await report(client, first))[0] == 200
+    assert (await report(client, {"reference": reference, "status": "resolved", "note": NOTE}))[
+        0
+    ] == 200
+
+    status, answer = await report(client, first)  # the first body again
+    assert status == 409
+    assert answer == {
+        "error": "status is resolved; it cannot go back to in_progress (report reopened)",
+        "current": "resolved",
+        "attempted": "in_progress",
+    }
+    status, answer = await report(client, {"reference": reference, "status": "received"})
+    assert (status, answer["current"], answer["attempted"]) == (409, "resolved", "received")
+    assert [c.status for c in changes] == ["in_progress", "resolved"]  # nobody told otherwise
+    shown = await track(phone, reference)
+    assert "Imeshughulikiwa\nBomba limerekebishwa" in shown
+    assert "Inashughulikiwa" not in shown
+
+
+async def test_a_repeat_of_the_current_status_changes_nothing(client: TestClient):
+    phone = Phone(client)
+    reference = await give_feedback(phone)
+    changes: list[StatusChange] = []
+
+    async def listener(change: StatusChange) -> None:
+        changes.append(change)
+
+    client.app[STATUS_LISTENERS].append(listener)
+    body = {"reference": reference, "status": "resolved", "note": NOTE}
+    assert (await report(client, body))[0] == 200
+    before = await client.app[SUBMISSIONS].get(reference)
+    status, answer = await report(client, {**body, "note": "Something else"})
+    assert (status, answer) == (
+        200,
+        {"reference": reference, "status": "resolved", "previous": "resolved", "changed": False},
+    )
+    assert len(changes) == 1  # no second SMS
+    after = await client.app[SUBMISSIONS].get(reference)
+    assert after == before
+
+
+async def test_a_closed_case_reopens_only_when_said_so(client: TestClient):
+    phone = Phone(client)
+    reference = await give_feedback(phone)
+    status, answer = await report(client, {"reference": reference, "status": "reopened"})
+    assert status == 409 and answer["error"] == (
+        "cannot reopen: status is pending, not resolved or rejected"
+    )
+    for step in ("received", "rejected"):
+        assert (await report(client, {"reference": reference, "status": step}))[0] == 200
+    status, answer = await report(client, {"reference": reference, "status": "resolved"})
+    assert (status, answer["error"]) == (
+        409,
+        "status is already rejected; report reopened first to change it",
+    )
+    for step in ("reopened", "in_progress"):
+        assert (await report(client, {"reference": reference, "status": step}))[0] == 200
+    assert "Inashughulikiwa" in await track(phone, reference)
+    status, answer = await report(client, {"reference": reference, "status": "received"})
+    assert (status, answer["error"]) == (409, "status cannot go back from in_progress to received")
+
+
+async def test_a_signed_report_needs_a_fresh_timestamp(client: TestClient, clock: FakeClock):
+    phone = Phone(client)
+    reference = await give_feedback(phone)
+    body = {"reference": reference, "status": "in_progress"}
+
+    status, answer = await report(client, *signed(body))
+    assert (status, answer["error"]) == (
+        400,
+        "timestamp is missing: a signed report must carry one (ISO 8601 or Unix seconds)",
+    )
+    status, answer = await report(client, *signed({**body, "timestamp": "yesterday"}))
+    assert status == 400 and answer["error"].startswith("timestamp must be ISO 8601")
+    status, answer = await report(client, *signed({**body, "timestamp": stamp(clock, -301)}))
+    assert status == 401 and "is 301s old; reports are accepted within 300s" in answer["error"]
+    status, answer = await report(client, *signed({**body, "timestamp": stamp(clock, 400)}))
+    assert status == 401 and "400s in the future" in answer["error"]
+    view = await client.app[SUBMISSIONS].get(reference)
+    assert view is not None and view.status == "pending"
+
+    fresh = signed({**body, "timestamp": clock.time() - 10})  # Unix seconds do too
+    assert (await report(client, *fresh))[0] == 200
+    clock.advance(301)
+    status, answer = await report(client, *fresh)  # the same signed body, replayed later
+    assert status == 401 and "old" in answer["error"]
+
+
+async def test_a_signed_report_older_than_the_last_one_taken_is_refused(
+    client: TestClient, clock: FakeClock
+):
+    phone = Phone(client)
+    reference = await give_feedback(phone)
+    resolved = {"reference": reference, "status": "resolved", "timestamp": stamp(clock, -5)}
+    assert (await report(client, *signed(resolved)))[0] == 200
+    reopened = {"reference": reference, "status": "reopened", "timestamp": stamp(clock, -3)}
+    assert (await report(client, *signed(reopened)))[0] == 200
+    closed = {"reference": reference, "status": "resolved", "timestamp": stamp(clock, -1)}
+    assert (await report(client, *signed(closed)))[0] == 200
+
+    status, answer = await report(client, *signed(reopened))  # replayed within the window
+    assert status == 409 and answer["error"] == (
+        f"report of {reopened['timestamp']} is older than the last one taken "
+        f"({closed['timestamp']})"
+    )
+    assert "Imeshughulikiwa" in await track(phone, reference)

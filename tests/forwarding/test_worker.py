@@ -20,8 +20,9 @@ from tests.forwarding.conftest import (
 from tests.support.clock import SteppedClock
 from tests.support.databases import Database
 from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
-from ussd_gateway.adapters.db.models import DeliveryAttempt, Submission, utcnow
+from ussd_gateway.adapters.db.models import DeliveryAttempt, SmsMessage, Submission, utcnow
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
+from ussd_gateway.domain.submissions import REFERENCE_SLOT, SmsReceipt
 
 
 async def attempts_of(db: Database, reference: str) -> list[DeliveryAttempt]:
@@ -220,3 +221,112 @@ async def test_a_backend_coming_back_brings_the_waiting_ones_forward(
     config = forwarding_config(stand_in.url, retry={"base_delay": 0.5, "jitter": 0})
     await run_until(delivery_worker(config, db.sessionmaker), until(db, delivered=2), within=8)
     assert stand_in.keys() == [first, first, waiting]
+
+
+# ---- leases: short, renewed while a delivery is in flight ----------------------------------
+
+
+async def test_a_dead_workers_submissions_are_taken_up_within_the_default_lease(
+    db: Database, stand_in: StandIn
+):
+    references = await submit(db, 3)
+    config = forwarding_config(stand_in.url)
+    config = type(config)(  # the shipped lease: no delivery.lease given
+        backends=config.backends, delivery=type(config.delivery)(poll_interval=0.05)
+    )
+    clock = SteppedClock()
+    dead = delivery_worker(config, db.sessionmaker, clock=clock)
+    await dead.open()
+    try:  # claimed, then killed before sending or releasing anything (SIGKILL)
+        assert len(await dead.sender.claim(dead.queue, dead.name, 10)) == 3
+    finally:
+        await dead.sender.close()
+
+    other = delivery_worker(config, db.sessionmaker, clock=clock)
+    await other.open()
+    try:
+        clock.advance(5)
+        assert await other.sender.claim(other.queue, other.name, 10) == []  # still leased
+    finally:
+        await other.sender.close()
+    clock.advance(6)  # 11 s after the claim: the lease (10 s) has run out, not a minute
+    await run_until(delivery_worker(config, db.sessionmaker, clock=clock), until(db, delivered=3))
+    assert sorted(stand_in.keys()) == sorted(references)
+    assert {(await row(db, r)).attempts for r in references} == {2}
+
+
+async def test_a_slow_delivery_keeps_its_short_lease_and_is_not_sent_twice(
+    db: Database, stand_in: StandIn
+):
+    stand_in.default = Reply(201, {"case_number": "CASE-1"}, delay=2.5)
+    (reference,) = await submit(db)
+    config = forwarding_config(stand_in.url, timeout=10, lease=0.6)
+    first = delivery_worker(config, db.sessionmaker)
+    second = delivery_worker(config, db.sessionmaker)
+    task = asyncio.create_task(first.run())
+    try:
+        for _ in range(200):
+            if stand_in.received:
+                break
+            await asyncio.sleep(0.02)
+        assert stand_in.received, "the first worker never called the backend"
+        # many leases long, with another worker looking all the while
+        await run_until(second, until(db, delivered=1))
+    finally:
+        first.stop()
+        await asyncio.wait_for(task, 10)
+    assert stand_in.keys() == [reference]  # delivered once
+    assert first.stats["delivered"] == 1 and second.stats["claimed"] == 0
+    assert (await row(db, reference)).attempts == 1
+
+
+# ---- given up: the citizen is told, once --------------------------------------------------
+
+
+async def test_a_dead_submission_queues_one_sms_in_the_citizens_language(
+    db: Database, stand_in: StandIn
+):
+    stand_in.default = Reply(503)
+    (english,) = await submit(db, language="en")
+    (swahili,) = await submit(db, phone="+255712000001")
+    config = forwarding_config(stand_in.url, retry={"max_attempts": 1})
+    await run_until(delivery_worker(config, db.sessionmaker), until(db, dead=2))
+    async with db.sessionmaker() as session:
+        queued = {
+            m.reference: m
+            for m in await session.scalars(
+                select(SmsMessage).where(SmsMessage.purpose.like("undelivered:%"))
+            )
+        }
+    assert set(queued) == {english, swahili}
+    sent = queued[english]
+    assert (sent.purpose, sent.language, sent.phone) == (
+        f"undelivered:{english}",
+        "en",
+        "+255712345678",
+    )
+    assert sent.body == (
+        f"Reference {english}: sorry, your request has not reached the institution yet. "
+        "We are following it up; there is no need to send it again."
+    )
+    assert queued[swahili].body.startswith(f"Kumbukumbu {swahili}: samahani, ombi lako bado")
+
+
+async def test_an_anonymous_citizen_is_told_only_while_the_receipts_number_is_held(
+    db: Database, stand_in: StandIn
+):
+    stand_in.default = Reply(422)
+    receipt = SmsReceipt("+255712345678", "sw", f"Kumbukumbu {REFERENCE_SLOT}", drop_phone=True)
+    (asked,) = await submit(db, anonymous=True, phone=None, receipt=receipt)
+    await submit(db, anonymous=True, phone=None)  # no receipt asked for: nobody to tell
+    config = forwarding_config(stand_in.url)
+    await run_until(delivery_worker(config, db.sessionmaker), until(db, failed=2))
+    async with db.sessionmaker() as session:
+        queued = list(
+            await session.scalars(
+                select(SmsMessage).where(SmsMessage.purpose.like("undelivered:%"))
+            )
+        )
+    assert [(m.reference, m.phone, m.drop_phone) for m in queued] == [
+        (asked, "+255712345678", True)  # erased once sent, as the receipt's is
+    ]

@@ -84,7 +84,7 @@ async def test_a_status_a_backend_reported_meanwhile_is_kept(db: Database):
     reported = await ledger.set_backend_status(
         backend="feedback", reference=reference, status="received", note=None, notes=None
     )
-    assert reported == ("pending", "received")
+    assert reported is not None and (reported.previous, reported.status) == ("pending", "received")
     failed = await queue.record(
         item, Outcome.FAILED, worker="a", now=queue.now(), policy=POLICY, values={"last_error": "x"}
     )
@@ -125,3 +125,18 @@ async def test_release_gives_back_only_its_own_leases_and_the_attempt(db: Databa
     row = await the_row(db, table)
     assert (row.locked_by, row.locked_until, row.attempts) == (None, None, 0)
     assert [i.attempt for i in await claim(queue, "b")] == [1]  # due again at once
+
+
+@pytest.mark.parametrize("table", [SUBMISSIONS, MESSAGES], ids=["submissions", "sms"])
+async def test_renew_keeps_only_its_own_leases(db: Database, table: Table):
+    await one_waiting(db, table)
+    clock = SteppedClock()
+    queue = Queue(db.sessionmaker, table, clock)
+    (item,) = await claim(queue, "a", lease=10)
+    clock.advance(8)
+    assert await queue.renew("b", [item.id], 10) == 0  # not b's to keep
+    assert await queue.renew("a", [item.id], 10) == 1
+    clock.advance(8)  # 16 s after the claim, 8 after the renewal
+    assert await claim(queue, "b") == []
+    clock.advance(3)
+    assert [i.id for i in await claim(queue, "b")] == [item.id]  # not renewed again: taken over

@@ -81,3 +81,19 @@ async def test_anonymous_submission_gets_no_status_update(sms_client: TestClient
     await status(sms_client, reference, "resolved")
     await settle(0.5)
     assert at_api.sent() == []
+
+
+async def test_a_reopened_case_is_told_again_when_it_closes_again(
+    sms_client: TestClient, at_api: AtApi
+):
+    reference = await give_feedback(Phone(sms_client))
+    await eventually(at_api.sent)  # the receipt
+    for step in ("resolved", "reopened", "resolved"):
+        await status(sms_client, reference, step)
+    await eventually(lambda: len(at_api.sent()) >= 4)
+    await settle()
+    assert sorted(m["message"] for m in at_api.sent()[1:]) == [  # sent concurrently
+        f"e-Mrejesho {reference}: {label}. Tuma ACHA kusitisha taarifa."
+        for label in ("Imefunguliwa upya", "Imeshughulikiwa", "Imeshughulikiwa")
+    ]
+    assert await message(sms_client, f"status:{reference}:resolved:1") is not None

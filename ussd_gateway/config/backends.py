@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from ussd_gateway.config.kinds import SECONDS, Kind, above, at_least, below
 from ussd_gateway.config.loader import FAILED, Reader, join, setting
 
-COMMON_KEYS: tuple[str, ...] = ("type", "retry", "timeout")
+COMMON_KEYS: tuple[str, ...] = ("type", "retry", "timeout", "status_window")
 """A backend's keys read here; its connector reads the others."""
 
 ENV_SUFFIXES: tuple[str, ...] = ("URL", "TOKEN", "SECRET")
@@ -93,7 +93,10 @@ class BackendConfig:
     type: Annotated[str, Kind("a connector type (http or govesb)", _connector_type)]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: Annotated[float, SECONDS, above(0)] = 10.0
-    """Seconds one attempt may take; the worker's lease is never shorter."""
+    """Seconds one attempt may take (the worker renews its lease meanwhile)."""
+    status_window: Annotated[float, SECONDS, above(0)] = 300.0
+    """Seconds either side of the gateway's clock a signed status report's ``timestamp`` may
+    be: an older body is a replay."""
     options: Mapping[str, Any] = field(default_factory=dict, metadata=setting(rest=True))
     """Every other key, as written: the connector of ``type`` reads them."""
     env: Mapping[str, str] = field(default_factory=dict, repr=False, metadata=setting(file=False))
@@ -145,8 +148,9 @@ class DeliverySettings:
     batch_size: Annotated[int, at_least(1)] = 50
     concurrency: Annotated[int, at_least(1)] = 10
     """Deliveries in flight at once per worker."""
-    lease: Annotated[float, SECONDS, above(0)] = 60.0
-    """Seconds a claimed submission stays reserved; a killed worker's rows come back after it."""
+    lease: Annotated[float, SECONDS, above(0)] = 10.0
+    """Seconds a claimed submission stays reserved unless renewed (the worker renews it while
+    the delivery is in flight): a killed worker's rows come back after it."""
     shutdown_grace: Annotated[float, SECONDS, at_least(0)] = 10.0
     """Seconds SIGTERM waits for deliveries in flight before releasing their leases."""
 
@@ -161,6 +165,5 @@ class ForwardingConfig:
 
     @property
     def lease(self) -> float:
-        """The lease, never shorter than the slowest backend's timeout plus a margin."""
-        longest = max((b.timeout for b in self.backends.values()), default=0.0)
-        return max(self.delivery.lease, longest + min(5.0, longest))
+        """The worker's lease: short, since it is renewed while a delivery is in flight."""
+        return self.delivery.lease

@@ -44,6 +44,12 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "sw": "e-Mrejesho {reference}: {label}{note}. Tuma ACHA kusitisha taarifa.",
         "en": "e-Mrejesho {reference}: {label}{note}. Send STOP to end updates.",
     },
+    "undelivered": {
+        "sw": "Kumbukumbu {reference}: samahani, ombi lako bado halijafika kwa taasisi husika. "
+        "Tunalifuatilia; huna haja ya kulituma tena.",
+        "en": "Reference {reference}: sorry, your request has not reached the institution yet. "
+        "We are following it up; there is no need to send it again.",
+    },
     "not_found": {
         "sw": "Hakuna mrejesho wenye kumbukumbu {reference}.",
         "en": "No feedback has reference {reference}.",
@@ -190,7 +196,8 @@ class SmsConfig:
     poll_interval: Annotated[float, SECONDS, above(0)] = 0.5
     batch_size: Annotated[int, at_least(1)] = 50
     concurrency: Annotated[int, at_least(1)] = 4
-    lease: Annotated[float, SECONDS, above(0)] = 60.0
+    lease: Annotated[float, SECONDS, above(0)] = 10.0
+    """Seconds a claimed message stays reserved unless renewed while it is being sent."""
     keywords: tuple[KeywordRoute, ...] = field(
         default=DEFAULT_ROUTES, metadata=setting(read=read_keywords)
     )

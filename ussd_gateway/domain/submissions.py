@@ -83,6 +83,8 @@ class StatusChange:
     status: str
     note: str | None
     notes: Mapping[str, str] | None
+    reopened: int = 0
+    """How often the case has been reopened: a status is told once per reopening."""
 
 
 StatusListener = Callable[[StatusChange], Awaitable[None]]

@@ -66,7 +66,7 @@ def create_app(
             yield
 
     app.cleanup_ctx.append(gateway)  # first in: the other hooks' clean-up runs before it
-    setup_forwarding(app, settings)
+    setup_forwarding(app, settings, clock=clock)
     # after forwarding: listens to status changes
     setup_sms(app, settings, menus=menus)
     setup_outbox(app, settings, worker=worker)  # runs what the two above configured

@@ -3,10 +3,14 @@
 Authenticated with that backend's token (``Authorization: Bearer …``) or an HMAC-SHA256 of the
 exact body in its signature header (``X-Signature: sha256=<hex>`` by default). Body::
 
-    {"reference": "ZCFG7HU3", "status": "resolved", "note": {"sw": "...", "en": "..."}}
+    {"reference": "ZCFG7HU3", "status": "resolved", "note": {"sw": "...", "en": "..."},
+     "timestamp": "2026-12-07T16:20:00Z"}
 
 ``note`` may also be a plain string. Wrong auth → 401 and nothing changes; unknown reference →
-404; a malformed body → 400 with the reason. A ``govesb`` backend's reports come through the
+404; a malformed body → 400 with the reason. A signed report must carry a ``timestamp`` within
+the backend's ``status_window`` (401 outside it). Statuses only move forward
+(``domain.case_status``): a backward move → 409; a repeat of the current status → 200 and
+nothing changes. A ``govesb`` backend's reports come through the
 bus, signed by it (``adapters/connectors/govesb_inbound``): that signature is their only
 credential.
 """
@@ -25,9 +29,16 @@ from ussd_gateway.adapters.connectors.http import sign
 from ussd_gateway.adapters.db.models import BACKEND_STATUSES
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 from ussd_gateway.config.backends import BackendConfig, ForwardingConfig
+from ussd_gateway.domain.case_status import (
+    BadTimestamp,
+    MalformedTimestamp,
+    RefusedMove,
+    report_time,
+)
 from ussd_gateway.domain.references import normalise
 from ussd_gateway.domain.submissions import StatusChange, StatusListener
 from ussd_gateway.http.bodies import NOT_JSON, BadJson, load_json, read_body
+from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +51,8 @@ GOVESB_PUSHES = web.AppKey("govesb_pushes", Mapping[str, PushVerifier])
 """Per govesb backend, how to verify (and open) what the bus pushes."""
 STATUS_LISTENERS = web.AppKey("status_listeners", list[StatusListener])
 """Called after every status change. The SMS issue appends its "tell the citizen" here."""
+CLOCK = web.AppKey("status_clock", Clock)
+"""What a report's timestamp is checked against."""
 
 
 async def on_status_change(app: web.Application, change: StatusChange) -> None:
@@ -52,6 +65,12 @@ async def on_status_change(app: web.Application, change: StatusChange) -> None:
             await listener(change)
         except Exception:
             log.exception("status listener failed for %s", change.reference)
+
+
+def signed(backend: BackendConfig, request: web.Request) -> bool:
+    """The report carries the backend's body signature: it must then carry a timestamp too."""
+    header = str(backend.options.get("signature_header", "X-Signature"))
+    return bool(backend.secret and request.headers.get(header))
 
 
 def authenticated(backend: BackendConfig, request: web.Request, body: bytes) -> bool:
@@ -72,8 +91,9 @@ class BadStatus(ValueError):
     pass
 
 
-def parse_report(body: bytes) -> tuple[str, str, str | None, dict[str, str] | None]:
-    """(reference, status, plain note, per-language notes) from a report, or BadStatus."""
+def parse_report(body: bytes) -> tuple[str, str, str | None, dict[str, str] | None, Any]:
+    """(reference, status, plain note, per-language notes, timestamp as sent) from a report,
+    or BadStatus."""
     try:
         document: Any = load_json(body)
     except BadJson as exc:  # this endpoint's own words for plain bad JSON
@@ -86,20 +106,20 @@ def parse_report(body: bytes) -> tuple[str, str, str | None, dict[str, str] | No
     status = document.get("status")
     if status not in BACKEND_STATUSES:
         raise BadStatus(f"status must be one of {', '.join(BACKEND_STATUSES)}")
-    note = document.get("note")
+    note, timestamp = document.get("note"), document.get("timestamp")
     if note is None or note == "":
-        return reference, status, None, None
+        return reference, status, None, None, timestamp
     if isinstance(note, str):
         if len(note) > MAX_NOTE:
             raise BadStatus(f"note is longer than {MAX_NOTE} characters")
-        return reference, status, note.strip(), None
+        return reference, status, note.strip(), None, timestamp
     if isinstance(note, Mapping) and note:
         notes: dict[str, str] = {}
         for language, text in note.items():
             if not isinstance(text, str) or len(text) > MAX_NOTE or len(str(language)) > 16:
                 raise BadStatus(f"note.{language} must be a string of at most {MAX_NOTE} chars")
             notes[str(language)] = text.strip()
-        return reference, status, next(iter(notes.values())), notes
+        return reference, status, next(iter(notes.values())), notes, timestamp
     raise BadStatus("note must be a string or a mapping of language to string")
 
 
@@ -118,21 +138,42 @@ async def backend_status(request: web.Request) -> web.Response:
     elif not authenticated(backend, request, body):
         return _reply(401, "missing or wrong token or signature")
     try:
-        reference, status, note, notes = parse_report(body)
+        reference, status, note, notes, timestamp = parse_report(body)
     except BadStatus as exc:
         return _reply(400, str(exc))
-    changed = await request.app[LEDGER].set_backend_status(
-        backend=name, reference=reference, status=status, note=note, notes=notes
-    )
-    if changed is None:
+    now = request.app.get(CLOCK, SYSTEM_CLOCK).time()
+    try:
+        reported_at = report_time(
+            timestamp, signed=signed(backend, request), now=now, window=backend.status_window
+        )
+    except MalformedTimestamp as exc:
+        return _reply(400, str(exc))
+    except BadTimestamp as exc:
+        return _reply(401, str(exc))
+    try:
+        taken = await request.app[LEDGER].set_backend_status(
+            backend=name,
+            reference=reference,
+            status=status,
+            note=note,
+            notes=notes,
+            reported_at=reported_at,
+        )
+    except RefusedMove as exc:
+        log.info("%s: refused %s → %s (backend %s): %s", reference, exc.current, status, name, exc)
+        return web.json_response(
+            {"error": str(exc), "current": exc.current, "attempted": exc.attempted}, status=409
+        )
+    if taken is None:
         return _reply(404, f"no submission {reference!r} for backend {name!r}")
-    previous, status = changed
-    change = StatusChange(name, normalise(reference), previous, status, note, notes)
+    previous, status = taken.previous, taken.status
+    answer = {"reference": normalise(reference), "status": status, "previous": previous}
+    if not taken.changed:  # a repeat: nothing changed, nobody is told again
+        return web.json_response({**answer, "changed": False})
+    change = StatusChange(name, normalise(reference), previous, status, note, notes, taken.reopened)
     log.info("%s: %s → %s (backend %s)", change.reference, previous, status, name)
     await on_status_change(request.app, change)
-    return web.json_response(
-        {"reference": change.reference, "status": status, "previous": previous}
-    )
+    return web.json_response({**answer, "changed": True})
 
 
 def _reply(status: int, reason: str) -> web.Response:

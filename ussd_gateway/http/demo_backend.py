@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import json
 import logging
@@ -128,9 +129,13 @@ async def report_status(request: web.Request) -> web.Response:
         return web.json_response({"error": "body is not JSON"}, status=400)
     if not isinstance(update, dict):
         return web.json_response({"error": "body must be a JSON object"}, status=400)
-    body = json.dumps(
-        {"reference": case["reference"], "status": update.get("status"), "note": update.get("note")}
-    ).encode()
+    report = {
+        "reference": case["reference"],
+        "status": update.get("status"),
+        "note": update.get("note"),
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    body = json.dumps(report).encode()
     backend = state.backend_of.get(case["case_number"], state.backend)
     credentials = state.credentials(backend)
     headers = {"Content-Type": "application/json"}

@@ -16,6 +16,7 @@ from ussd_gateway.adapters.db.engine import create_sessionmaker
 from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.http.backend_status import (
+    CLOCK,
     FORWARDING,
     GOVESB_PUSHES,
     LEDGER,
@@ -23,14 +24,19 @@ from ussd_gateway.http.backend_status import (
     backend_status,
 )
 from ussd_gateway.http.keys import DATABASE
+from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 
 
-def setup_forwarding(app: web.Application, settings: Settings) -> None:
-    """Check the backends' configuration and add the status endpoint."""
+def setup_forwarding(
+    app: web.Application, settings: Settings, *, clock: Clock = SYSTEM_CLOCK
+) -> None:
+    """Check the backends' configuration and add the status endpoint (``clock``: what a
+    report's timestamp is checked against)."""
     config = settings.forwarding
     check_backends(config)
     app[FORWARDING] = config
     app[GOVESB_PUSHES] = push_verifiers(config)
+    app[CLOCK] = clock
     app[STATUS_LISTENERS] = []
     app.router.add_post("/backends/{name}/status", backend_status)
 

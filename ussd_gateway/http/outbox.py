@@ -46,7 +46,9 @@ def setup_outbox(app: web.Application, settings: Settings, *, worker: bool | Non
         sms = Worker(SmsSender(app[SMS_CONFIG]), sessionmaker)
         running: list[Worker[Any, Any]] = [sms]
         if app[FORWARDING].backends:
-            running.insert(0, Worker(DeliverySender(app[FORWARDING]), sessionmaker))
+            running.insert(
+                0, Worker(DeliverySender(app[FORWARDING], app[SMS_CONFIG]), sessionmaker)
+            )
         for worker in running:
             await worker.open()  # a configuration mistake stops start-up
         app[SMS_WAKE] = sms.wake

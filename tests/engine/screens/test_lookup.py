@@ -143,7 +143,10 @@ def test_status_label_must_have_every_language() -> None:
     ("status", "label"),
     [
         ("pending", "Imepokelewa, inasubiri kutumwa kwa taasisi"),
-        ("dead", "Inasubiri kushughulikiwa"),
+        # a delivery given up on says so, not "waiting to be handled"
+        ("failed", "Bado haijafika kwa taasisi"),
+        ("dead", "Bado haijafika kwa taasisi"),
+        ("reopened", "Imefunguliwa upya"),
     ],
 )
 async def test_mrejesho_tracking_shows_the_status(status: str, label: str) -> None:

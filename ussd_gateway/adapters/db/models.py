@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ussd_gateway.domain.case_status import CASE_STATUSES
+
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -46,8 +48,8 @@ FAILED = "failed"
 """The backend refused it (a 4xx): retrying will not help; an operator may retry it."""
 DEAD = "dead"
 """Retried until the give-up age or attempt limit: a dead letter for an operator."""
-BACKEND_STATUSES: tuple[str, ...] = ("received", "in_progress", "resolved", "rejected")
-"""Statuses a backend reports back about a submission it holds."""
+BACKEND_STATUSES: tuple[str, ...] = CASE_STATUSES
+"""Statuses a backend reports back about a submission it holds (``domain.case_status``)."""
 
 
 def utcnow() -> dt.datetime:
@@ -136,6 +138,11 @@ class Submission(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     status_notes: Mapped[dict[str, str] | None] = mapped_column(JSON)
     """The backend's public note per language ({sw, en}); ``status_note`` holds a plain one."""
+    # Status reports (migration 0005).
+    status_reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """The timestamp of the last status report taken: an older one is a replay."""
+    reopened: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """How often the backend reopened the case: each round's statuses are told anew."""
 
     def __repr__(self) -> str:  # never print the phone or the data
         return f"<Submission {self.reference} {self.service} {self.status}>"

@@ -94,6 +94,12 @@ EVENTS_DROPPED = Counter(
     "Session events not stored: the queue was full or the database refused the batch.",
     ["cause"],
 )
+DELIVERIES_GIVEN_UP = Counter(
+    "ussd_deliveries_given_up",
+    "Submissions the gateway stopped trying to deliver: failed (the backend refused it) or "
+    "dead (retried until the limit); each waits for an operator's retry.",
+    ["backend", "status"],
+)
 UNKNOWN_CODES = Counter(
     "ussd_unknown_code_hops", "Hops for a short code no service answers.", ["provider"]
 )

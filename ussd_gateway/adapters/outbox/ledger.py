@@ -6,7 +6,9 @@ a submission's history, requeueing, a backend's own status reports.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,6 +23,7 @@ from ussd_gateway.adapters.db.models import (
     utcnow,
 )
 from ussd_gateway.adapters.outbox.queue import counts
+from ussd_gateway.domain.case_status import REOPENED, Move, check_move, check_order
 from ussd_gateway.domain.references import is_valid, normalise
 
 
@@ -94,8 +97,14 @@ class DeliveryLedger:
         status: str,
         note: str | None,
         notes: Mapping[str, str] | None,
-    ) -> tuple[str, str] | None:
-        """A backend's report on its own submission: (old status, new status), None if unknown."""
+        reported_at: dt.datetime | None = None,
+    ) -> TakenReport | None:
+        """A backend's report on its own submission; None if unknown.
+
+        Checked against the row under its lock, so two reports racing cannot both move it:
+        a repeat of the current status changes nothing, a backward move or a report older
+        than the last one taken raises RefusedMove (``domain.case_status``).
+        """
         reference = normalise(reference)
         if not is_valid(reference):
             return None
@@ -103,19 +112,32 @@ class DeliveryLedger:
         async with self._sessionmaker() as session, session.begin():
             row = (
                 await session.execute(
-                    select(Submission.id, Submission.status)
+                    select(
+                        Submission.id,
+                        Submission.status,
+                        Submission.status_reported_at,
+                        Submission.reopened,
+                    )
                     .where(Submission.reference == reference, Submission.backend == backend)
                     .with_for_update()
                 )
             ).one_or_none()
             if row is None:
                 return None
+            if check_move(row.status, status) is Move.SAME:
+                return TakenReport(row.status, status, changed=False, reopened=row.reopened)
+            check_order(row.status_reported_at, reported_at, row.status, status)
             values: dict[str, Any] = {
                 "status": status,
                 "status_note": note,
                 "status_notes": dict(notes) if notes else None,
                 "updated_at": now,
             }
+            if reported_at is not None:
+                values["status_reported_at"] = reported_at
+            reopened = row.reopened + 1 if status == REOPENED else row.reopened
+            if reopened != row.reopened:
+                values["reopened"] = reopened
             if row.status == PENDING:
                 # the backend has it, whatever the worker last recorded
                 values |= {"delivered_at": now, "last_error": None}
@@ -125,4 +147,15 @@ class DeliveryLedger:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
-        return row.status, status
+        return TakenReport(row.status, status, changed=True, reopened=reopened)
+
+
+@dataclass(frozen=True, slots=True)
+class TakenReport:
+    """What a status report did: the status before, the status now, whether it moved."""
+
+    previous: str
+    status: str
+    changed: bool
+    reopened: int = 0
+    """How often the case has been reopened."""

@@ -4,6 +4,8 @@ Claiming is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RET
 PostgreSQL concurrent workers skip each other's rows; on SQLite the single statement is atomic.
 A claimed row stays pending with ``locked_by``/``locked_until`` set and its attempt counted, so
 a worker that dies holding it loses it when the lease runs out and another worker picks it up.
+The lease is short and renewed while the attempt is in flight: a slow backend keeps its row,
+a dead worker's rows come back within seconds.
 Any number of workers share a table without sending anything twice at once.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -115,12 +117,14 @@ class Queue:
         final: Mapping[str, Any] | None = None,
         retry_after: float | None = None,
         before: Sequence[Executable] = (),
+        finished: Callable[[AsyncSession], Awaitable[Any]] | None = None,
     ) -> str:
         """Move ``item`` on after an attempt: done, failed, due again later, or dead; which.
 
         ``values`` are the sender's columns for this attempt, ``final`` more of them for when
-        the row is finished with; ``before`` runs first in the same transaction. A status
-        that something else has moved on from pending meanwhile is kept.
+        the row is finished with; ``before`` runs first in the same transaction, ``finished``
+        last when the attempt left the row done, failed or dead. A status that something else
+        has moved on from pending meanwhile is kept.
         """
         table, model = self.table, self.table.model
         next_at: dt.datetime | None = None
@@ -154,8 +158,24 @@ class Queue:
                 # another worker took it over after our lease ran out; what we sent still
                 # counts (a backend absorbs the repeat by its idempotency key)
                 waiting = and_(model.id == item.id, model.status == table.pending)
-                await session.execute(_update(model, waiting, columns))
+                changed = await session.execute(_update(model, waiting, columns))
+            if finished is not None and status != table.pending and getattr(changed, "rowcount", 0):
+                await finished(session)
         return status
+
+    async def renew(self, worker: str, ids: Sequence[int], lease: float) -> int:
+        """Extend ``worker``'s leases on ``ids`` (attempts still in flight) to ``lease`` seconds
+        from now, so a short lease outlives a slow attempt; how many it still held."""
+        if not ids:
+            return 0
+        model = self.table.model
+        mine = and_(
+            model.id.in_(list(ids)), model.locked_by == worker, model.status == self.table.pending
+        )
+        until = self.now() + dt.timedelta(seconds=lease)
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(_update(model, mine, {"locked_until": until}))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def release(self, worker: str, ids: Sequence[int]) -> None:
         """Give back leases (graceful shutdown): the rows are due again at once, and the

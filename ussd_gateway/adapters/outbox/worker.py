@@ -55,7 +55,8 @@ class Pace:
     concurrency: int
     """Attempts in flight at once."""
     lease: float
-    """Seconds a claimed item stays reserved; a killed worker's items come back after it."""
+    """Seconds a claimed item stays reserved unless renewed: a killed worker's items come back
+    after it; the worker renews it every third of it while the attempt is in flight."""
     shutdown_grace: float
     """Seconds a stop waits for attempts in flight before releasing their leases."""
 
@@ -158,10 +159,15 @@ class Worker(Generic[Item, Result]):
         await self.open()
         sender = self.sender
         await sender.started(self.queue, self.name)
+        renewing = asyncio.create_task(self._renew(), name=f"{sender.kind.lower()}-leases")
         try:
             await self._loop()
         finally:
-            await self._shutdown()
+            try:
+                await self._shutdown()
+            finally:
+                renewing.cancel()
+                await asyncio.gather(renewing, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await sender.close()
             self._opened = False
@@ -197,6 +203,20 @@ class Worker(Generic[Item, Result]):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._wake.wait()
+
+    async def _renew(self) -> None:
+        """Keep the leases of attempts in flight, every third of a lease: a slow backend does
+        not lose its item to another worker, however short the lease."""
+        lease = self.sender.pace.lease
+        while True:
+            await asyncio.sleep(lease / 3)
+            held = [item.id for item in self._tasks.values()]
+            if not held:
+                continue
+            try:
+                await self.queue.renew(self.name, held, lease)
+            except Exception as exc:  # database away: the attempt goes on; the lease may lapse
+                self._warn("%s cannot renew %d lease(s): %s", len(held), error_line(exc))
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ussd_gateway.domain.submissions import SubmissionView
 from ussd_gateway.engine.definition import MenuDefinition
-from ussd_gateway.engine.screens.lookup import LookupScreen, note_in
+from ussd_gateway.engine.screens.lookup import GATEWAY_LABELS, LookupScreen, note_in
 
 
 def status_label(definition: MenuDefinition | None, status: str, language: str) -> str:
@@ -17,6 +17,8 @@ def status_label(definition: MenuDefinition | None, status: str, language: str) 
         for screen in definition.screens.values():
             if isinstance(screen, LookupScreen) and status in screen.statuses:
                 return screen.statuses[status].render(language, {})
+    if status in GATEWAY_LABELS:
+        return GATEWAY_LABELS[status].render(language, {})
     return status.replace("_", " ")
 
 

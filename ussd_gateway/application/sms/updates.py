@@ -2,7 +2,8 @@
 
 Registered in ``STATUS_LISTENERS``; runs after the status change is committed. Nothing is sent
 for anonymous submissions (no number is stored) or to numbers that sent ACHA/STOP. The purpose
-``status:<reference>:<status>`` sends each status once, however often a backend repeats it.
+``status:<reference>:<status>`` sends each status once, however often a backend repeats it
+(``:<n>`` after it once the case has been reopened n times).
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from ussd_gateway.domain.submissions import StatusChange
 from ussd_gateway.engine.definition import MenuDefinition
 
 log = logging.getLogger(__name__)
+
+
+def purpose(change: StatusChange) -> str:
+    """Once per status, and once more after each time the case is reopened."""
+    once = f"status:{change.reference}:{change.status}"
+    return f"{once}:{change.reopened}" if change.reopened else once
 
 
 def status_update_listener(
@@ -58,7 +65,7 @@ def status_update_listener(
         )
         await outbox.enqueue(
             OutgoingSms(
-                purpose=f"status:{change.reference}:{change.status}",
+                purpose=purpose(change),
                 phone=row.phone,
                 language=language,
                 text=text,

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             sessionmaker = create_sessionmaker(engine)
             workers = [
-                Worker(DeliverySender(config), sessionmaker),
+                Worker(DeliverySender(config, sms), sessionmaker),
                 Worker(SmsSender(sms), sessionmaker),
             ]
 

@@ -96,7 +96,7 @@ track_find:
             return Go(self.unavailable) if self.unavailable else Fail("unavailable")
         if found is None:
             return Go(self.not_found)
-        label = self.statuses.get(found.status)
+        label = self.statuses.get(found.status) or GATEWAY_LABELS.get(found.status)
         return Go(
             self.next,
             {
@@ -110,6 +110,24 @@ track_find:
                 }
             },
         )
+
+
+GATEWAY_LABELS: Mapping[str, LocalizedText] = {
+    status: LocalizedText.compile({"sw": sw, "en": en}, "sw")
+    for status, sw, en in (
+        (
+            "pending",
+            "Imepokelewa, inasubiri kutumwa kwa taasisi",
+            "Received, waiting to reach the institution",
+        ),
+        ("delivered", "Imefikishwa kwa taasisi", "Delivered to the institution"),
+        ("failed", "Bado haijafika kwa taasisi", "Not yet delivered to the institution"),
+        ("dead", "Bado haijafika kwa taasisi", "Not yet delivered to the institution"),
+        ("reopened", "Imefunguliwa upya", "Reopened"),
+    )
+}
+"""Labels for the statuses every submission can have, when a service's ``statuses`` leave one
+out: a citizen must never read a raw "dead"."""
 
 
 def note_in(note: str | Mapping[str, str] | None, language: str, languages: tuple[str, ...]) -> str:

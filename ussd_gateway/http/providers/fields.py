@@ -6,6 +6,7 @@ never reaches the engine.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any

@@ -16,15 +16,19 @@ from dataclasses import dataclass
 
 import aiohttp
 from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ussd_gateway.adapters.connectors.base import AttemptResult, Connector, Delivery
 from ussd_gateway.adapters.connectors.base import Outcome as Delivered
 from ussd_gateway.adapters.connectors.registry import build_connectors
 from ussd_gateway.adapters.db.models import DELIVERED, DeliveryAttempt, Submission
+from ussd_gateway.adapters.observe.metrics import DELIVERIES_GIVEN_UP
 from ussd_gateway.adapters.outbox.down_notices import DownNotices
 from ussd_gateway.adapters.outbox.queue import Outcome, Queue, Table
+from ussd_gateway.adapters.outbox.undelivered import Undelivered
 from ussd_gateway.adapters.outbox.worker import Pace, Sender, error_line
 from ussd_gateway.config.backends import ForwardingConfig
+from ussd_gateway.config.sms import SmsConfig
 from ussd_gateway.domain.privacy import mask_phone
 
 log = logging.getLogger("ussd_gateway.worker")
@@ -74,8 +78,11 @@ class DeliverySender(Sender[Claim, AttemptResult]):
     log = log
     table = SUBMISSIONS
 
-    def __init__(self, config: ForwardingConfig) -> None:
+    def __init__(self, config: ForwardingConfig, sms: SmsConfig | None = None) -> None:
+        """``sms``: the texts of the SMS telling a citizen their submission was given up on
+        (the defaults without it: the citizen is told all the same)."""
         self.config = config
+        self.undelivered = Undelivered(sms or SmsConfig())
         grace = config.delivery.shutdown_grace
         self.pace = Pace.of(config.delivery, lease=config.lease, shutdown_grace=grace)
         self._client: aiohttp.ClientSession | None = None
@@ -196,6 +203,13 @@ class DeliverySender(Sender[Claim, AttemptResult]):
             latency_ms=float(result.latency_ms),
             worker=worker,
         )
+        given_up: list[str] = []
+
+        async def finished(session: AsyncSession) -> None:
+            ended = await self.undelivered.record_in(session, item.id)
+            if ended is not None:
+                given_up.append(ended)
+
         status = await queue.record(
             item,
             OUTCOMES[result.outcome],
@@ -205,7 +219,10 @@ class DeliverySender(Sender[Claim, AttemptResult]):
             values=values,
             retry_after=result.retry_after,
             before=(attempt,),
+            finished=None if result.outcome is Delivered.DELIVERED else finished,
         )
+        for ended in given_up:  # counted once committed
+            DELIVERIES_GIVEN_UP.labels(backend.name, ended).inc()
         if result.outcome is Delivered.DELIVERED and item.attempt > 1:
             await self._backend_is_back(queue, backend.name, worker)
         return status

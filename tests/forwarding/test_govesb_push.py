@@ -85,7 +85,7 @@ async def test_a_push_signed_by_the_bus_sets_the_status(client, bus_key, wrapped
 
     assert (status, answer) == (
         200,
-        {"reference": reference, "status": "resolved", "previous": "pending"},
+        {"reference": reference, "status": "resolved", "previous": "pending", "changed": True},
     )
     assert await status_of(client, reference) == ("resolved", NOTE)
 

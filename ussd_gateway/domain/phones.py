@@ -9,12 +9,11 @@ from __future__ import annotations
 
 def international(phone: str, country: str) -> str:
     """``+<digits>``: ``0712…`` (local, in ``country``), ``00255712…``, ``255712…`` and
-    ``+255 712 …`` all become ``+255712…``. Not a validator: the adapters check numbers."""
-    compact = "".join(phone.split()).replace("-", "")
-    if compact.startswith("+"):
-        return compact
-    if compact.startswith("00"):
-        return "+" + compact[2:]
-    if compact.startswith("0"):
-        return f"+{country}{compact[1:]}"
-    return "+" + compact
+    ``+255 712 …`` all become ``+255712…``. No calling code starts with 0, so ``+0712…`` (a
+    local number someone put a ``+`` before) is local too. Not a validator: the adapters are."""
+    digits = "".join(phone.split()).replace("-", "").removeprefix("+")
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if digits.startswith("0"):
+        return f"+{country}{digits[1:]}"
+    return "+" + digits

@@ -28,7 +28,7 @@ from ussd_gateway.domain.outgoing import OutgoingSms
 from ussd_gateway.domain.privacy import mask_phone
 from ussd_gateway.domain.ussd import BadRequest
 from ussd_gateway.http.guard.auth import resolve_client
-from ussd_gateway.http.keys import DEFINITIONS, GATEWAY, SUBMISSIONS
+from ussd_gateway.http.keys import DEFINITIONS, GATEWAY, SETTINGS, SUBMISSIONS
 from ussd_gateway.http.providers.base import bad_request
 from ussd_gateway.http.sms.fields import DELIVERY_STATUSES, optional, phone, required
 from ussd_gateway.http.sms.keys import SMS_CONFIG, SMS_OUTBOX, SMS_ROUTER, SMS_WAKE
@@ -41,10 +41,10 @@ async def form_of(request: web.Request) -> dict[str, str]:
     return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
 
 
-def read_inbound(form: dict[str, str]) -> InboundSms:
+def read_inbound(form: dict[str, str], country: str = "255") -> InboundSms:
     return InboundSms(
         id=required(form, "id", 100),
-        phone=phone(form, "from"),
+        phone=phone(form, "from", country),
         to=optional(form, "to", 32) or "",
         text=optional(form, "text", 2000) or "",
         date=optional(form, "date", 40) or "",
@@ -54,7 +54,8 @@ def read_inbound(form: dict[str, str]) -> InboundSms:
 
 async def inbound(request: web.Request) -> web.Response:
     try:
-        message = read_inbound(await form_of(request))
+        country = request.app[SETTINGS].country_code
+        message = read_inbound(await form_of(request), country)
     except BadRequest as exc:
         return bad_request(exc)
     app = request.app

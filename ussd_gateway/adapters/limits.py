@@ -17,8 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -37,8 +36,7 @@ FREE_COPIES = 3
 """Repeated copies of one request counted for nothing; copies past them are counted again."""
 
 
-@dataclass(frozen=True, slots=True)
-class Once:
+class Once(NamedTuple):
     """A request's identity, remembered for ``ttl`` seconds: its copies are not counted again."""
 
     key: str

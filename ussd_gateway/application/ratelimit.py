@@ -45,6 +45,7 @@ def counter(scope: str, ident: str, rule: Window, now: float) -> Counter:
     return Counter(scope, key, rule.window, rule.requests, (index + 1) * rule.window)
 
 
+@functools.lru_cache(maxsize=16384)
 def phone_ident(phone: str, country: str) -> str:
     """A number's part of a counter key: one per citizen, however it is spelt, and hashed."""
     return KeyBuilder.phone_id(international(phone, country))
@@ -67,7 +68,10 @@ def counters(
 def once(key: str, found: Sequence[Counter]) -> Once:
     """``key``'s copies are not counted again while its longest window lasts."""
     digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
-    return Once(f"{PREFIX}:once:{digest}", max(c.window for c in found))
+    ttl = found[0].window
+    for c in found:
+        ttl = c.window if c.window > ttl else ttl
+    return Once(f"{PREFIX}:once:{digest}", ttl)
 
 
 def hop_identity(request: UssdRequest) -> str:
@@ -136,8 +140,12 @@ class Repeats:
 
     def remember(self, identity: str, found: Sequence[Counter], before: Sequence[int]) -> None:
         """Keep ``identity`` when it took the last place of any of its counters."""
-        if any(n + 1 >= c.limit for c, n in zip(found, before, strict=True)):
-            self._allowed[identity] = max(c.ends for c in found)
+        for c, n in zip(found, before, strict=True):
+            if n + 1 >= c.limit:
+                self._allowed[identity] = max(c.ends for c in found)
+                break
+        else:
+            return  # not the last of any window: nothing to keep, nothing to sweep
         now = self._clock()
         if now >= self._next_sweep:
             self._next_sweep = now + self._sweep

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ussd_gateway.adapters.limits import Once
+from ussd_gateway.adapters.limits import FREE_COPIES, Once
 from ussd_gateway.adapters.sessions.base import KeyBuilder
 from ussd_gateway.config.guard import Limits, Window
 from ussd_gateway.domain.phones import international
@@ -125,29 +125,35 @@ class Repeats:
 
     A hop's counts arrive after it has gone on, so its copy (the provider retrying) would be
     judged on a count that includes the first: the last hop the limit allows would have its
-    copy refused. Only those hops are kept, so this stays small.
+    copy refused. Only those hops are kept, so this stays small, and only ``FREE_COPIES`` of
+    their copies pass, so resending one is no way around the limit.
     """
 
     def __init__(self, clock: Callable[[], float] = time.time, *, sweep: float = 60.0) -> None:
         self._clock = clock
         self._sweep = sweep
         self._next_sweep = clock() + sweep
-        self._allowed: dict[str, float] = {}
+        self._allowed: dict[str, tuple[float, int]] = {}
+        """identity -> (when its window ends, copies it may still pass)."""
 
     def allowed(self, identity: str) -> bool:
-        ends = self._allowed.get(identity)
-        return ends is not None and ends > self._clock()
+        """Whether this copy of a hop let through passes as the hop did (uses one of its)."""
+        ends, left = self._allowed.get(identity, (0.0, 0))
+        if left <= 0 or ends <= self._clock():
+            return False
+        self._allowed[identity] = (ends, left - 1)
+        return True
 
     def remember(self, identity: str, found: Sequence[Counter], before: Sequence[int]) -> None:
         """Keep ``identity`` when it took the last place of any of its counters."""
         for c, n in zip(found, before, strict=True):
             if n + 1 >= c.limit:
-                self._allowed[identity] = max(c.ends for c in found)
+                self._allowed[identity] = (max(c.ends for c in found), FREE_COPIES)
                 break
         else:
             return  # not the last of any window: nothing to keep, nothing to sweep
         now = self._clock()
         if now >= self._next_sweep:
             self._next_sweep = now + self._sweep
-            for key in [k for k, ends in self._allowed.items() if ends <= now]:
+            for key in [k for k, (ends, _) in self._allowed.items() if ends <= now]:
                 del self._allowed[key]

@@ -50,6 +50,13 @@ class Caller:
     rest: list[str]
 
 
+OPEN_SMS_RISKS = {
+    "/sms/inbound": "anyone can submit, opt out and have texts sent under any number",
+    "/sms/delivery": "anyone can forge delivery reports",
+}
+"""What an open SMS callback lets anyone do: said in the start-up warning."""
+
+
 def caller_of(path: str) -> Caller | None:
     """The route group of a webhook path; None for any other path."""
     parsed = provider_of(path)
@@ -201,7 +208,7 @@ def warn_open_webhooks(app: web.Application, config: GuardConfig) -> None:
     if config.sms is None or config.sms.open:
         for route in sorted(sms):
             log.warning(
-                "SMS callback %s is unauthenticated: anyone can submit and send texts as any "
-                "number; configure sms.auth in gateway.yaml",
+                "SMS callback %s is unauthenticated: %s; configure sms.auth in gateway.yaml",
                 route,
+                OPEN_SMS_RISKS.get(route, "anyone can call it"),
             )

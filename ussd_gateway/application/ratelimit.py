@@ -51,11 +51,9 @@ def phone_ident(phone: str, country: str) -> str:
     return KeyBuilder.phone_id(international(phone, country))
 
 
-def counters(
-    limits: Limits, request: UssdRequest, now: float | None = None, country: str = "255"
-) -> list[Counter]:
-    """The counters one request increments (none when both limits are off)."""
-    now = time.time() if now is None else now
+def counters(limits: Limits, request: UssdRequest, now: float, country: str) -> list[Counter]:
+    """The counters one request increments (none when both limits are off); a number's local
+    spelling is taken in ``country`` (its calling code)."""
     found = []
     if limits.phone.enabled and request.phone:
         ident = phone_ident(request.phone, country)

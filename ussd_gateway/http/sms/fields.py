@@ -28,7 +28,7 @@ def optional(form: Mapping[str, str], name: str, limit: int) -> str | None:
     return value or None
 
 
-def phone(form: Mapping[str, str], name: str, country: str = "255") -> str:
+def phone(form: Mapping[str, str], name: str, country: str) -> str:
     """The number as ``+<digits>``, a local one (``0712…``) taken in ``country``: opt-outs and
     limits compare numbers, so one citizen must have one spelling."""
     value = required(form, name, 20).replace(" ", "")

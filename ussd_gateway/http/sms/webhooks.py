@@ -41,7 +41,7 @@ async def form_of(request: web.Request) -> dict[str, str]:
     return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
 
 
-def read_inbound(form: dict[str, str], country: str = "255") -> InboundSms:
+def read_inbound(form: dict[str, str], country: str) -> InboundSms:
     return InboundSms(
         id=required(form, "id", 100),
         phone=phone(form, "from", country),

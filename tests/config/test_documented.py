@@ -23,6 +23,8 @@ from ussd_gateway.config.sms import SmsConfig
 SECRETS = {
     "PROVIDER_AFRICASTALKING_TOKEN": "t0k3n",
     "PROVIDER_AFRICASTALKING_PASSWORD": "pa55",
+    "SMS_CALLBACK_TOKEN": "sms-t0k3n",
+    "SMS_CALLBACK_PASSWORD": "sms-pa55",
 }
 
 
@@ -58,6 +60,7 @@ def test_the_commented_examples_in_the_shipped_file_load(tmp_path: Path) -> None
         "    # signature_header:",
         "    # payload:",
         "  # sender_id:",
+        "  # auth:",
         "  # texts:",
     ):
         lines = uncomment(lines, start)
@@ -74,6 +77,8 @@ def test_the_commented_examples_in_the_shipped_file_load(tmp_path: Path) -> None
     assert [str(n) for n in settings.providers["africastalking"].trusted_proxies] == ["10.0.0.0/8"]
     assert set(settings.backends["feedback"].options) >= {"auth", "signature_header", "payload"}
     assert settings.sms.sender_id == "eGA"
+    assert settings.sms.auth is not None and settings.sms.auth.path_token == "sms-t0k3n"
+    assert settings.sms.auth.basic is not None and settings.sms.auth.basic.password == "sms-pa55"
     assert settings.sms.texts["status_update"]["en"].startswith("e-Mrejesho {reference}")
 
 

@@ -7,7 +7,7 @@ import logging
 
 from tests.guard.helpers import URL, form, start
 from tests.support.clock import FakeClock
-from ussd_gateway.adapters.limits import RedisLimitState
+from ussd_gateway.adapters.limits import FREE_COPIES, RedisLimitState
 from ussd_gateway.adapters.redis.client import connect
 from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 
@@ -132,3 +132,76 @@ async def test_dead_redis_does_not_block_citizens(isolated_redis_server, caplog)
         assert any("not limiting" in r.getMessage() for r in caplog.records)
     finally:
         await state.client.aclose()
+
+
+async def test_three_spellings_of_a_number_share_one_budget(
+    aiohttp_client, sqlite_url, store_url
+) -> None:
+    """Aggregators spell one citizen ``+255…``, ``255…`` or ``0…``: one budget, not three."""
+    window = 60.0
+    clock = FakeClock()
+    client = await start(
+        aiohttp_client,
+        clock=clock,
+        database_url=sqlite_url,
+        redis_url=store_url,
+        sections=limits(phone=(3, window)),
+    )
+    fresh_window(clock, window)
+    for number in ("+255789718944", "0789718944", "255789718944"):
+        assert (await post(client, number=number)).startswith("CON Karibu e-Mrejesho")
+    for number in ("+255789718944", "0789718944", "255789718944", "+255 789 718 944"):
+        assert await post(client, number=number) == SW
+    assert (await post(client, number=OTHER)).startswith("CON Karibu")  # nobody else
+
+
+async def test_a_providers_repeated_copy_of_a_hop_counts_once(
+    aiohttp_client, sqlite_url, store_url
+) -> None:
+    """Aggregators resend a hop they got no answer for: the copy costs the citizen nothing,
+    and the copy of the last hop the limit allows gets its screen, not the limit's END."""
+    window = 60.0
+    clock = FakeClock()
+    client = await start(
+        aiohttp_client,
+        clock=clock,
+        database_url=sqlite_url,
+        redis_url=store_url,
+        sections=limits(phone=(2, window)),
+    )
+    fresh_window(clock, window)
+    session = form()["sessionId"]
+    for _ in range(3):  # the first hop and two copies of it
+        assert (await post(client, session_id=session)).startswith("CON Karibu e-Mrejesho")
+    assert (await post(client, session_id=session, text="1")).startswith("CON Aina ya mrejesho")
+    other = form()["sessionId"]  # the same number dials again: over its limit
+    assert await post(client, session_id=other) == SW
+
+    fresh_window(clock, window)
+    last = form()["sessionId"]
+    assert (await post(client, session_id=last)).startswith("CON Karibu")
+    assert (await post(client, session_id=last, text="1")).startswith("CON Aina ya mrejesho")
+    assert await post(client, session_id=form()["sessionId"]) == SW  # a new hop: over
+    # a copy of the last hop the limit let through is judged as that hop was
+    for _ in range(FREE_COPIES):
+        assert (await post(client, session_id=last, text="1")).startswith("CON ")
+    # a few copies, not endless ones: resending a hop is no way around the limit
+    assert await post(client, session_id=last, text="1") == SW
+
+
+async def test_copies_are_free_only_a_few_times(isolated_redis_server) -> None:
+    """A request's copies are counted once, up to ``FREE_COPIES``; endless copies still count."""
+    from ussd_gateway.adapters.limits import MemoryLimitState, Once
+
+    redis_state = RedisLimitState(client=connect(isolated_redis_server.url))
+    try:
+        for state in (MemoryLimitState(), redis_state):
+            hop = Once("copy-of-one-hop", 60.0)
+            assert await state.count_soon([("n", 60.0)], hop) == [1]
+            for _ in range(FREE_COPIES):
+                assert await state.count_soon([("n", 60.0)], hop) == [1]
+            assert await state.count_soon([("n", 60.0)], hop) == [2]
+            assert await state.count_soon([("n", 60.0)], Once("another", 60.0)) == [3]
+            assert await state.count_soon([("n", 60.0)]) == [4]
+    finally:
+        await redis_state.client.aclose()

@@ -79,9 +79,57 @@ def test_keyword_parameters_are_the_actions() -> None:
         ({"texts": {"help": "Tuma"}}, "sms.texts.help: expected a mapping, got 'Tuma'"),
         ({"texts": {"hlep": {"sw": "x"}}}, "sms.texts.hlep: unknown key, did you mean help?"),
         ({"username": "egov"}, "sms.username: expected in the environment as AT_USERNAME"),
+        (
+            {"auth": {"path_token_env": "SMS_CALLBACK_TOKEN"}},
+            "sms.auth.path_token_env: expected the name of a variable set in the environment, "
+            "got 'SMS_CALLBACK_TOKEN'",
+        ),
+        (
+            {"auth": {"basic": {"username": "at"}}},  # the password's default variable, unset
+            "sms.auth.basic.password_env: expected the name of a variable set in the "
+            "environment, got 'SMS_CALLBACK_PASSWORD'",
+        ),
+        (
+            {"auth": {"allow": ["10.0.0.300/8"]}},
+            "sms.auth.allow[0]: expected a network such as 203.0.113.0/24, got '10.0.0.300/8'",
+        ),
+        (
+            {"limits": {"phone": {"requests": -1}}},
+            "sms.limits.phone.requests: expected a whole number ≥ 0, got -1",
+        ),
     ],
 )
 def test_mistakes_name_the_key(sms: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as error:
         with_sms(sms)
     assert error.value.problems == (f"{CONFIG}: {message}",)
+
+
+def test_auth_reads_its_secrets_from_the_environment() -> None:
+    config = with_sms(
+        {"auth": {"path_token_env": "SMS_CALLBACK_TOKEN", "basic": {"username": "at"}}},
+        SMS_CALLBACK_TOKEN="t0k3n",
+        SMS_CALLBACK_PASSWORD="pa55",
+    )
+    assert config.auth is not None and not config.auth.open
+    assert config.auth.path_token == "t0k3n" and config.auth.basic is not None
+    assert (config.auth.basic.username, config.auth.basic.password) == ("at", "pa55")
+    assert "t0k3n" not in repr(config) and "pa55" not in repr(config)
+    assert with_sms(None).auth is None  # open: warned at start
+
+
+@pytest.mark.parametrize(
+    ("written", "code"), [("255", "255"), (255, "255"), ("+254", "254"), (1, "1")]
+)
+def test_country_code(written: object, code: str) -> None:
+    assert project_settings(sections={"country_code": written}).country_code == code
+
+
+@pytest.mark.parametrize("written", ["0255", "25a", "2555", True, ""])
+def test_a_wrong_country_code_stops_start_up(written: object) -> None:
+    with pytest.raises(ConfigError) as error:
+        project_settings(sections={"country_code": written})
+    [problem] = error.value.problems
+    assert problem.startswith(
+        f"{CONFIG}: country_code: expected a country calling code such as 255"
+    )

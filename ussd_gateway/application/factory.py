@@ -30,6 +30,7 @@ from ussd_gateway.adapters.submissions.store import SubmissionStore, SubmissionU
 from ussd_gateway.application.guard import GuardedHops
 from ussd_gateway.application.hops.service import HopService
 from ussd_gateway.application.menus.registry import MenuRegistry
+from ussd_gateway.application.sms.limits import InboundLimits
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
@@ -84,6 +85,8 @@ class Gateway:
     service: HopService
     hops: GuardedHops
     """What the webhooks call: the hop service behind the guard."""
+    sms_limits: InboundLimits
+    """How many inbound SMS a number and a source may send, counted where the hops are."""
 
 
 async def _migrated(database: AsyncEngine) -> None:
@@ -163,8 +166,20 @@ async def open_gateway(
             ", ".join(sorted(menus.codes)),
             "redis" if redis is not None else "in-process",
         )
+        sms_limits = InboundLimits(
+            settings.sms.limits, limits, country=settings.country_code, clock=clock.time
+        )
         yield Gateway(
-            settings, menus, database, redis, store, submissions, events, service, guarded
+            settings,
+            menus,
+            database,
+            redis,
+            store,
+            submissions,
+            events,
+            service,
+            guarded,
+            sms_limits,
         )
     finally:
         if guarded is not None:

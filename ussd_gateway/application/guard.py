@@ -6,8 +6,9 @@ through the provider's own renderer: a limited citizen gets a polite ``END`` in 
 not an HTTP error the aggregator would show as a network failure. A refused hop never touches
 its session.
 
-Rate limits: each request is counted in its number's and its aggregator's window counters
-without waiting for the count (in Redis it rides along with the other hops' calls); the verdict
+Rate limits: each request is counted in its number's (one spelling per number) and its
+aggregator's window counters, a provider's repeated copy of a hop once, without waiting for
+the count (in Redis it rides along with the other hops' calls); the verdict
 is taken on the count the guard saw last for that window. A citizen's hops come one after the
 other, so each is judged on the count of all before it, as if it had waited; only requests of
 one number arriving at the very same time (or at several processes at once) can pass a few
@@ -33,8 +34,16 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ussd_gateway.adapters.limits import LimitState
-from ussd_gateway.application.ratelimit import Counter, SeenCounts, counters, exceeded
+from ussd_gateway.adapters.limits import LimitState, Once
+from ussd_gateway.application.ratelimit import (
+    Counter,
+    Repeats,
+    SeenCounts,
+    counters,
+    exceeded,
+    hop_identity,
+    once,
+)
 from ussd_gateway.config.guard import Limits
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.domain.privacy import mask_phone
@@ -111,14 +120,26 @@ class GuardedHops:
         self.clock = clock
         """Wall-clock seconds: rate-limit windows are counted in them across processes."""
         self.counts = SeenCounts(clock)
+        self.repeats = Repeats(clock)
         self._late: set[asyncio.Task[UssdReply]] = set()
 
     async def handle(self, request: UssdRequest) -> UssdReply:
         limits = self.limits
         check_fields(request, limits.fields)
-        found = counters(limits, request, self.clock())
-        if found and (over := exceeded(found, [self.counts.seen(c.key) for c in found])):
-            self._count(found)
+        found = counters(limits, request, self.clock(), self.settings.country_code)
+        copy: Once | None = None
+        over: list[str] = []
+        if found:
+            identity = hop_identity(request)
+            copy = once(identity, found)
+            seen = [self.counts.seen(c.key) for c in found]
+            over = exceeded(found, seen)
+            if over and self.repeats.allowed(identity):
+                over = []  # a copy of a hop that was let through: judged as it was
+            elif not over:
+                self.repeats.remember(identity, found, seen)
+        if over:
+            self._count(found, copy)
             log.warning(
                 "rate limited (%s) %s on %s",
                 ", ".join(over),
@@ -128,10 +149,10 @@ class GuardedHops:
             return UssdReply(await self._text("rate_limited", request), True)
         deadline = limits.hop_deadline
         if deadline <= 0:  # nothing can overrun: the hop runs here, without a task of its own
-            self._count(found)
+            self._count(found, copy)
             return await self._answered(await self.inner.handle(request), request)
         task = asyncio.create_task(self.inner.handle(request))
-        self._count(found)  # after the hop's task: the count joins its first Redis call
+        self._count(found, copy)  # after the hop's task: the count joins its first Redis call
         if await finished_within(task, deadline):
             return await self._answered(task.result(), request)
         self._keep(task)
@@ -147,10 +168,12 @@ class GuardedHops:
         )
         return UssdReply(await self._text("still_working", request), False)
 
-    def _count(self, found: list[Counter]) -> None:
-        """Count the request, without waiting: the next request is judged on it."""
+    def _count(self, found: list[Counter], copy: Once | None) -> None:
+        """Count the request (not a provider's copy of it), without waiting: the next request
+        is judged on it."""
         if found:
-            self.counts.follow(found, self.state.count_soon([(c.key, c.window) for c in found]))
+            counted = self.state.count_soon([(c.key, c.window) for c in found], copy)
+            self.counts.follow(found, counted)
 
     async def close(self, provider: str, session_id: str, reason: str, *, dropped: bool) -> bool:
         return await self.inner.close(provider, session_id, reason, dropped=dropped)

@@ -30,11 +30,12 @@ class BasicAuth:
 
 @dataclass(frozen=True)
 class ProviderAuth:
-    """How callers of ``/ussd/<name>…`` prove who they are; every configured way must pass."""
+    """How callers of a route group (``/ussd/<name>…``, ``/sms/…``) prove who they are; every
+    configured way must pass."""
 
     name: str
     path_token: str | None = field(default=None, repr=False)
-    """Secret path segment: ``/ussd/<name>/<token>``."""
+    """Secret path segment: ``/ussd/<name>/<token>``, ``/sms/inbound/<token>``."""
     basic: BasicAuth | None = None
     allow: tuple[Network, ...] = ()
     """Source networks allowed to call; empty means any."""
@@ -73,21 +74,46 @@ def read_providers(reader: Reader, raw: Any, path: str) -> Any:
     providers: dict[str, ProviderAuth] = {}
     failed = False
     for name, spec in written.items():
-        where = join(path, name)
-        token = basic = None
-        if spec.path_token_env:
-            token = _secret(reader, f"{where}.path_token_env", spec.path_token_env)
-        if spec.basic is not None:
-            variable = (
-                spec.basic.password_env or f"PROVIDER_{name.upper().replace('-', '_')}_PASSWORD"
-            )
-            password = _secret(reader, f"{where}.basic.password_env", variable)
-            basic = password if password is FAILED else BasicAuth(spec.basic.username, password)
-        if token is FAILED or basic is FAILED:
+        auth = _auth(
+            reader,
+            spec,
+            join(path, name),
+            name,
+            f"PROVIDER_{name.upper().replace('-', '_')}_PASSWORD",
+        )
+        if auth is FAILED:
             failed = True
             continue
-        providers[name] = ProviderAuth(name, token, basic, spec.allow, spec.trusted_proxies)
+        providers[name] = auth
     return FAILED if failed else providers
+
+
+SMS_PASSWORD_ENV = "SMS_CALLBACK_PASSWORD"
+"""``sms.auth.basic.password_env`` when the file does not name one."""
+
+
+def read_caller_auth(reader: Reader, raw: Any, path: str) -> Any:
+    """``sms.auth``: the same keys as ``providers.<name>``, for the SMS callbacks."""
+    if raw is None:
+        return None
+    spec = reader.value(_Provider, raw, path)
+    if spec is FAILED:
+        return FAILED
+    return _auth(reader, spec, path, "sms", SMS_PASSWORD_ENV)
+
+
+def _auth(reader: Reader, spec: _Provider, where: str, name: str, password_env: str) -> Any:
+    """One route group's rules with its secrets read from the environment; FAILED if missing."""
+    token = basic = None
+    if spec.path_token_env:
+        token = _secret(reader, f"{where}.path_token_env", spec.path_token_env)
+    if spec.basic is not None:
+        variable = spec.basic.password_env or password_env
+        password = _secret(reader, f"{where}.basic.password_env", variable)
+        basic = password if password is FAILED else BasicAuth(spec.basic.username, password)
+    if token is FAILED or basic is FAILED:
+        return FAILED
+    return ProviderAuth(name, token, basic, spec.allow, spec.trusted_proxies)
 
 
 def _secret(reader: Reader, path: str, variable: str) -> Any:
@@ -136,6 +162,8 @@ class GuardConfig:
     providers: Mapping[str, ProviderAuth] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     admin_token: str | None = field(default=None, repr=False)
+    sms: ProviderAuth | None = None
+    """Who may call ``/sms/inbound`` and ``/sms/delivery`` (``sms.auth``); None: anyone."""
 
     def provider(self, name: str) -> ProviderAuth | None:
         return self.providers.get(name)

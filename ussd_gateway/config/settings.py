@@ -90,6 +90,16 @@ def _code(value: Any) -> str:
 ServiceCode = Annotated[str, Kind("a short code such as *152*00#", _code)]
 
 
+def _country_code(value: Any) -> str:
+    code = str(value).strip().removeprefix("+")
+    if isinstance(value, bool) or not (code.isdigit() and len(code) <= 3 and code[0] != "0"):
+        raise ValueError(value)
+    return code
+
+
+COUNTRY_CODE = Kind("a country calling code such as 255", _country_code)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the gateway is configured with, one typed section per feature.
@@ -109,6 +119,8 @@ class Settings:
     sessions: SessionSettings = field(default_factory=SessionSettings)
     navigation: NavigationKeys = field(default_factory=NavigationKeys)
     default_language: str = "sw"
+    country_code: Annotated[str, COUNTRY_CODE] = "255"
+    """Calling code of local numbers (``0…``): each citizen is counted as one ``+<code>…``."""
     texts: Mapping[str, Mapping[str, str]] = field(
         default_factory=lambda: DEFAULT_TEXTS, metadata=setting(merge=True)
     )
@@ -146,7 +158,7 @@ class Settings:
     @property
     def guard(self) -> GuardConfig:
         """``providers``, ``limits`` and ``ADMIN_TOKEN``: what the guard enforces."""
-        return GuardConfig(self.providers, self.limits, self.admin_token)
+        return GuardConfig(self.providers, self.limits, self.admin_token, self.sms.auth)
 
     @property
     def forwarding(self) -> ForwardingConfig:

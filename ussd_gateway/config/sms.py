@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from ussd_gateway.config.backends import RetryPolicy
+from ussd_gateway.config.guard import ProviderAuth, Window, read_caller_auth
 from ussd_gateway.config.kinds import SECONDS, Kind, above, at_least
 from ussd_gateway.config.loader import FAILED, Reader, setting
 
@@ -169,6 +170,16 @@ def _base_url(value: Any) -> str | None:
 
 
 @dataclass(frozen=True)
+class SmsLimits:
+    """How many callbacks ``/sms/inbound`` takes (``sms.limits``); 0 requests: no limit."""
+
+    phone: Window = field(default_factory=lambda: Window(10, 600.0))
+    """Messages per sender number per window: past it a message is acknowledged and dropped."""
+    source: Window = field(default_factory=Window)
+    """Callbacks per source address per window: past it a 429 with ``Retry-After``."""
+
+
+@dataclass(frozen=True)
 class SmsConfig:
     """Everything the SMS channel needs; defaults give a working sandbox set-up."""
 
@@ -205,6 +216,9 @@ class SmsConfig:
         default_factory=lambda: DEFAULT_TEXTS, metadata=setting(merge=True)
     )
     """Per text, per language; the file's languages are laid over these."""
+    auth: ProviderAuth | None = field(default=None, metadata=setting(read=read_caller_auth))
+    """Who may call the SMS callbacks: the keys of ``providers.<name>``; None: anyone."""
+    limits: SmsLimits = field(default_factory=SmsLimits)
 
     @property
     def sends_out(self) -> bool:

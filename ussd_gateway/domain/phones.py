@@ -1,7 +1,8 @@
-"""Whether two spellings of a phone number name the same line.
+"""Phone numbers as aggregators and citizens spell them: one line, one identity.
 
-Adapters give international numbers with ``+`` and keep a local ``0…`` number as the
-aggregator sent it; the same citizen can so arrive as ``+255712345678`` and ``0712345678``.
+Aggregators send ``+255712…``, ``255712…`` or the local ``0712…`` for the same citizen; limits
+and opt-outs must see one number (``international``), or a second spelling is a second budget;
+a session compares its owner's number with ``same_number``.
 """
 
 from __future__ import annotations
@@ -31,3 +32,15 @@ def same_number(first: str, second: str) -> bool:
 
 def _digits(phone: str) -> str:
     return "".join(c for c in phone if c.isascii() and c.isdigit())
+
+
+def international(phone: str, country: str) -> str:
+    """``+<digits>``: ``0712…`` (local, in ``country``), ``00255712…``, ``255712…`` and
+    ``+255 712 …`` all become ``+255712…``. No calling code starts with 0, so ``+0712…`` (a
+    local number someone put a ``+`` before) is local too. Not a validator: the adapters are."""
+    digits = "".join(phone.split()).replace("-", "").removeprefix("+")
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if digits.startswith("0"):
+        return f"+{country}{digits[1:]}"
+    return "+" + digits

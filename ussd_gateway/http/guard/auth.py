@@ -1,9 +1,10 @@
 """Only the aggregators we configured may drive a webhook.
 
-Keyed on the provider name, the first path segment after ``/ussd/``, so every route of a
-provider (``/ussd/<name>``, ``/ussd/<name>/<token>``, ``/ussd/<name>/events``) is covered by the
-same rules, whoever registers it. A refused caller gets a bare 401 or 403 and the request never
-reaches a handler, so nothing reaches the engine or a store.
+One set of rules per route group, whoever registers its routes: a USSD provider's
+(``/ussd/<name>``, ``/ussd/<name>/<token>``, ``/ussd/<name>/events``: ``providers.<name>``) and
+the SMS callbacks' (``/sms/inbound``, ``/sms/delivery``, each also ``…/<token>``: ``sms.auth``).
+A refused caller gets a bare 401 or 403 and the request never reaches a handler, so nothing
+reaches the engine or a store.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hmac
 import ipaddress
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 PREFIX = "/ussd/"
+SMS_PREFIX = "/sms/"
 
 
 def provider_of(path: str) -> tuple[str, list[str]] | None:
@@ -34,6 +37,44 @@ def provider_of(path: str) -> tuple[str, list[str]] | None:
         return None
     segments = path[len(PREFIX) :].split("/")
     return (segments[0], segments[1:]) if segments[0] else None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Which route group a path belongs to, and what follows its route (a secret path first)."""
+
+    route: str
+    """``/ussd/<name>`` or ``/sms/<callback>``: how warnings and logs name it."""
+    setting: str
+    """Where its rules are configured: ``providers.<name>`` or ``sms.auth``."""
+    rest: list[str]
+
+
+OPEN_SMS_RISKS = {
+    "/sms/inbound": "anyone can submit, opt out and have texts sent under any number",
+    "/sms/delivery": "anyone can forge delivery reports",
+}
+"""What an open SMS callback lets anyone do: said in the start-up warning."""
+
+
+def caller_of(path: str) -> Caller | None:
+    """The route group of a webhook path; None for any other path."""
+    parsed = provider_of(path)
+    if parsed is not None:
+        name, rest = parsed
+        return Caller(f"{PREFIX}{name}", f"providers.{name}", rest)
+    if path.startswith(SMS_PREFIX):
+        callback, *rest = path[len(SMS_PREFIX) :].split("/")
+        if callback:
+            return Caller(f"{SMS_PREFIX}{callback}", "sms.auth", rest)
+    return None
+
+
+def rules_for(config: GuardConfig, caller: Caller) -> ProviderAuth | None:
+    """The configured rules of ``caller``'s group; None: anyone may call."""
+    if caller.setting == "sms.auth":
+        return config.sms
+    return config.provider(caller.route[len(PREFIX) :])
 
 
 def same(given: str, expected: str) -> bool:
@@ -95,13 +136,12 @@ def client_address(request: web.Request, auth: ProviderAuth) -> Address | None:
     )
 
 
-def refusal(request: web.Request, auth: ProviderAuth) -> web.Response | None:
-    """A bare 403 for a foreign network, a bare 401 for missing or wrong credentials."""
+def refusal(request: web.Request, auth: ProviderAuth, rest: list[str]) -> web.Response | None:
+    """A bare 403 for a foreign network, a bare 401 for missing or wrong credentials; ``rest``:
+    the path after the route, the secret path segment first."""
     if auth.allow and not _within(client_address(request, auth), auth.allow):
         return web.Response(status=403)
     if auth.path_token is not None:
-        parsed = provider_of(request.path)
-        rest = parsed[1] if parsed else []
         if not rest or not same(rest[0], auth.path_token):
             return web.Response(status=401)
     if auth.basic is not None:
@@ -120,14 +160,14 @@ def webhook_middleware(config: GuardConfig) -> web.Middleware:
 
     @web.middleware
     async def guard_webhooks(request: web.Request, handler: Handler) -> web.StreamResponse:
-        parsed = provider_of(request.path)
-        if parsed is None:
+        caller = caller_of(request.path)
+        if caller is None:
             return await handler(request)
-        auth = config.provider(parsed[0])
+        auth = rules_for(config, caller)
         if auth is not None:
-            refused = refusal(request, auth)
+            refused = refusal(request, auth, caller.rest)
             if refused is not None:
-                log.warning("refused %s caller: %d", parsed[0], refused.status)
+                log.warning("refused %s caller: %d", caller.route, refused.status)
                 return refused
         if request.content_length is not None and request.content_length > max_body:
             return web.Response(
@@ -142,12 +182,17 @@ def webhook_middleware(config: GuardConfig) -> web.Middleware:
 
 
 def warn_open_webhooks(app: web.Application, config: GuardConfig) -> None:
-    """Say at start which webhooks anyone on the internet may drive."""
+    """Say at start which webhooks anyone on the internet may drive, each by its route."""
     names: set[str] = set()
+    sms: set[str] = set()
     for resource in app.router.resources():
-        parsed = provider_of(resource.canonical)
-        if parsed is not None:
-            names.add(parsed[0])
+        caller = caller_of(resource.canonical)
+        if caller is None:
+            continue
+        if caller.setting == "sms.auth":
+            sms.add(caller.route)
+        else:
+            names.add(caller.route[len(PREFIX) :])
     if any(name.startswith("{") for name in names):  # one route serves every adapter
         from ussd_gateway.http.providers import ADAPTERS
 
@@ -159,4 +204,11 @@ def warn_open_webhooks(app: web.Application, config: GuardConfig) -> None:
                 PREFIX,
                 name,
                 name,
+            )
+    if config.sms is None or config.sms.open:
+        for route in sorted(sms):
+            log.warning(
+                "SMS callback %s is unauthenticated: %s; configure sms.auth in gateway.yaml",
+                route,
+                OPEN_SMS_RISKS.get(route, "anyone can call it"),
             )

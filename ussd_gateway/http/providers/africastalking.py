@@ -23,12 +23,11 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from ussd_gateway.domain.ussd import BadRequest, SessionEnd, UssdReply, UssdRequest
-from ussd_gateway.http.providers.fields import read_body
+from ussd_gateway.http.providers.fields import phone_number, read_body
 
 NAME = "africastalking"
 MAX_BODY = 8 * 1024
 FIELD_LIMITS = {"sessionId": 128, "serviceCode": 40, "phoneNumber": 20, "networkCode": 16}
-PHONE = re.compile(r"\+?[0-9]{6,15}")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 """Control characters other than tab, newline and carriage return: refused in any field."""
 
@@ -43,9 +42,7 @@ async def read_request(request: web.Request) -> UssdRequest:
 
 def parse_form(body: bytes) -> UssdRequest:
     form = decode_form(body)
-    phone = form_field(form, "phoneNumber", required=True).replace(" ", "")
-    if not PHONE.fullmatch(phone):
-        raise BadRequest("phoneNumber is not a phone number")
+    phone = phone_number(form_field(form, "phoneNumber", required=True), "phoneNumber")
     return UssdRequest(
         provider=NAME,
         session_id=form_field(form, "sessionId", required=True),

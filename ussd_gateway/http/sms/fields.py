@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ussd_gateway.adapters.outbox.sms import international
+from ussd_gateway.domain.phones import international
 from ussd_gateway.domain.ussd import BadRequest
 
 PHONE = re.compile(r"^\+?\d{6,15}$")
@@ -28,8 +28,10 @@ def optional(form: Mapping[str, str], name: str, limit: int) -> str | None:
     return value or None
 
 
-def phone(form: Mapping[str, str], name: str) -> str:
+def phone(form: Mapping[str, str], name: str, country: str) -> str:
+    """The number as ``+<digits>``, a local one (``0712…``) taken in ``country``: opt-outs and
+    limits compare numbers, so one citizen must have one spelling."""
     value = required(form, name, 20).replace(" ", "")
     if not PHONE.match(value):
         raise BadRequest(f"{name} is not a phone number")
-    return international(value)
+    return international(value, country)

@@ -3,23 +3,33 @@
 Both answer 200 once the effect is stored, so Africa's Talking stops retrying; a retried
 callback changes nothing more (the inbound reply's purpose is ``reply:<id>``, a submission's
 idempotency key ``sms:<id>``; a delivery report sets the same values again). A malformed
-callback gets a 400 with the reason and nothing is stored.
+callback gets a 400 with the reason and nothing is stored. Who may call them is the guard's
+(``sms.auth``, ``http.guard.auth``); each route also answers at ``…/<token>``.
+
+Inbound limits (``sms.limits``). A number over its limit gets a 200 and nothing is done: no
+submission, no opt-out, no reply. A non-2xx would make the aggregator retry each message for
+minutes, multiplying a flood, and a reply would let whoever floods with a spoofed number send
+texts to its owner at our cost. A source address over its limit gets a 429 with
+``Retry-After``: that is a caller, not a citizen, and a real aggregator bursting past it
+delivers later, when its retries (which end on their own) fall in the next window.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 
 from aiohttp import web
 
 from ussd_gateway.application.sms.actions import ACTIONS, ActionContext, InboundSms
 from ussd_gateway.application.sms.router import Match
-from ussd_gateway.config.sms import KeywordRoute
+from ussd_gateway.config.sms import KeywordRoute, SmsConfig
 from ussd_gateway.domain.outgoing import OutgoingSms
 from ussd_gateway.domain.privacy import mask_phone
 from ussd_gateway.domain.ussd import BadRequest
 from ussd_gateway.http.bodies import read_form
-from ussd_gateway.http.keys import DEFINITIONS, SUBMISSIONS
+from ussd_gateway.http.guard.auth import resolve_client
+from ussd_gateway.http.keys import DEFINITIONS, GATEWAY, SETTINGS, SUBMISSIONS
 from ussd_gateway.http.providers.base import bad_request
 from ussd_gateway.http.sms.fields import DELIVERY_STATUSES, optional, phone, required
 from ussd_gateway.http.sms.keys import SMS_CONFIG, SMS_OUTBOX, SMS_ROUTER, SMS_WAKE
@@ -32,10 +42,10 @@ async def form_of(request: web.Request) -> dict[str, str]:
     return await read_form(request)
 
 
-def read_inbound(form: dict[str, str]) -> InboundSms:
+def read_inbound(form: dict[str, str], country: str) -> InboundSms:
     return InboundSms(
         id=required(form, "id", 100),
-        phone=phone(form, "from"),
+        phone=phone(form, "from", country),
         to=optional(form, "to", 32) or "",
         text=optional(form, "text", 2000) or "",
         date=optional(form, "date", 40) or "",
@@ -45,11 +55,15 @@ def read_inbound(form: dict[str, str]) -> InboundSms:
 
 async def inbound(request: web.Request) -> web.Response:
     try:
-        message = read_inbound(await form_of(request))
+        country = request.app[SETTINGS].country_code
+        message = read_inbound(await form_of(request), country)
     except BadRequest as exc:
         return bad_request(exc)
     app = request.app
     config, outbox, router = app[SMS_CONFIG], app[SMS_OUTBOX], app[SMS_ROUTER].router
+    limited = await over_limit(request, message)
+    if limited is not None:
+        return limited
     purpose = f"reply:{message.id}"
     if await outbox.find(purpose) is not None:  # Africa's Talking retrying: done already
         return web.Response(text="OK")
@@ -80,6 +94,35 @@ async def inbound(request: web.Request) -> web.Response:
     return web.Response(text="OK")
 
 
+def source_of(request: web.Request, config: SmsConfig) -> str | None:
+    """The caller's address, through the trusted proxies of ``sms.auth``."""
+    proxies = config.auth.trusted_proxies if config.auth is not None else ()
+    forwarded = request.headers.getall("X-Forwarded-For", [])
+    address = resolve_client(request.remote or "", forwarded, proxies)
+    return str(address) if address is not None else None
+
+
+async def over_limit(request: web.Request, message: InboundSms) -> web.Response | None:
+    """The answer to a message over ``sms.limits`` (see the module's note), else None."""
+    config = request.app[SMS_CONFIG]
+    source = source_of(request, config)
+    refused = await request.app[GATEWAY].sms_limits.check(message.id, message.phone, source)
+    if refused is None:
+        return None
+    if refused.scope == "source":
+        log.warning("SMS callbacks from %s over their limit: 429", source)
+        seconds = max(1, math.ceil(refused.retry_after))
+        return web.Response(
+            status=429,
+            text=f"too many requests: retry after {seconds} s\n",
+            headers={"Retry-After": str(seconds)},
+        )
+    log.warning(
+        "SMS %s from %s over the number's limit: dropped", message.id, mask_phone(message.phone)
+    )
+    return web.Response(text="OK")
+
+
 async def delivery(request: web.Request) -> web.Response:
     form = await form_of(request)
     try:
@@ -106,3 +149,5 @@ async def delivery(request: web.Request) -> web.Response:
 def setup_sms_routes(app: web.Application) -> None:
     app.router.add_post("/sms/inbound", inbound)
     app.router.add_post("/sms/delivery", delivery)
+    app.router.add_post("/sms/inbound/{token}", inbound)  # the secret path of sms.auth
+    app.router.add_post("/sms/delivery/{token}", delivery)

@@ -33,6 +33,8 @@ def changed_everywhere() -> Session:
         "marker": "7",
         "end_reason": "timeout",
         "directory": "serikali",
+        "journey": "africastalking:s0",
+        "submitting": "send",
     }
     missing = {f.name for f in dataclasses.fields(Session)} - set(values)
     assert not missing, f"add {missing} to this test"

@@ -55,6 +55,12 @@ class Session:
     """Why the aggregator said the session ended (``timeout``, ``release``, ``Incomplete``…)."""
     directory: str = ""
     """The directory of services this session came through (its key leads back there)."""
+    journey: str = ""
+    """Key of the session this journey began in, when resumed into another: submissions keep
+    the idempotency key they had there, so a redial cannot file the same request twice."""
+    submitting: str = ""
+    """A submit screen whose write outlasted the hop: it may still land, so the next hop looks
+    for it before anything else."""
 
     @property
     def in_journey(self) -> bool:
@@ -90,6 +96,8 @@ class Session:
         new.marker = self.marker
         new.end_reason = self.end_reason
         new.directory = self.directory
+        new.journey = self.journey
+        new.submitting = self.submitting
         return new
 
     def dumps(self) -> str:

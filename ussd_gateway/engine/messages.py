@@ -17,6 +17,10 @@ DEFAULT_MESSAGES: dict[str, dict[str, str]] = {
         "sw": "Huduma haipatikani sasa, jaribu tena.",
         "en": "Service unavailable, try again.",
     },
+    "not_confirmed": {
+        "sw": "Tunathibitisha ombi lako; tuma tena.",
+        "en": "Not confirmed yet; send again.",
+    },
     "no_more": {"sw": "Hakuna zaidi.", "en": "No more items."},
     "more": {"sw": "Zaidi", "en": "More"},
     "back": {"sw": "Rudi", "en": "Back"},

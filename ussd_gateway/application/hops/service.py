@@ -160,6 +160,12 @@ class HopService:
         session = tx.session
         if session is not None and definition.service not in (session.service, session.directory):
             session = None  # an aggregator reused a session id for another code
+        if session is not None and session.submitting and session.status is SessionStatus.ACTIVE:
+            # a submission outlasted an earlier hop: once stored, its reference is the answer,
+            # whatever was sent (the replayed send, a retry, another press of send)
+            settled = await self.navigator.settle(definition, session)
+            if settled is not None:
+                return self._stamp(tx, request, session, settled)
         if session is not None and is_repeat(session, request):
             return UssdReply(session.last_reply, session.last_end or bool(session.end_reason))
         if session is not None:
@@ -177,11 +183,17 @@ class HopService:
                 result = await self._answer_resume(session, definition, entry)
             else:
                 result = await self.navigator.step(definition, session, entry, self._unavailable)
+        if result.language_changed:
+            await self.store.remember_language(request.phone, result.language_changed)
+        return self._stamp(tx, request, session, result)
+
+    def _stamp(
+        self, tx: Transaction, request: UssdRequest, session: Session | None, result: HopResult
+    ) -> UssdReply:
+        """``result`` as the session's new state, saved when ``tx`` ends."""
         new = stamped(result, request, self.clock())
         tx.session = new
         self.observer.advanced(request, session, new)
-        if result.language_changed:
-            await self.store.remember_language(request.phone, result.language_changed)
         return UssdReply(result.reply.text, result.reply.end)
 
     async def _first(
@@ -211,6 +223,12 @@ class HopService:
                 if prefetched
                 else await self.store.resumable(definition.service, request.phone)
             )
+            if dropped is not None and dropped.submitting:
+                # its call dropped while its submission was being written: when it was
+                # stored, the redial shows its reference instead of offering it again
+                settled = await self._settle_dropped(session, dropped, definition)
+                if settled is not None:
+                    return settled
             if dropped is not None and _can_resume(*self._placed(dropped, definition)):
                 session.resume_from = dropped.key
                 session.hops = 1
@@ -221,6 +239,16 @@ class HopService:
                 break
             result = await self.navigator.step(definition, result.session, entry, self._unavailable)
         return result
+
+    async def _settle_dropped(
+        self, session: Session, dropped: Session, definition: MenuDefinition
+    ) -> HopResult | None:
+        """The final screen of a dropped journey whose submission was stored after all."""
+        placed, on = self._placed(dropped, definition)
+        settled = await self.engine.settle(on, _resumed(placed, session))
+        if settled is not None:
+            log.info("%s: the submission %s left unconfirmed was stored", session.key, dropped.key)
+        return settled
 
     def _placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
         """A dropped session with the definition it started on (kept across reloads) if held
@@ -244,7 +272,12 @@ class HopService:
                     restored.end_reason = ""
                     restored.language = session.language
                     restored.hops = session.hops + 1
+                    restored.journey = dropped.journey or dropped.key
                     log.info("resumed %s from %s at %s", session.key, dropped.key, dropped.screen)
+                    if restored.submitting:  # stored since the redial asked: its reference
+                        settled = await self.engine.settle(on, restored)
+                        if settled is not None:
+                            return settled
                     return self.engine.show(on, restored)
         elif entry != RESTART:
             hint = definition.message("invalid_choice", session.language)
@@ -256,6 +289,18 @@ class HopService:
         fresh = session.copy()
         fresh.resume_from = None
         return await self.engine.start(definition, fresh)
+
+
+def _resumed(dropped: Session, into: Session) -> Session:
+    """``dropped``'s journey carried on in the session ``into`` (a redial)."""
+    restored = dropped.copy()
+    restored.key = into.key
+    restored.resume_from = None
+    restored.end_reason = ""
+    restored.language = into.language
+    restored.hops = into.hops
+    restored.journey = dropped.journey or dropped.key
+    return restored
 
 
 def _can_resume(dropped: Session, definition: MenuDefinition) -> bool:

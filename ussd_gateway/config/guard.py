@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from ussd_gateway.config.kinds import SECONDS, Kind, at_least
 from ussd_gateway.config.loader import FAILED, Reader, join, setting
+from ussd_gateway.config.operators import OperatorConfig
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -134,6 +135,8 @@ class GuardConfig:
     providers: Mapping[str, ProviderAuth] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     admin_token: str | None = field(default=None, repr=False)
+    operators: Mapping[str, OperatorConfig] = field(default_factory=dict)
+    """Tokens scoped to the services an institution owns (``config.operators``)."""
 
     def provider(self, name: str) -> ProviderAuth | None:
         return self.providers.get(name)

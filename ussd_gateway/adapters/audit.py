@@ -56,6 +56,19 @@ def _fitted(entry: AuditEntry) -> dict[str, object]:
     return values
 
 
+def as_row(record: AuditRecord) -> dict[str, str | None]:
+    """A row as operators read it (``GET /admin/audit``, ``ussd-gateway audit --json``)."""
+    return {
+        "at": record.at.isoformat() if record.at else None,
+        "actor": record.actor,
+        "action": record.action,
+        "target": record.target,
+        "service": record.service,
+        "result": record.result,
+        "detail": record.detail,
+    }
+
+
 class AuditLog:
     """Writes and reads ``audit_log`` rows."""
 

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ussd_gateway.adapters.audit import AuditEntry, AuditLog
+from ussd_gateway.adapters.audit import AuditEntry, AuditLog, as_row
 from ussd_gateway.adapters.db.engine import create_sessionmaker
-from ussd_gateway.adapters.db.models import AuditRecord, Submission
-from ussd_gateway.application.submission_views import attempt_row, iso, summary
+from ussd_gateway.adapters.db.models import Submission
+from ussd_gateway.application.submission_views import attempt_row, summary
 from ussd_gateway.domain.submissions import StatusChange, StatusListener
 from ussd_gateway.http.backend_status import LEDGER, STATUS_LISTENERS
 from ussd_gateway.http.guard.admin import OPERATOR, refused, scoped
@@ -119,10 +119,10 @@ async def retry_submission(request: web.Request) -> web.Response:
     requeued = await request.app[LEDGER].requeue(reference=reference)
     if not requeued:
         await audit(request, "retry", reference, "not_retryable", service=service)
-        return web.json_response(
-            {"error": f"{reference} is {submission.status}: only failed, dead or pending ones"},
-            status=409,
+        reason = (
+            f"{reference} is {submission.status}: only failed, dead or pending ones are retried"
         )
+        return web.json_response({"error": reason}, status=409)
     await audit(request, "retry", reference, "ok", service=service, detail=submission.status)
     return web.json_response({"requeued": requeued})
 
@@ -149,19 +149,7 @@ async def list_audit(request: web.Request) -> web.Response:
         service=request.query.get("service") or None,
         limit=_limit(request, 100),
     )
-    return web.json_response({"entries": [audit_row(r) for r in rows]})
-
-
-def audit_row(record: AuditRecord) -> dict[str, object]:
-    return {
-        "at": iso(record.at),
-        "actor": record.actor,
-        "action": record.action,
-        "target": record.target,
-        "service": record.service,
-        "result": record.result,
-        "detail": record.detail,
-    }
+    return web.json_response({"entries": [as_row(r) for r in rows]})
 
 
 def status_auditor(log: AuditLog) -> StatusListener:

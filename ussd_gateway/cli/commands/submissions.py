@@ -169,9 +169,17 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
+    from ussd_gateway.cli.audit_trail import record
+
     references = _with_ledger(
         args,
         lambda ledger: ledger.requeue(reference=args.reference, dead=args.dead),
+    )
+    target = args.reference.upper() if args.reference else "dead"
+    result = "ok" if references else "not_retryable" if args.reference else "none"
+    detail = ", ".join(references) or None
+    asyncio.run(
+        record(load_settings(args.config).database_url, "retry", target, result, detail=detail)
     )
     if args.json:
         _print_json({"requeued": references})

@@ -203,3 +203,47 @@ async def test_a_redial_then_send_again_files_nothing_twice(
     [reference] = await stored_references(database_url)
     assert done.startswith("END Asante!") and f"Namba ya kumbukumbu: {reference}" in done
     assert await client.app[SUBMISSIONS].count() == 1
+
+
+async def test_a_redial_shows_the_reference_a_late_hop_stored_after_the_call_dropped(
+    aiohttp_client, database_url, store_url
+) -> None:
+    client = await start(
+        aiohttp_client,
+        database_url=database_url,
+        redis_url=store_url,
+        sections={"limits": {"hop_deadline": 0.3}},
+        submit_timeout=10.0,  # the late hop waits for its write and ends on the reference
+    )
+    phone = await confirm_screen(client)
+    async with blocker(database_url)() as release:
+        assert await phone.send("1") == STILL_WORKING
+        await release()
+    await settled(client, f"africastalking:{phone.session_id}", phone.text)
+    [reference] = await stored_references(database_url)
+
+    # the call dropped after "still working": the reference was never shown
+    shown = await phone.dial()
+    assert shown.startswith("END Asante!") and f"Namba ya kumbukumbu: {reference}" in shown
+    assert (await phone.dial()).startswith("CON Karibu e-Mrejesho")  # once only
+    assert await client.app[SUBMISSIONS].count() == 1
+
+
+async def test_a_reference_seen_after_still_working_is_not_shown_again_on_a_redial(
+    aiohttp_client, database_url, store_url
+) -> None:
+    client = await start(
+        aiohttp_client,
+        database_url=database_url,
+        redis_url=store_url,
+        sections={"limits": {"hop_deadline": 0.3}},
+        submit_timeout=10.0,
+    )
+    phone = await confirm_screen(client)
+    async with blocker(database_url)() as release:
+        assert await phone.send("1") == STILL_WORKING
+        await release()
+    await settled(client, f"africastalking:{phone.session_id}", phone.text)
+    done = await phone.send("1")  # "1. Continue": the late hop's own screen
+    assert done.startswith("END Asante!")
+    assert (await phone.dial()).startswith("CON Karibu e-Mrejesho")

@@ -61,6 +61,9 @@ class Session:
     submitting: str = ""
     """A submit screen whose write outlasted the hop: it may still land, so the next hop looks
     for it before anything else."""
+    unseen: bool = False
+    """It ended on a submission after the citizen was told "still working": the final screen
+    (the reference) may never have reached them, so a redial shows it once."""
 
     @property
     def in_journey(self) -> bool:
@@ -98,6 +101,7 @@ class Session:
         new.directory = self.directory
         new.journey = self.journey
         new.submitting = self.submitting
+        new.unseen = self.unseen
         return new
 
     def dumps(self) -> str:

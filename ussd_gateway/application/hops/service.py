@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 RESUME = "1"
 RESTART = "2"
 
+DEADLINE_MARGIN = 0.05
+"""Seconds before the guard's deadline from which a hop's final screen may already be late."""
+
 
 class HopService:
     """Turns a UssdRequest into a reply, advancing the session exactly once per distinct hop."""
@@ -121,6 +124,12 @@ class HopService:
         )
         return True
 
+    def _overran(self, started: float) -> bool:
+        """Whether a hop begun at ``started`` is past the guard's deadline (within a margin:
+        the guard's clock started a little earlier), so its citizen got "still working"."""
+        deadline = self.settings.limits.hop_deadline
+        return deadline > 0 and time.perf_counter() - started > deadline - DEADLINE_MARGIN
+
     def _bilingual(self, key: str) -> str:
         first = self.settings.text(key, self.settings.default_language)
         other = self.settings.text(key, "en")
@@ -138,15 +147,17 @@ class HopService:
     ) -> UssdReply:
         # a dial (empty text) almost always starts a session: fetch what that needs with the lock
         arrival = None if request.text else Arrival(definition.service, request.phone)
+        started = time.perf_counter()
         async with self.store.transaction(key, arrival) as tx:
             stalled = UssdRequest.loads(tx.stalled) if tx.stalled is not None else None
             if stalled is None:
-                return await self._locked(tx, request, definition, entries)
+                return await self._locked(tx, request, definition, entries, started)
             # a hop of this session overran its deadline and the citizen was asked to continue:
             # whatever they sent now, the stalled request is answered in its place (from its
             # saved session, or again if it failed); the guard left it there, and forgets it
             # once this reply reaches the citizen in time
-            reply = await self._locked(tx, stalled, definition, entries)
+            reply = await self._locked(tx, stalled, definition, entries, started)
+            _swallow(tx, request)
             return dataclasses.replace(reply, replayed=True)
 
     async def _locked(
@@ -155,6 +166,7 @@ class HopService:
         request: UssdRequest,
         definition: MenuDefinition,
         entries: tuple[str, ...],
+        started: float,
     ) -> UssdReply:
         """The hop, its session locked and loaded in ``tx``."""
         session = tx.session
@@ -165,7 +177,12 @@ class HopService:
             # whatever was sent (the replayed send, a retry, another press of send)
             settled = await self.navigator.settle(definition, session)
             if settled is not None:
-                return self._stamp(tx, request, session, settled)
+                return self._stamp(tx, request, session, settled, started)
+        if session is not None and session.unseen:
+            # answered now, in time: the final screen reaches the citizen, and a redial no
+            # longer needs to show it again
+            seen = tx.session = session.copy()
+            seen.unseen = False
         if session is not None and is_repeat(session, request):
             return UssdReply(session.last_reply, session.last_end or bool(session.end_reason))
         if session is not None:
@@ -185,13 +202,21 @@ class HopService:
                 result = await self.navigator.step(definition, session, entry, self._unavailable)
         if result.language_changed:
             await self.store.remember_language(request.phone, result.language_changed)
-        return self._stamp(tx, request, session, result)
+        return self._stamp(tx, request, session, result, started)
 
     def _stamp(
-        self, tx: Transaction, request: UssdRequest, session: Session | None, result: HopResult
+        self,
+        tx: Transaction,
+        request: UssdRequest,
+        session: Session | None,
+        result: HopResult,
+        started: float,
     ) -> UssdReply:
         """``result`` as the session's new state, saved when ``tx`` ends."""
         new = stamped(result, request, self.clock())
+        before = session.submissions if session is not None else 0
+        if new.submissions > before and new.status is not SessionStatus.ACTIVE:
+            new.unseen = self._overran(started)
         tx.session = new
         self.observer.advanced(request, session, new)
         return UssdReply(result.reply.text, result.reply.end)
@@ -223,6 +248,13 @@ class HopService:
                 if prefetched
                 else await self.store.resumable(definition.service, request.phone)
             )
+            if dropped is not None and dropped.unseen and dropped.last_reply:
+                # its journey ended on a reference after the call had dropped: shown once
+                log.info("%s: shows %s's final screen, never seen", key, dropped.key)
+                session.status = SessionStatus.COMPLETED
+                session.screen = dropped.screen
+                session.hops = 1
+                return HopResult(Reply(dropped.last_reply, True), session)
             if dropped is not None and dropped.submitting:
                 # its call dropped while its submission was being written: when it was
                 # stored, the redial shows its reference instead of offering it again
@@ -289,6 +321,19 @@ class HopService:
         fresh = session.copy()
         fresh.resume_from = None
         return await self.engine.start(definition, fresh)
+
+
+def _swallow(tx: Transaction, request: UssdRequest) -> None:
+    """The entry that answered "still working" (``request``, replayed in its place) counts as
+    consumed: in cumulative text it stays in front of every later entry, which would otherwise
+    read as one entry with it ("1*1" on a menu)."""
+    session = tx.session
+    if session is None or not request.cumulative or request.text == session.consumed:
+        return
+    if not request.text.startswith(session.consumed + "*"):
+        return  # not a continuation of this session's text: nothing to swallow
+    swallowed = tx.session = session.copy()
+    swallowed.consumed = request.text
 
 
 def _resumed(dropped: Session, into: Session) -> Session:

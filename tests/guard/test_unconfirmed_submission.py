@@ -93,9 +93,9 @@ async def landed(client, count: int = 1) -> None:
     raise AssertionError("the submission never landed")
 
 
-async def confirm_screen(client) -> Phone:
+async def confirm_screen(client, number: str = "+255712345678") -> Phone:
     """A citizen on the confirm screen of an anonymous complaint."""
-    phone = Phone(client)
+    phone = Phone(client, number=number)
     await phone.dial()
     assert "Andika ujumbe wako" in await phone.walk("1", "1", "2")
     await phone.send("Risiti haikuja kwa wiki mbili")

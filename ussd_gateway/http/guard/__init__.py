@@ -26,7 +26,11 @@ def install_guard(app: web.Application, config: GuardConfig) -> None:
     async def warn(app: web.Application) -> None:
         warn_open_webhooks(app, config)
         if not config.admin_token:
-            log.info("ADMIN_TOKEN is not set: admin endpoints refuse every request")
+            scoped = any(o.digest for o in config.operators.values())
+            log.info(
+                "ADMIN_TOKEN is not set: admin endpoints refuse every request%s",
+                " but operators' on their own services" if scoped else "",
+            )
         for name, operator in config.operators.items():
             if not operator.digest:
                 log.warning("operator %s has no token (token_sha256 or %s)", name, env_name(name))

@@ -62,9 +62,11 @@ def test_the_commented_examples_in_the_shipped_file_load(tmp_path: Path) -> None
         "  # sender_id:",
         "  # auth:",
         "  # texts:",
+        "#  ega:",
     ):
         lines = uncomment(lines, start)
     text = "\n".join(lines).replace("providers: {}", "providers:")
+    text = text.replace("operators: {}", "operators:")
     path = tmp_path / "config" / "gateway.yaml"
     path.parent.mkdir()
     path.write_text(text + "\n", encoding="utf-8")
@@ -74,6 +76,7 @@ def test_the_commented_examples_in_the_shipped_file_load(tmp_path: Path) -> None
 
     assert settings.beem.service_code == "*152*00#"
     assert settings.providers["africastalking"].basic is not None
+    assert settings.operators["ega"].institutions == ("e-Government Authority (e-GA)",)
     assert [str(n) for n in settings.providers["africastalking"].trusted_proxies] == ["10.0.0.0/8"]
     assert set(settings.backends["feedback"].options) >= {"auth", "signature_header", "payload"}
     assert settings.sms.sender_id == "eGA"

@@ -51,8 +51,8 @@ def describe(connection: Connection) -> dict[str, Any]:
     }
 
 
-async def test_head_is_the_status_reports_migration():
-    assert head_revision() == "0005"
+async def test_head_is_the_audit_log_migration():
+    assert head_revision() == "0006"
     assert migrate.MIGRATIONS_DIR.is_dir()
     assert migrate.MIGRATIONS_DIR.is_relative_to(Path(migrate.__file__).parent)
 
@@ -75,6 +75,7 @@ async def test_upgrade_creates_the_schema_of_the_models(database_url: str):
     ]
     assert schema["tables"] == [
         "alembic_version",
+        "audit_log",
         "delivery_attempts",
         "session_events",
         "sms_messages",

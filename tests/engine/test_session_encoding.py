@@ -35,6 +35,9 @@ def changed_everywhere() -> Session:
         "markers_repeat": True,
         "end_reason": "timeout",
         "directory": "serikali",
+        "journey": "africastalking:s0",
+        "submitting": "send",
+        "unseen": True,
     }
     missing = {f.name for f in dataclasses.fields(Session)} - set(values)
     assert not missing, f"add {missing} to this test"

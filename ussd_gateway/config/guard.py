@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from ussd_gateway.config.kinds import SECONDS, Kind, at_least
 from ussd_gateway.config.loader import FAILED, Reader, join, setting
+from ussd_gateway.config.operators import OperatorConfig
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -164,6 +165,8 @@ class GuardConfig:
     admin_token: str | None = field(default=None, repr=False)
     sms: ProviderAuth | None = None
     """Who may call ``/sms/inbound`` and ``/sms/delivery`` (``sms.auth``); None: anyone."""
+    operators: Mapping[str, OperatorConfig] = field(default_factory=dict)
+    """Tokens scoped to the services an institution owns (``config.operators``)."""
 
     def provider(self, name: str) -> ProviderAuth | None:
         return self.providers.get(name)

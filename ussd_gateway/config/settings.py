@@ -27,6 +27,7 @@ from ussd_gateway.config.kinds import DATABASE_URL, REDIS_URL, SECONDS, Kind, ab
 from ussd_gateway.config.loader import ConfigError, Reader, setting
 from ussd_gateway.config.logs import LoggingSettings, LogLevel
 from ussd_gateway.config.observability import ObservabilitySettings
+from ussd_gateway.config.operators import OperatorConfig, read_operators
 from ussd_gateway.config.privacy import PrivacyConfig
 from ussd_gateway.config.reload import ReloadConfig
 from ussd_gateway.config.sessions import NavigationKeys, SessionSettings
@@ -145,6 +146,9 @@ class Settings:
     admin_token: str | None = field(
         default=None, repr=False, metadata=setting(env="ADMIN_TOKEN", file=False)
     )
+    operators: Mapping[str, OperatorConfig] = field(
+        default_factory=dict, metadata=setting(read=read_operators)
+    )
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     backends: Mapping[str, BackendConfig] = field(
         default_factory=dict, metadata=setting(read=read_backends)
@@ -157,8 +161,15 @@ class Settings:
 
     @property
     def guard(self) -> GuardConfig:
-        """``providers``, ``limits`` and ``ADMIN_TOKEN``: what the guard enforces."""
-        return GuardConfig(self.providers, self.limits, self.admin_token, self.sms.auth)
+        """``providers``, ``limits``, ``ADMIN_TOKEN``, ``sms.auth`` and ``operators``: what the
+        guard enforces."""
+        return GuardConfig(
+            self.providers,
+            self.limits,
+            self.admin_token,
+            sms=self.sms.auth,
+            operators=self.operators,
+        )
 
     @property
     def forwarding(self) -> ForwardingConfig:

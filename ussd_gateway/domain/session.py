@@ -61,6 +61,15 @@ class Session:
     """Why the aggregator said the session ended (``timeout``, ``release``, ``Incomplete``…)."""
     directory: str = ""
     """The directory of services this session came through (its key leads back there)."""
+    journey: str = ""
+    """Key of the session this journey began in, when resumed into another: submissions keep
+    the idempotency key they had there, so a redial cannot file the same request twice."""
+    submitting: str = ""
+    """A submit screen whose write outlasted the hop: it may still land, so the next hop looks
+    for it before anything else."""
+    unseen: bool = False
+    """It ended on a submission after the citizen was told "still working": the final screen
+    (the reference) may never have reached them, so a redial shows it once."""
 
     @property
     def in_journey(self) -> bool:
@@ -98,6 +107,9 @@ class Session:
         new.markers_repeat = self.markers_repeat
         new.end_reason = self.end_reason
         new.directory = self.directory
+        new.journey = self.journey
+        new.submitting = self.submitting
+        new.unseen = self.unseen
         return new
 
     def dumps(self) -> str:

@@ -22,6 +22,10 @@ DEFAULT_MESSAGES: dict[str, dict[str, str]] = {
         "en": "Service unavailable, try again.",
     },
     "type_again": {"sw": "Tafadhali andika tena.", "en": "Please type it again."},
+    "not_confirmed": {
+        "sw": "Tunathibitisha ombi lako; tuma tena.",
+        "en": "Not confirmed yet; send again.",
+    },
     "no_more": {"sw": "Hakuna zaidi.", "en": "No more items."},
     "confirm_cut": {
         "sw": 'Ujumbe ni mrefu. Tutatuma herufi {max} za kwanza, hadi:\n"...{tail}"\n'

@@ -129,6 +129,20 @@ class Navigator:
             session.service, session.version
         )
 
+    async def settle(self, dialled: MenuDefinition, session: Session) -> HopResult | None:
+        """``Engine.settle`` on the definition the session is in (through a directory, on its
+        own version); None when there is none or the submission is not found stored."""
+        current = dialled
+        if session.directory:
+            found = self.menus.definitions.get(session.service) or self.menus.definition(
+                session.service, session.version
+            )
+            if found is None:
+                return None
+            current = found
+        placed, definition = self.placed(session, current)
+        return await self.engine.settle(definition, placed)
+
     def placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
         """The session and the definition to run it on: its own version when held here, else
         ``current`` with the session moved to it (check its screen still exists there)."""

@@ -13,6 +13,7 @@ from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.screens.base import Enter, Fail, Go, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.end import EndScreen
 from ussd_gateway.engine.screens.router import RouterScreen
+from ussd_gateway.engine.screens.submit import SubmitScreen
 from ussd_gateway.ports.submissions import EnginePorts
 
 MAX_AUTOMATIC_STEPS = 25
@@ -161,6 +162,25 @@ class Engine:
             s.history.clear()
         return self._show(self._context(definition, s), HopResult(Reply("", False), s))
 
+    async def settle(self, definition: MenuDefinition, session: Session) -> HopResult | None:
+        """The screen after a submission the session left unconfirmed (``submitting``), once
+        found stored; None while it is not (the hop then goes on as usual)."""
+        screen = definition.screens.get(session.submitting)
+        if not isinstance(screen, SubmitScreen):
+            return None
+        s = session.copy()
+        s.hops += 1
+        ctx = self._context(definition, s)
+        outcome = await screen.settle(ctx)
+        if outcome is None:
+            return None
+        result = HopResult(Reply("", False), s)
+        origin = s.copy()
+        self._set(ctx, outcome, result)
+        result.events.append((screen.type_name, screen.id))
+        s.history.append(s.screen)
+        return await self._advance(ctx, outcome.next, result, origin)
+
     async def hop(self, definition: MenuDefinition, session: Session, entry: str) -> HopResult:
         """Apply one entry of the citizen to the screen they are on."""
         s = session.copy()
@@ -297,6 +317,8 @@ class Engine:
                 return result
             restored = origin.copy()
             restored.hops = s.hops
+            if isinstance(outcome, Fail) and outcome.unsure:
+                restored.submitting = screen.id
             ctx.session = result.session = restored
             return self._show(ctx, result, ctx.message(hint))
         raise RuntimeError(f"{ctx.definition.service}: more than {MAX_AUTOMATIC_STEPS} steps")

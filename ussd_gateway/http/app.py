@@ -26,6 +26,7 @@ from ussd_gateway.http.keys import (
 )
 from ussd_gateway.http.menus_admin import setup_reloading
 from ussd_gateway.http.observability import setup_observability
+from ussd_gateway.http.operators_admin import setup_operators
 from ussd_gateway.http.outbox import setup_outbox
 from ussd_gateway.http.protocol_errors import quiet_client_protocol_errors
 from ussd_gateway.http.providers import configure as configure_providers
@@ -75,6 +76,7 @@ def create_app(
     setup_observability(app, settings)
     setup_simulator(app, settings)
     setup_reloading(app, settings, menus)
+    setup_operators(app)
     setup_routes(app)
     setup_gc(app)
     return app

@@ -210,7 +210,8 @@ async def test_slow_submission_times_out_and_a_retry_gets_the_same_reference(men
     timed_out = await drive(menu, ["1"], engine=engine, session=confirm.session)
     assert time.monotonic() - started < 1.0
     assert timed_out.session.screen == "confirm"
-    assert timed_out.text.startswith(f"{UNAVAILABLE_SW}\n")
+    assert timed_out.session.submitting == "send"  # the next hop looks for it first
+    assert timed_out.text.startswith("Tunathibitisha ombi lako; tuma tena.\n")
     assert len(ports.submitted) == 1  # the commit landed after all
     ports.delay = 0
     retried = await drive(menu, ["1"], engine=engine, session=timed_out.session)

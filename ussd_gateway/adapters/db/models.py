@@ -284,3 +284,31 @@ class SmsOptOut(Base):
     at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=text("CURRENT_TIMESTAMP")
     )
+
+
+class AuditRecord(Base):
+    """One operator action (reload, retry, purge) or backend status change: who, what, when,
+    and how it ended. Written after the action, whichever way it went; never updated."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index(None, "at"),
+        Index(None, "actor", "at"),
+        Index(None, "action", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    """``admin``, an operator's name, ``cli:<os user>`` or ``backend:<name>``."""
+    action: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(200))
+    """A service, a reference, or ``*`` for all of them."""
+    service: Mapped[str | None] = mapped_column(String(100))
+    result: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(500))
+
+    def __repr__(self) -> str:
+        return f"<AuditRecord {self.actor} {self.action} {self.target} {self.result}>"

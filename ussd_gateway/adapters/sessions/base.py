@@ -74,9 +74,10 @@ class ResumeCopy(enum.Enum):
 
     @classmethod
     def on_save(cls, session: Session) -> ResumeCopy:
-        """A journey in progress is the copy; a finished or restarted one has none; a session
-        still offering a dropped journey back must leave that journey's copy alone."""
-        if session.in_journey:
+        """A journey in progress is the copy (and one that ended on a reference the citizen may
+        not have seen); a finished or restarted one has none; a session still offering a
+        dropped journey back must leave that journey's copy alone."""
+        if session.in_journey or session.unseen:
             return cls.WRITE
         return cls.DROP if session.resume_from is None else cls.KEEP
 

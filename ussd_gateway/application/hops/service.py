@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 RESUME = "1"
 RESTART = "2"
 
+DEADLINE_MARGIN = 0.05
+"""Seconds before the guard's deadline from which a hop's final screen may already be late."""
+
 
 class HopService:
     """Turns a UssdRequest into a reply, advancing the session exactly once per distinct hop."""
@@ -129,6 +132,12 @@ class HopService:
         )
         return True
 
+    def _overran(self, started: float) -> bool:
+        """Whether a hop begun at ``started`` is past the guard's deadline (within a margin:
+        the guard's clock started a little earlier), so its citizen got "still working"."""
+        deadline = self.settings.limits.hop_deadline
+        return deadline > 0 and time.perf_counter() - started > deadline - DEADLINE_MARGIN
+
     def _bilingual(self, key: str) -> str:
         first = self.settings.text(key, self.settings.default_language)
         other = self.settings.text(key, "en")
@@ -146,17 +155,19 @@ class HopService:
     ) -> UssdReply:
         # a dial (empty text) almost always starts a session: fetch what that needs with the lock
         arrival = None if request.text else Arrival(definition.service, request.phone)
+        started = time.perf_counter()
         async with self.store.transaction(key, arrival) as tx:
             stalled = UssdRequest.loads(tx.stalled) if tx.stalled is not None else None
             if _foreign(tx.session, stalled, request):
                 return self._refused(key, tx.session, stalled, request)
             if stalled is None:
-                return await self._locked(tx, request, definition, entries)
+                return await self._locked(tx, request, definition, entries, started)
             # a hop of this session overran its deadline and the citizen was asked to continue:
             # whatever they sent now, the stalled request is answered in its place (from its
             # saved session, or again if it failed); the guard left it there, and forgets it
             # once this reply reaches the citizen in time
-            reply = await self._locked(tx, stalled, definition, entries)
+            reply = await self._locked(tx, stalled, definition, entries, started)
+            _swallow(tx, request)
             return dataclasses.replace(reply, replayed=True)
 
     async def _locked(
@@ -165,11 +176,23 @@ class HopService:
         request: UssdRequest,
         definition: MenuDefinition,
         entries: tuple[str, ...],
+        started: float,
     ) -> UssdReply:
         """The hop, its session locked and loaded in ``tx``."""
         session = tx.session
         if session is not None and definition.service not in (session.service, session.directory):
             session = None  # an aggregator reused a session id for another code
+        if session is not None and session.submitting and session.status is SessionStatus.ACTIVE:
+            # a submission outlasted an earlier hop: once stored, its reference is the answer,
+            # whatever was sent (the replayed send, a retry, another press of send)
+            settled = await self.navigator.settle(definition, session)
+            if settled is not None:
+                return self._stamp(tx, request, session, settled, started)
+        if session is not None and session.unseen:
+            # answered now, in time: the final screen reaches the citizen, and a redial no
+            # longer needs to show it again
+            seen = tx.session = session.copy()
+            seen.unseen = False
         if session is not None and is_repeat(session, request):
             ended = session.last_end or bool(session.end_reason)
             return UssdReply(session.last_reply, ended, service=session.service)
@@ -190,12 +213,31 @@ class HopService:
                 result = await self._answer_resume(session, definition, entry)
             else:
                 result = await self.navigator.step(definition, session, entry, self._unavailable)
-        new = stamped(result, request, self.clock(), received=received)
-        new.markers_repeat = repeating
-        tx.session = new
-        self.observer.advanced(request, session, new)
         if result.language_changed:
             await self.store.remember_language(request.phone, result.language_changed)
+        return self._stamp(tx, request, session, result, started, received, repeating)
+
+    def _stamp(
+        self,
+        tx: Transaction,
+        request: UssdRequest,
+        session: Session | None,
+        result: HopResult,
+        started: float,
+        received: str | None = None,
+        repeating: bool = False,
+    ) -> UssdReply:
+        """``result`` as the session's new state, saved when ``tx`` ends; ``received``: the
+        request's text as sent (before it was made cumulative)."""
+        new = stamped(
+            result, request, self.clock(), received=request.text if received is None else received
+        )
+        new.markers_repeat = repeating
+        before = session.submissions if session is not None else 0
+        if new.submissions > before and new.status is not SessionStatus.ACTIVE:
+            new.unseen = self._overran(started)
+        tx.session = new
+        self.observer.advanced(request, session, new)
         return UssdReply(result.reply.text, result.reply.end, service=new.service)
 
     async def _first(
@@ -225,6 +267,19 @@ class HopService:
                 if prefetched
                 else await self.store.resumable(definition.service, request.phone)
             )
+            if dropped is not None and dropped.unseen and dropped.last_reply:
+                # its journey ended on a reference after the call had dropped: shown once
+                log.info("%s: shows %s's final screen, never seen", key, dropped.key)
+                session.status = SessionStatus.COMPLETED
+                session.screen = dropped.screen
+                session.hops = 1
+                return HopResult(Reply(dropped.last_reply, True), session)
+            if dropped is not None and dropped.submitting:
+                # its call dropped while its submission was being written: when it was
+                # stored, the redial shows its reference instead of offering it again
+                settled = await self._settle_dropped(session, dropped, definition)
+                if settled is not None:
+                    return settled
             if dropped is not None and _can_resume(*self._placed(dropped, definition)):
                 session.resume_from = dropped.key
                 session.hops = 1
@@ -266,6 +321,16 @@ class HopService:
         )
         return UssdReply(self._bilingual("unavailable"), True)
 
+    async def _settle_dropped(
+        self, session: Session, dropped: Session, definition: MenuDefinition
+    ) -> HopResult | None:
+        """The final screen of a dropped journey whose submission was stored after all."""
+        placed, on = self._placed(dropped, definition)
+        settled = await self.engine.settle(on, _resumed(placed, session))
+        if settled is not None:
+            log.info("%s: the submission %s left unconfirmed was stored", session.key, dropped.key)
+        return settled
+
     def _placed(self, session: Session, current: MenuDefinition) -> tuple[Session, MenuDefinition]:
         """A dropped session with the definition it started on (kept across reloads) if held
         here; one dropped inside a service of this directory, with that service's."""
@@ -288,7 +353,12 @@ class HopService:
                     restored.end_reason = ""
                     restored.language = session.language
                     restored.hops = session.hops + 1
+                    restored.journey = dropped.journey or dropped.key
                     log.info("resumed %s from %s at %s", session.key, dropped.key, dropped.screen)
+                    if restored.submitting:  # stored since the redial asked: its reference
+                        settled = await self.engine.settle(on, restored)
+                        if settled is not None:
+                            return settled
                     return self.engine.show(on, restored)
         elif entry != RESTART:
             hint = definition.message("invalid_choice", session.language)
@@ -315,6 +385,31 @@ def _foreign(session: Session | None, stalled: UssdRequest | None, request: Ussd
     """
     owner = session.phone if session is not None else stalled.phone if stalled else ""
     return bool(owner) and not same_number(owner, request.phone)
+
+
+def _swallow(tx: Transaction, request: UssdRequest) -> None:
+    """The entry that answered "still working" (``request``, replayed in its place) counts as
+    consumed: in cumulative text it stays in front of every later entry, which would otherwise
+    read as one entry with it ("1*1" on a menu)."""
+    session = tx.session
+    if session is None or not request.cumulative or request.text == session.consumed:
+        return
+    if not request.text.startswith(session.consumed + "*"):
+        return  # not a continuation of this session's text: nothing to swallow
+    swallowed = tx.session = session.copy()
+    swallowed.consumed = request.text
+
+
+def _resumed(dropped: Session, into: Session) -> Session:
+    """``dropped``'s journey carried on in the session ``into`` (a redial)."""
+    restored = dropped.copy()
+    restored.key = into.key
+    restored.resume_from = None
+    restored.end_reason = ""
+    restored.language = into.language
+    restored.hops = into.hops
+    restored.journey = dropped.journey or dropped.key
+    return restored
 
 
 def _can_resume(dropped: Session, definition: MenuDefinition) -> bool:

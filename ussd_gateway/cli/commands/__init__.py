@@ -10,6 +10,7 @@ from types import ModuleType
 
 from ussd_gateway.cli.commands import (
     at_sandbox,
+    audit,
     demo_backend,
     emulate,
     graph,
@@ -36,4 +37,5 @@ COMMANDS: tuple[ModuleType, ...] = (
     purge,
     report,
     at_sandbox,
+    audit,
 )

@@ -49,6 +49,7 @@ async def _purge(url: str, age: Any, keys: tuple[str, ...], dry_run: bool) -> in
     from ussd_gateway.adapters.db.migrate import upgrade
     from ussd_gateway.adapters.outbox.sms_purge import purge_sms_numbers
     from ussd_gateway.adapters.submissions.purge import purge
+    from ussd_gateway.cli.audit_trail import record
 
     engine = create_engine(url)
     try:
@@ -61,6 +62,12 @@ async def _purge(url: str, age: Any, keys: tuple[str, ...], dry_run: bool) -> in
         return 1
     finally:
         await engine.dispose()
+    if not dry_run:
+        detail = (
+            f"before {result.cutoff:%Y-%m-%d %H:%M} UTC: {result.purged} submissions, "
+            f"{result.numbers} numbers, {result.answers} answers; {sms_numbers} SMS numbers"
+        )
+        await record(url, "purge", "*", "ok", detail=detail)
     verb = "would purge" if dry_run else "purged"
     print(
         f"submissions created before {result.cutoff:%Y-%m-%d %H:%M} UTC: {result.examined}; "

@@ -13,9 +13,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from ussd_gateway.adapters.db.models import DeliveryAttempt, Submission
+from ussd_gateway.application.submission_views import attempt_row, summary, who
 from ussd_gateway.config.settings import load_settings
-from ussd_gateway.domain.privacy import mask_phone
 
 T = TypeVar("T")
 
@@ -77,50 +76,11 @@ def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _short(text: str | None, width: int = 48) -> str:
     if not text:
         return "-"
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def who(submission: Submission) -> str:
-    return "anonymous" if submission.anonymous else mask_phone(submission.phone)
-
-
-def summary(submission: Submission) -> dict[str, Any]:
-    """A submission as operators may see it: no phone number, no answers."""
-    return {
-        "reference": submission.reference,
-        "service": submission.service,
-        "backend": submission.backend,
-        "status": submission.status,
-        "attempts": submission.attempts,
-        "phone": who(submission),
-        "kind": submission.kind,
-        "created_at": _iso(submission.created_at),
-        "next_attempt_at": _iso(submission.next_attempt_at),
-        "delivered_at": _iso(submission.delivered_at),
-        "remote_id": submission.remote_id,
-        "last_error": submission.last_error,
-        "status_note": submission.status_notes or submission.status_note,
-    }
-
-
-def attempt_row(attempt: DeliveryAttempt) -> dict[str, Any]:
-    return {
-        "attempt": attempt.attempt,
-        "started_at": _iso(attempt.started_at),
-        "status_code": attempt.status_code,
-        "outcome": attempt.outcome,
-        "latency_ms": attempt.latency_ms,
-        "error": attempt.error,
-        "worker": attempt.worker,
-    }
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -209,9 +169,17 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
+    from ussd_gateway.cli.audit_trail import record
+
     references = _with_ledger(
         args,
         lambda ledger: ledger.requeue(reference=args.reference, dead=args.dead),
+    )
+    target = args.reference.upper() if args.reference else "dead"
+    result = "ok" if references else "not_retryable" if args.reference else "none"
+    detail = ", ".join(references) or None
+    asyncio.run(
+        record(load_settings(args.config).database_url, "retry", target, result, detail=detail)
     )
     if args.json:
         _print_json({"requeued": references})

@@ -51,6 +51,8 @@ class Fail:
     """An automatic screen could not do its job: return to the screen the citizen was on."""
 
     hint: str
+    unsure: bool = False
+    """Whether the job may still get done (a write that outlasted its timeout)."""
 
 
 @dataclass(frozen=True, slots=True)

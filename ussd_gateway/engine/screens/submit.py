@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ussd_gateway.domain.session import Session
 from ussd_gateway.domain.submissions import REFERENCE_SLOT, SmsReceipt, SubmissionDraft
 from ussd_gateway.engine.screens.base import Edge, Fail, Go, Outcome, ParseContext, Screen
 from ussd_gateway.engine.screens.end import EndScreen
@@ -122,9 +123,7 @@ register:
         if anonymous:
             data = {k: v for k, v in data.items() if k not in {"phone", "name"}}
         kind = variables.get(self.kind) if self.kind else None
-        key = f"{session.key}:{session.started_at:.3f}:{self.id}:{session.submissions}"
-        if self.once_per:
-            key = once_key(hop.definition.service, self.id, str(variables.get(self.once_per) or ""))
+        key = self.idempotency_key(hop)
         draft = SubmissionDraft(
             idempotency_key=key,
             service=hop.definition.service,
@@ -147,6 +146,7 @@ register:
                 log.exception("duplicate check failed for service %s", hop.definition.service)
                 return Fail("unavailable")
             if first is not None:
+                session.submitting = ""
                 return Go(self.existing, {self.save_as: first})
         try:
             # a slow commit may still land after the timeout: the idempotency key makes the
@@ -154,10 +154,43 @@ register:
             # (a timeout context, not wait_for: no task of its own per submission on 3.11)
             async with asyncio.timeout(hop.submit_timeout):
                 reference = await hop.ports.submit(draft)
+        except TimeoutError:
+            # still queued or committing: the next hop looks for it (``settle``)
+            log.warning("submission for service %s outlasted its timeout", hop.definition.service)
+            return Fail("not_confirmed", unsure=True)
         except Exception:
             log.exception("submission failed for service %s", hop.definition.service)
-            return Fail("unavailable")
+            return Fail("unavailable", unsure=True)  # an outage may have followed a commit
+        return self._stored(session, reference)
+
+    async def settle(self, hop: HopContext) -> Go | None:
+        """Where a submission that outlasted an earlier hop leads, once it is found stored:
+        the citizen sees its reference, and pressing send again is not needed. None while it
+        is not found (not written, or not yet): the citizen's entry then counts as usual, and
+        a second send carries the same idempotency key, so it files nothing twice."""
+        if hop.ports is None:
+            return None
+        try:
+            async with asyncio.timeout(hop.lookup_timeout):
+                reference = await hop.ports.existing(self.idempotency_key(hop))
+        except Exception as exc:
+            log.warning("could not look for an unconfirmed submission: %s", type(exc).__name__)
+            return None
+        return None if reference is None else self._stored(hop.session, reference)
+
+    def idempotency_key(self, hop: HopContext) -> str:
+        """One per journey, screen and submission: the same after a redial resumed the
+        journey in a new session, so the write a dropped call left in flight is found."""
+        session = hop.session
+        if self.once_per:
+            value = str(session.vars.get(self.once_per) or "")
+            return once_key(hop.definition.service, self.id, value)
+        journey = session.journey or session.key
+        return f"{journey}:{session.started_at:.3f}:{self.id}:{session.submissions}"
+
+    def _stored(self, session: Session, reference: str) -> Go:
         session.submissions += 1
+        session.submitting = ""
         return Go(self.next, {self.save_as: reference})
 
     def receipt(self, hop: HopContext, anonymous: bool) -> SmsReceipt | None:

@@ -166,7 +166,7 @@ def test_an_empty_section_is_its_defaults(tmp_path: Path) -> None:
         ("port: 70000", "port: expected a whole number from 0 to 65535, got 70000"),
         ("logging: {format: xml}", "logging.format: expected one of text, json, got 'xml'"),
         ("texts: {welcome: {sw: Karibu}}", "texts.welcome: unknown key, expected one of "
-         "rate_limited, resume, still_working, unavailable, unknown_code"),
+         "rate_limited, resume, resume_named, still_working, unavailable, unknown_code"),
         ("delivery: {lease: -5}", "delivery.lease: expected seconds > 0, got -5"),
         ("backends: {feedback: {type: http, retry: {jitter: 1}}}",
          "backends.feedback.retry.jitter: expected a number ≥ 0 and < 1, got 1"),

@@ -279,6 +279,16 @@ def check_graph(definition: MenuDefinition, file: str) -> list[Problem]:
                         edge.line or screen.line,
                     )
                 )
+        once = getattr(screen, "once", "")  # a lookup of the caller's own once_per submission
+        if once and not getattr(screens.get(once), "once_per", ""):
+            problems.append(
+                Problem(
+                    file,
+                    screen.id,
+                    f"'once' names '{once}', which is not a submit screen with once_per",
+                    screen.line,
+                )
+            )
         if not targets and not screen.ends:
             problems.append(
                 Problem(file, screen.id, "no way forward and not an end screen", screen.line)

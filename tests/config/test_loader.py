@@ -182,7 +182,7 @@ def test_an_empty_section_is_its_defaults(tmp_path: Path) -> None:
         ("beem: '*152*00#'", "beem: expected a mapping, got '*152*00#'"),
         ("sesions: {ttl: 60}", "sesions: unknown key, did you mean sessions?"),
         ("sessions: {ttl: 60, timeout: 5}", "sessions.timeout: unknown key, expected one of "
-         "resume_window, ttl"),
+         "nudge_interval, resume_window, ttl"),
         ("redis_url: redis://x", "redis_url: expected in the environment as REDIS_URL"),
         ("admin_token: x", "admin_token: expected in the environment as ADMIN_TOKEN"),
         ("- sessions", "top level: expected a mapping, got a list"),

@@ -4,10 +4,12 @@ already is told so before typing anything."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from tests.conftest import GatewayFactory, shipped_settings
 from tests.support.phone import Phone
+from tests.support.serve import BIN
 from ussd_gateway.application.menus.loading import load_definitions
 from ussd_gateway.domain.gsm import fits_ussd
 from ussd_gateway.engine.directory import inspect_directory
@@ -145,6 +147,21 @@ def test_validate_warns_when_a_directory_label_differs_from_the_title(tmp_path: 
         (
             "warning",
             "sw: label of mrejesho.yaml differs from the service's title 'e-Mrejesho' "
-            "(leave 'label' out to use it)",
+            "(make them agree)",
         )
     ]
+
+
+def test_graph_draws_the_directory_language_screen() -> None:
+    result = subprocess.run(
+        [str(BIN / "ussd-gateway"), "graph", "menus/directory.yaml", "--format", "mermaid"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert '  s_home -->|"3. Lugha / Language"| s_language' in lines
+    assert '  s_language -->|"2. English"| s_home' in lines

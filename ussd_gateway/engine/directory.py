@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ussd_gateway.engine.runner import HopContext
 
 START = "home"
-"""The directory's only screen."""
+"""The directory's list (its only other screen: ``LANGUAGE_SCREEN``)."""
 
 TOP_KEYS = frozenset(
     {"directory", "languages", "title", "owner", "services", "unavailable", "language_choice"}
@@ -288,7 +288,7 @@ def inspect_directory(
                         file,
                         "directory",
                         f"{', '.join(differs)}: label of {item['file']} differs from the service's "
-                        f"title '{definition.title[differs[0]]}' (leave 'label' out to use it)",
+                        f"title '{definition.title[differs[0]]}' (make them agree)",
                         key_line(item, "label") or line_of(item),
                         "warning",
                     )

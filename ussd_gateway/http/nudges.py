@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -16,6 +17,8 @@ from ussd_gateway.http.sms.keys import SMS_OUTBOX, SMS_WAKE
 from ussd_gateway.ports.clock import Clock
 
 NUDGER = web.AppKey("nudger", Nudger)
+
+log = logging.getLogger(__name__)
 
 
 def setup_nudges(app: web.Application, settings: Settings, *, clock: Clock) -> None:
@@ -31,6 +34,15 @@ def setup_nudges(app: web.Application, settings: Settings, *, clock: Clock) -> N
             wake=lambda: app[SMS_WAKE](),
         )
         interval = settings.sessions.nudge_interval
+        for definition in app[MENUS].definitions.values():
+            if definition.nudge_after >= settings.sessions.resume_window:
+                log.warning(
+                    "service %s: nudge after %ss is past sessions.resume_window (%ss): "
+                    "its journeys can no longer be resumed by then, so none is nudged",
+                    definition.service,
+                    f"{definition.nudge_after:g}",
+                    f"{settings.sessions.resume_window:g}",
+                )
         if interval <= 0 or not any(d.nudge_after > 0 for d in app[MENUS].definitions.values()):
             yield  # none to send (a reload that adds `nudge:` takes a restart to be swept)
             return

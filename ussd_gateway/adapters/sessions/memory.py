@@ -94,6 +94,9 @@ class MemorySessionStore(SessionStore):
         expired = [key for key, (expires, _) in self._data.items() if expires <= now]
         for key in expired:
             del self._data[key]
+        for index in self._dropped.values():  # journeys whose resume copy expired
+            for key in [key for key in index if key not in self._data]:
+                del index[key]
 
     # -- locking ---------------------------------------------------------------------------------
 

@@ -60,3 +60,24 @@ def test_graph_command_and_formats_are_documented() -> None:
     assert "ussd-gateway graph" in graph
     for fmt in FORMATS:
         assert f"`{fmt}`" in graph, f"graph format {fmt} is undocumented"
+
+
+def test_the_list_examples_load() -> None:
+    """The `list` section's YAML examples (search, lists from data) are menus that load."""
+    from tests.engine.helpers import institutions, parse
+
+    section_text = DOC.split("### `list`", 1)[1].split("\n### ", 1)[0]
+    examples = section_text.split("```yaml\n")[1:]
+    assert len(examples) == 2
+    for example in examples:
+        body = example.split("```", 1)[0]
+        screen_id = body.split(":", 1)[0]
+        screens = "\n".join("  " + line for line in body.splitlines())
+        menu = (
+            "service: doc\nlanguages: [sw, en]\n"
+            "owner: {institution: x, contact: y}\nbackend: b\n"
+            f"start: {screen_id}\nscreens:\n{screens}\n"
+            "  body: {type: end, text: ok}\n  bill_show: {type: end, text: ok}\n"
+        )
+        _, problems = parse(menu, catalogues={"institutions": institutions()})
+        assert [str(p) for p in problems if p.severity == "error"] == []

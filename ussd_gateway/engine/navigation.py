@@ -18,6 +18,7 @@ from ussd_gateway.domain.session import Session
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.directory import START, DirectoryScreen
 from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
+from ussd_gateway.engine.search import SEARCH_VAR
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ def backs_out(session: Session, service: MenuDefinition) -> bool:
         and session.screen == service.start
         and session.page == 0
         and not session.history
+        and SEARCH_VAR not in session.vars  # the back key first leaves the search results
     )
 
 

@@ -5,6 +5,7 @@ gateway's real webhook, store and database."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,31 @@ def test_the_validator_reports_a_broken_app_entry(menus: Menus) -> None:
     assert "an app entry needs 'app': its name (letters, digits, _)" in messages
     assert "an app entry needs 'url': its USSD application's http(s) address" in messages
     assert "an app entry needs 'label' with a text in sw, en" in messages
+
+
+async def test_the_gateway_counts_the_app_as_a_service_of_the_directory(
+    gateway: GatewayFactory, menus: Menus, bank: Any
+) -> None:
+    mount(menus, bank.url)
+    client = await gateway(**menus.settings())
+
+    async def metric(name: str, labels: str) -> float:
+        text = await (await client.get("/metrics")).text()
+        found = re.search(rf"^{name}\{{{labels}\}} (\S+)$", text, re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
+
+    entries = 'directory="kurasa",service="benki"'
+    ended = 'provider="africastalking",reason="completed",service="benki"'
+    before = (
+        await metric("ussd_directory_entries_total", entries),
+        await metric("ussd_sessions_ended_total", ended),
+    )
+    phone = Phone(client)
+    await phone.dial("*152*00*2#")  # an extended code dials straight into the app
+    assert phone.screens[-1] == "CON Karibu Benki\n1. Salio\n2. Msaada"
+    await phone.walk("1", "0000")
+    after = (
+        await metric("ussd_directory_entries_total", entries),
+        await metric("ussd_sessions_ended_total", ended),
+    )
+    assert after == (before[0] + 1, before[1] + 1)

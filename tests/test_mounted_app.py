@@ -175,3 +175,18 @@ async def test_the_gateway_counts_the_app_as_a_service_of_the_directory(
         await metric("ussd_sessions_ended_total", ended),
     )
     assert after == (before[0] + 1, before[1] + 1)
+
+
+def test_graph_draws_an_app_entry_with_its_host_not_its_path(menus: Menus) -> None:
+    from ussd_gateway.application.menus.graph import directory_flow, to_mermaid
+    from ussd_gateway.config.settings import NavigationKeys
+    from ussd_gateway.engine.directory import inspect_directory
+
+    path = menus.directory(
+        ["{type: app, app: benki, url: 'https://u:key@ussd.benki.example/at?k=1', label: Benki}"]
+    )
+    definition, problems = inspect_directory(path, {}, {}, NavigationKeys())
+    assert problems == [] and definition is not None
+    drawn = to_mermaid(definition, directory_flow(definition, {}, "*152*00#"))
+    assert 's_benki["benki (app)<br/>ussd.benki.example<br/>*152*00*1#"]' in drawn
+    assert "key" not in drawn

@@ -190,3 +190,19 @@ def test_graph_draws_an_app_entry_with_its_host_not_its_path(menus: Menus) -> No
     drawn = to_mermaid(definition, directory_flow(definition, {}, "*152*00#"))
     assert 's_benki["benki (app)<br/>ussd.benki.example<br/>*152*00*1#"]' in drawn
     assert "key" not in drawn
+
+
+def test_an_app_cannot_take_the_name_of_a_listed_service(menus: Menus) -> None:
+    from ussd_gateway.config.settings import NavigationKeys
+    from ussd_gateway.engine.directory import inspect_directory
+    from ussd_gateway.engine.loader import load_menu
+
+    service = menus.service("s1")
+    path = menus.directory(
+        ["{file: s1.yaml}", "{type: app, app: s1, url: 'http://127.0.0.1:9/', label: X}"]
+    )
+    loaded = {str(service.resolve()): load_menu(service)}
+    _, problems = inspect_directory(path, loaded, {}, NavigationKeys())
+    assert [p.message for p in problems] == [
+        "app 's1' has the name of a service the directory lists"
+    ]

@@ -282,6 +282,10 @@ def inspect_directory(
         if enabled:
             ordered.append((float(order), n, Entry(service, label, definition is not None)))
     entries = tuple(entry for _, _, entry in sorted(ordered, key=lambda t: (t[0], t[1])))
+    apps = {entry.service for entry in entries if entry.mount is not None}
+    for entry in entries:
+        if entry.mount is None and entry.service in apps:
+            problem(f"app '{entry.service}' has the name of a service the directory lists")
     numbers = [int(k) for k in navigation.reserved if k.isdigit() and not k.startswith("0")]
     if len(entries) >= min(numbers, default=1000):
         problem("more entries than numbers before the navigation keys")

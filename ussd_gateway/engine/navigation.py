@@ -89,7 +89,7 @@ class Navigator:
             if entry.strip() == dialled.navigation.directory:
                 return await self.leave(dialled, session)
             mount = mounted(dialled, session.service)
-            if mount is not None and current is None:
+            if mount is not None and is_app_session(session):
                 return await self.forward(dialled, mount, session, entry, unavailable)
             if current is None:  # disabled by a reload since it was entered
                 current = self.menus.definition(session.service, session.version)
@@ -333,6 +333,11 @@ def backs_out(session: Session, service: MenuDefinition) -> bool:
         and not session.history
         and SEARCH_VAR not in session.vars  # the back key first leaves the search results
     )
+
+
+def is_app_session(session: Session) -> bool:
+    """A session in a mounted app: on its one screen, with no menu version of its own."""
+    return session.screen == APP_SCREEN and not session.version
 
 
 def mounted(directory: MenuDefinition, service: str) -> Mount | None:

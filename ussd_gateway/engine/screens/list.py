@@ -123,20 +123,10 @@ institution:
         pages: dict[str, tuple[tuple[int, ...], ...]] = {}
         for language in ctx.languages:
             header = text.render(language, {})
-            labels = [item.label_in(language, ctx.default_language) for item in items]
+            # a hint replaces the title when both do not fit (see runner.compose)
+            reserve = max(0, ctx.reserve.get(language, 0) - len(header) - 1)
             if items_from:  # the items come later: the widest one must fit a page on its own
-                labels = ["W" * label_length]
-            pages[language] = paginate(
-                header,
-                labels,
-                _footer(ctx, language, more=True),
-                _footer(ctx, language, more=False),
-                # a hint replaces the title when both do not fit (see runner.compose)
-                max(0, ctx.reserve.get(language, 0) - len(header) - 1),
-            )
-            if items_from:
-                lines = [header, f"1. {labels[0]}", _footer(ctx, language, more=True)]
-                reserve = max(0, ctx.reserve.get(language, 0) - len(header) - 1)
+                lines = [header, f"1. {'W' * label_length}", _footer(ctx, language, more=True)]
                 if not fits_ussd("x" * reserve + "\n".join(lines)):
                     ctx.problem(
                         f"{language}: an item of 'label_length' {label_length} does not fit "
@@ -145,6 +135,13 @@ institution:
                     )
                 pages[language] = ()
                 continue
+            pages[language] = paginate(
+                header,
+                [item.label_in(language, ctx.default_language) for item in items],
+                _footer(ctx, language, more=True),
+                _footer(ctx, language, more=False),
+                reserve,
+            )
             reserved = ctx.navigation.reserved
             if any(
                 str(n) in reserved for n in range(1, 1 + max(map(len, pages[language]), default=0))
@@ -321,6 +318,15 @@ def _numbered_within(
     return tuple(page[i : i + limit] for page in pages for i in range(0, len(page), limit))
 
 
+def shown_label(text: str, length: int) -> str:
+    """A label from data as a screen shows it: GSM-7 look-alikes, spaces tidied, and at most
+    ``length`` characters, the cut marked."""
+    shown = str(echo.shown(" ".join(text.split())))
+    if len(shown) <= length:
+        return shown
+    return shown[: max(1, length - len(ELLIPSIS))].rstrip() + ELLIPSIS
+
+
 def data_items(value: Any, default_language: str, label_length: int) -> tuple[CatalogueItem, ...]:
     """The items a variable holds, as a screen may show them: a backend's strings are data,
     transliterated and cut like what a citizen types; anything without id and label is left out.
@@ -334,10 +340,7 @@ def data_items(value: Any, default_language: str, label_length: int) -> tuple[Ca
             continue
 
         def cut(texts: Mapping[str, str]) -> dict[str, str]:
-            return {
-                lang: str(echo.shown(" ".join(t.split()), label_length))
-                for lang, t in texts.items()
-            }
+            return {lang: shown_label(t, label_length) for lang, t in texts.items()}
 
         items.append(CatalogueItem(parsed.id[:64], cut(parsed.label), cut(parsed.name)))
     return tuple(items)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import textwrap
+from pathlib import Path
+
 from tests.conftest import ROOT
 from ussd_gateway.application.journeys import (
     DOWN_PARTS,
@@ -60,3 +64,50 @@ def test_graph_command_and_formats_are_documented() -> None:
     assert "ussd-gateway graph" in graph
     for fmt in FORMATS:
         assert f"`{fmt}`" in graph, f"graph format {fmt} is undocumented"
+
+
+def test_the_list_examples_load() -> None:
+    """The `list` section's YAML examples (search, lists from data) are menus that load."""
+    from tests.engine.helpers import institutions, parse
+
+    section_text = DOC.split("### `list`", 1)[1].split("\n### ", 1)[0]
+    examples = section_text.split("```yaml\n")[1:]
+    assert len(examples) == 2
+    for example in examples:
+        body = example.split("```", 1)[0]
+        screen_id = body.split(":", 1)[0]
+        screens = "\n".join("  " + line for line in body.splitlines())
+        menu = (
+            "service: doc\nlanguages: [sw, en]\n"
+            "owner: {institution: x, contact: y}\nbackend: b\n"
+            f"start: {screen_id}\nscreens:\n{screens}\n"
+            "  body: {type: end, text: ok}\n  bill_show: {type: end, text: ok}\n"
+        )
+        _, problems = parse(menu, catalogues={"institutions": institutions()})
+        assert [str(p) for p in problems if p.severity == "error"] == []
+
+
+def test_the_app_entry_example_is_a_valid_directory(tmp_path: Path) -> None:
+    """The `type: app` example in "Directories" loads as a directory entry, as documented."""
+    from ussd_gateway.config.settings import NavigationKeys
+    from ussd_gateway.engine.directory import DirectoryScreen, inspect_directory
+    from ussd_gateway.engine.loader import load_menu
+
+    block = section("Directories: many services on one code").split("  ```yaml\n")[1]
+    services = textwrap.dedent(block.split("```", 1)[0])
+    path = tmp_path / "directory.yaml"
+    path.write_text(f"directory: serikali\ntitle: {{sw: Huduma, en: Services}}\n{services}")
+    shutil.copy(ROOT / "menus" / "mrejesho.yaml", tmp_path / "mrejesho.yaml")
+    from tests.engine.helpers import institutions
+
+    mrejesho = load_menu(tmp_path / "mrejesho.yaml", catalogues={"institutions": institutions()})
+    services_by_path = {str((tmp_path / "mrejesho.yaml").resolve()): mrejesho}
+    definition, problems = inspect_directory(path, services_by_path, {}, NavigationKeys())
+    assert [str(p) for p in problems] == []
+    assert definition is not None
+    screen = definition.screens["home"]
+    assert isinstance(screen, DirectoryScreen)
+    mount = screen.mount("benki")
+    assert mount is not None
+    assert mount.url == "https://ussd.benki.example.go.tz/at/callback"
+    assert (mount.service_code, mount.timeout) == ("*150*01#", 2.0)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.adapters.db.migrate import upgrade
 from ussd_gateway.adapters.limits import LimitState, MemoryLimitState, RedisLimitState
+from ussd_gateway.adapters.mounted_apps import HttpMountedApps
 from ussd_gateway.adapters.observe.events import EventRecorder, events_engine
 from ussd_gateway.adapters.observe.observer import GatewayObserver
 from ussd_gateway.adapters.redis.batcher import Batcher
@@ -33,6 +34,7 @@ from ussd_gateway.application.menus.registry import MenuRegistry
 from ussd_gateway.application.sms.limits import InboundLimits
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.runner import Engine
+from ussd_gateway.ports.apps import MountedApps
 from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 from ussd_gateway.ports.observer import HopObserver
 from ussd_gateway.ports.sessions import SessionStore, StoreUnavailable
@@ -53,6 +55,7 @@ def build_hops(
     ports: EnginePorts,
     observer: HopObserver | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    apps: MountedApps | None = None,
 ) -> HopService:
     """The hop service on these parts: what servers put the guard in front of (``open_gateway``)
     and journey tests run menus on alone."""
@@ -67,6 +70,7 @@ def build_hops(
         settings=settings,
         observer=observer,
         clock=clock.time,
+        apps=apps,
     )
 
 
@@ -115,6 +119,8 @@ async def open_gateway(
     submissions: SubmissionStore | None = None
     events: EventRecorder | None = None
     guarded: GuardedHops | None = None
+    # institutions' own USSD apps under a directory: one client for all, bounded by the deadline
+    apps = HttpMountedApps(hop_deadline=settings.limits.hop_deadline)
     try:
         await _migrated(database)
         sessions = settings.sessions
@@ -149,6 +155,7 @@ async def open_gateway(
             ports=submissions,
             observer=GatewayObserver(events),
             clock=clock,
+            apps=apps,
         )
         guarded = GuardedHops(
             service,
@@ -184,6 +191,7 @@ async def open_gateway(
     finally:
         if guarded is not None:
             await guarded.drain()  # late hops save their sessions before the stores close
+        await apps.close()
         if events is not None:
             await events.stop()
         if submissions is not None:

@@ -50,6 +50,11 @@ LANGUAGE_NAMES: Mapping[str, str] = {"sw": "Kiswahili", "en": "English", "fr": "
 
 CHOOSE_LANGUAGE: Mapping[str, str] = {"sw": "Chagua lugha", "en": "Choose language"}
 ENTRY_KEYS = frozenset({"file", "order", "enabled", "label"})
+APP_KEYS = frozenset({"type", "app", "url", "service_code", "timeout", "order", "enabled", "label"})
+"""An entry of ``type: app``: an institution's own USSD application, reached over HTTP."""
+
+APP_TIMEOUT = 2.0
+"""Seconds a mounted app may take per hop unless its entry says (never past the hop deadline)."""
 
 UNAVAILABLE: Mapping[str, str] = {
     "sw": "haipatikani kwa muda",
@@ -80,12 +85,24 @@ def written_name(path: Path) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Mount:
+    """An institution's own USSD application under the directory: each hop is forwarded to
+    ``url`` and its ``CON``/``END`` screen relayed (``Navigator``, through a port)."""
+
+    url: str
+    service_code: str = ""
+    timeout: float = APP_TIMEOUT
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One service as listed: its number is its position among the enabled entries."""
 
     service: str
     label: LocalizedText
     available: bool
+    mount: Mount | None = None
+    """Set for an entry of ``type: app``; ``service`` is then the app's name."""
 
 
 def entry_line(entry: Entry, index: int, language: str, unavailable: LocalizedText) -> str:
@@ -125,6 +142,13 @@ class DirectoryScreen(Screen):
             if any(i < len(self.entries) and self.entries[i].service == service for i in indexes):
                 return page
         return 0
+
+    def mount(self, service: str) -> Mount | None:
+        """The mounted app listed as ``service``, if that entry is one."""
+        for entry in self.entries:
+            if entry.service == service:
+                return entry.mount
+        return None
 
     def line_of(self, index: int, language: str) -> str:
         if index == len(self.entries) and self.language_choice is not None:
@@ -252,6 +276,16 @@ def inspect_directory(
     ordered: list[tuple[float, int, Entry]] = []
     seen: set[str] = set()
     for n, item in enumerate(raw_entries):
+        if isinstance(item, Mapping) and item.get("type") == "app":
+            app = _app_entry(item, langs, problem)
+            if app is not None and app.service in seen:
+                problem(f"app '{app.service}' is listed twice", item, "app")
+            elif app is not None:
+                seen.add(app.service)
+                order = item.get("order", n + 1)
+                if item.get("enabled", True) is True and isinstance(order, int | float):
+                    ordered.append((float(order), n, app))
+            continue
         if not isinstance(item, Mapping) or not isinstance(item.get("file"), str):
             problem("each service needs 'file': its menu file, e.g. mrejesho.yaml", item)
             continue
@@ -301,6 +335,10 @@ def inspect_directory(
         if enabled:
             ordered.append((float(order), n, Entry(service, label, definition is not None)))
     entries = tuple(entry for _, _, entry in sorted(ordered, key=lambda t: (t[0], t[1])))
+    apps = {entry.service for entry in entries if entry.mount is not None}
+    for entry in entries:
+        if entry.mount is None and entry.service in apps:
+            problem(f"app '{entry.service}' has the name of a service the directory lists")
     numbers = [int(k) for k in navigation.reserved if k.isdigit() and not k.startswith("0")]
     if len(entries) + (language_choice is not None) >= min(numbers, default=1000):
         problem("more entries than numbers before the navigation keys")
@@ -322,6 +360,39 @@ def inspect_directory(
     for message in too_long:
         problem(message)
     return definition, problems
+
+
+def _app_entry(item: Mapping[str, Any], langs: tuple[str, ...], problem: Any) -> Entry | None:
+    """An entry of ``type: app``, or None (each problem reported)."""
+    ok = True
+    for key in item:
+        if key not in APP_KEYS:
+            problem(f"unknown key '{key}' in an app entry", item, key)
+    name = item.get("app")
+    if not isinstance(name, str) or not name.isidentifier():
+        problem("an app entry needs 'app': its name (letters, digits, _)", item, "app")
+        ok = False
+    url = item.get("url")
+    if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
+        problem("an app entry needs 'url': its USSD application's http(s) address", item, "url")
+        ok = False
+    label = _text(item.get("label"), langs)
+    if label is None:
+        problem(f"an app entry needs 'label' with a text in {', '.join(langs)}", item, "label")
+        ok = False
+    code = item.get("service_code", "")
+    timeout = item.get("timeout", APP_TIMEOUT)
+    if not isinstance(code, str):
+        problem("'service_code' must be a text such as \"*150*01#\"", item, "service_code")
+        ok = False
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        problem("'timeout' must be a number of seconds above 0", item, "timeout")
+        ok = False
+    if item.get("enabled", True) not in (True, False):
+        problem("'enabled' must be true or false", item, "enabled")
+    if not ok or label is None:
+        return None
+    return Entry(str(name), label, True, Mount(str(url), str(code), float(timeout)))
 
 
 def _served(

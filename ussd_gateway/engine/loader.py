@@ -174,11 +174,11 @@ def parse_menu(
         for lang in languages_t:
             text = str(given.get(lang) or defaults.get(lang) or defaults["en"])
             try:
-                text.format(min=0, max=0, choices="1-2", tail="")
+                text.format(min=0, max=0, choices="1-2", tail="", term="")
             except (KeyError, IndexError, ValueError) as exc:
                 top(
                     f"message '{key}' ({lang}) has an unknown placeholder {exc}; "
-                    "use {min}, {max}, {choices} or {tail}"
+                    "use {min}, {max}, {choices}, {tail} or {term}"
                 )
                 text = defaults.get(lang) or defaults["en"]
             texts[lang] = text

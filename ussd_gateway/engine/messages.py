@@ -33,6 +33,11 @@ DEFAULT_MESSAGES: dict[str, dict[str, str]] = {
         "en": "Your message is long. We will send the first {max} characters, up to:\n"
         '"...{tail}"\n1. OK, send that\n2. Type again',
     },
+    "no_match": {
+        "sw": 'Hakuna inayolingana na "{term}".',
+        "en": 'Nothing matches "{term}".',
+    },
+    "search_results": {"sw": 'Matokeo ya "{term}":', "en": 'Results for "{term}":'},
     "more": {"sw": "Zaidi", "en": "More"},
     "back": {"sw": "Rudi", "en": "Back"},
     "home": {"sw": "Mwanzo", "en": "Home"},
@@ -49,5 +54,9 @@ def choices(count: int) -> dict[str, str]:
 
 
 HINT_KEYS = frozenset(
-    k for k in DEFAULT_MESSAGES if k not in {"more", "back", "home", "confirm_cut"}
+    k
+    for k in DEFAULT_MESSAGES
+    if k not in {"more", "back", "home", "confirm_cut", "no_match", "search_results"}
 )
+"""Hints every screen keeps room for. A search's texts are left out: they carry what the
+citizen typed, so a list cuts the term to the room it has (``ListScreen``)."""

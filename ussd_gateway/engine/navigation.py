@@ -14,10 +14,12 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from ussd_gateway.domain.session import Session
+from ussd_gateway.domain.session import Session, SessionStatus
 from ussd_gateway.engine.definition import MenuDefinition
-from ussd_gateway.engine.directory import START, DirectoryScreen
+from ussd_gateway.engine.directory import START, DirectoryScreen, Mount
 from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
+from ussd_gateway.engine.search import SEARCH_VAR
+from ussd_gateway.ports.apps import AppHop, AppUnavailable, MountedApps
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,16 @@ MAX_PIECES = 32
 """A cumulative text walked without a session is read for a free-text answer only when this
 many pieces or fewer are left: every reading is a dry run of the rest, so the work per hop stays
 bounded (a few hundred screen checks) whatever an aggregator sends. Past it: typed again."""
+
+APP_SCREEN = "app"
+"""The screen a session is on while a mounted app answers its hops."""
+
+APP_TEXT = "_app"
+"""Session variable: what the citizen typed in a mounted app, entry by entry (the app gets it
+joined with ``*``, Africa's Talking's cumulative ``text``)."""
+
+APP_SHOWN = "_app_screen"
+"""Session variable: the app's last screen, shown again under a hint when it fails."""
 
 Unavailable = Callable[[str], str]
 """The "service unavailable" hint in a language."""
@@ -60,9 +72,10 @@ def updated_notice(definition: MenuDefinition, language: str) -> str:
 class Navigator:
     """Moves sessions between the definitions of ``menus``; holds no per-session state."""
 
-    def __init__(self, engine: Engine, menus: Menus) -> None:
+    def __init__(self, engine: Engine, menus: Menus, apps: MountedApps | None = None) -> None:
         self.engine = engine
         self.menus = menus
+        self.apps = apps
 
     async def step(
         self, dialled: MenuDefinition, session: Session, entry: str, unavailable: Unavailable
@@ -75,6 +88,9 @@ class Navigator:
             current = self.menus.definitions.get(session.service)
             if entry.strip() == dialled.navigation.directory:
                 return await self.leave(dialled, session)
+            mount = mounted(dialled, session.service)
+            if mount is not None and is_app_session(session):
+                return await self.forward(dialled, mount, session, entry, unavailable)
             if current is None:  # disabled by a reload since it was entered
                 current = self.menus.definition(session.service, session.version)
                 if current is None:
@@ -84,6 +100,10 @@ class Navigator:
         result = await self.on_version(session, current, entry)
         if result.enter is None:
             return result
+        mount = mounted(dialled, result.enter)
+        if mount is not None:
+            log.info("%s enters app %s from %s", session.key, result.enter, dialled.service)
+            return await self.enter_app(dialled, result.enter, mount, result.session, unavailable)
         service = self.menus.definitions.get(result.enter)
         if service is None:  # disabled since the directory was drawn
             return await self.leave(dialled, result.session, unavailable(session.language))
@@ -203,6 +223,73 @@ class Navigator:
             moved.language = service.default_language
         return await self.engine.start(service, moved)
 
+    async def enter_app(
+        self,
+        directory: MenuDefinition,
+        name: str,
+        mount: Mount,
+        session: Session,
+        unavailable: Unavailable,
+    ) -> HopResult:
+        """Start a mounted app: its first screen, from an empty ``text``."""
+        moved = session.copy()
+        moved.service = name
+        moved.version = ""
+        moved.directory = directory.service
+        moved.vars = {APP_TEXT: []}
+        moved.history.clear()
+        moved.page = 0
+        moved.screen = APP_SCREEN
+        result = await self._relay(mount, moved, "")
+        if result is None:
+            return await self.leave(directory, session, unavailable(session.language))
+        return result
+
+    async def forward(
+        self,
+        directory: MenuDefinition,
+        mount: Mount,
+        session: Session,
+        entry: str,
+        unavailable: Unavailable,
+    ) -> HopResult:
+        """One entry typed in a mounted app, relayed; when the app fails, its last screen again
+        under the ``unavailable`` hint, the entry not counted (typing it again retries)."""
+        s = session.copy()
+        s.hops += 1
+        typed = [str(piece) for piece in s.vars.get(APP_TEXT) or []]
+        result = await self._relay(mount, s, "*".join([*typed, entry]), [*typed, entry])
+        if result is not None:
+            return result
+        shown = str(s.vars.get(APP_SHOWN) or "")
+        return HopResult(Reply(compose(unavailable(s.language), shown), False), s)
+
+    async def _relay(
+        self, mount: Mount, session: Session, text: str, typed: list[str] | None = None
+    ) -> HopResult | None:
+        """The app's screen for ``text`` as this hop's reply, or None when it gave none."""
+        if self.apps is None:
+            return None
+        hop = AppHop(
+            url=mount.url,
+            session_id=session.key.split(":", 1)[-1],
+            phone=session.phone,
+            service_code=mount.service_code,
+            text=text,
+            timeout=mount.timeout,
+        )
+        try:
+            screen = await self.apps.hop(hop)
+        except AppUnavailable:
+            return None
+        session.vars[APP_TEXT] = typed or []
+        session.vars[APP_SHOWN] = screen.text
+        if screen.end:
+            session.status = SessionStatus.COMPLETED
+        result = HopResult(Reply(screen.text, screen.end), session)
+        result.events.append(("app", session.service))
+        return result
+
     async def leave(
         self,
         directory: MenuDefinition,
@@ -244,7 +331,19 @@ def backs_out(session: Session, service: MenuDefinition) -> bool:
         and session.screen == service.start
         and session.page == 0
         and not session.history
+        and SEARCH_VAR not in session.vars  # the back key first leaves the search results
     )
+
+
+def is_app_session(session: Session) -> bool:
+    """A session in a mounted app: on its one screen, with no menu version of its own."""
+    return session.screen == APP_SCREEN and not session.version
+
+
+def mounted(directory: MenuDefinition, service: str) -> Mount | None:
+    """The mounted app ``service`` names in ``directory``, if it is one."""
+    screen = directory.screens.get(START)
+    return screen.mount(service) if isinstance(screen, DirectoryScreen) else None
 
 
 def listed_page(directory: MenuDefinition, service: str, language: str) -> int:

@@ -10,10 +10,20 @@ from ussd_gateway.domain.gsm import fits_ussd
 from ussd_gateway.domain.session import Session, SessionStatus
 from ussd_gateway.engine import echo
 from ussd_gateway.engine.definition import MenuDefinition
-from ussd_gateway.engine.screens.base import Enter, Fail, Go, Outcome, Retry, Screen, Turn
+from ussd_gateway.engine.screens.base import (
+    Enter,
+    Fail,
+    Go,
+    Outcome,
+    Retry,
+    Screen,
+    Stay,
+    Turn,
+)
 from ussd_gateway.engine.screens.end import EndScreen
 from ussd_gateway.engine.screens.router import RouterScreen
 from ussd_gateway.engine.screens.submit import SubmitScreen
+from ussd_gateway.engine.search import SEARCH_VAR
 from ussd_gateway.ports.submissions import EnginePorts
 
 MAX_AUTOMATIC_STEPS = 25
@@ -56,6 +66,22 @@ def fit(ctx: HopContext, screen: Screen, hint: str | None) -> str:
             ctx.cuts = {}
 
     return echo.cuts_to_fit(render, ctx.session.vars, typed_variables(ctx.definition))
+
+
+def stay_here(session: Session, stay: Stay) -> None:
+    """Apply a ``Stay``: its variables changed, the screen shown from its first page."""
+    for name, value in stay.set.items():
+        if value is None:
+            session.vars.pop(name, None)
+        else:
+            session.vars[name] = value
+    session.page = 0
+
+
+def arrive(session: Session) -> None:
+    """A screen reached by going forward (or home) starts afresh: a search typed on another
+    screen, or on this one before it was left, no longer applies."""
+    session.vars.pop(SEARCH_VAR, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +223,8 @@ class Engine:
             s.history.clear()
             s.page = 0
             return await self._advance(ctx, definition.start, result, None)
+        if entry == nav.back and s.page == 0 and (stay := screen.back(ctx)) is not None:
+            return await self._apply(ctx, screen, stay, result)
         if entry == nav.back and (s.page > 0 or s.history):
             if s.page > 0:
                 s.page -= 1
@@ -226,6 +254,9 @@ class Engine:
             if screen is None or not screen.interactive or screen.ends:
                 return False
             entry = entry.strip()
+            if entry == nav.back and s.page == 0 and (stay := screen.back(ctx)) is not None:
+                stay_here(s, stay)
+                continue
             if entry == nav.home and not ctx.is_start:
                 s.history.clear()
                 target = definition.start
@@ -236,6 +267,11 @@ class Engine:
                 outcome = screen.handle(ctx, entry)
                 if isinstance(outcome, Turn):
                     s.page += outcome.delta
+                    continue
+                if isinstance(outcome, Stay):
+                    if outcome.hint:  # a search that found nothing
+                        return False
+                    stay_here(s, outcome)
                     continue
                 if isinstance(outcome, Enter):
                     return True
@@ -248,6 +284,7 @@ class Engine:
                 target = outcome.next
             for _ in range(MAX_AUTOMATIC_STEPS):
                 s.screen, s.page = target, 0
+                arrive(s)
                 following = definition.screens[target]
                 if following.interactive:
                     break
@@ -272,6 +309,9 @@ class Engine:
         if isinstance(outcome, Turn):
             s.page += outcome.delta
             return self._show(ctx, result)
+        if isinstance(outcome, Stay):
+            stay_here(s, outcome)
+            return self._show(ctx, result, outcome.hint)
         if isinstance(outcome, Fail):  # pragma: no cover - interactive screens never fail
             return self._show(ctx, result, ctx.message(outcome.hint))
         if isinstance(outcome, Enter):
@@ -298,6 +338,7 @@ class Engine:
             screen = ctx.definition.screens[target]
             s.screen = target
             s.page = 0
+            arrive(s)
             if screen.interactive:
                 if screen.ends:
                     s.status = SessionStatus.COMPLETED

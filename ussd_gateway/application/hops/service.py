@@ -31,6 +31,7 @@ from ussd_gateway.domain.ussd import UssdReply, UssdRequest
 from ussd_gateway.engine.definition import MenuDefinition
 from ussd_gateway.engine.navigation import Navigator
 from ussd_gateway.engine.runner import Engine, HopResult, Reply, compose
+from ussd_gateway.ports.apps import MountedApps
 from ussd_gateway.ports.observer import HopObserver, NoObserver
 from ussd_gateway.ports.sessions import Arrival, SessionStore, StoreUnavailable, Transaction
 
@@ -55,6 +56,7 @@ class HopService:
         settings: Settings,
         observer: HopObserver | None = None,
         clock: Callable[[], float] = time.time,
+        apps: MountedApps | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -63,7 +65,7 @@ class HopService:
         self.observer: HopObserver = observer or NoObserver()
         self.clock = clock
         """Wall-clock seconds, for the session's ``updated_at``."""
-        self.navigator = Navigator(engine, menus)
+        self.navigator = Navigator(engine, menus, apps)
 
     async def handle(self, request: UssdRequest) -> UssdReply:
         started = time.perf_counter()

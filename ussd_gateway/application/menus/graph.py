@@ -132,7 +132,11 @@ def directory_flow(
             for line in (_text_of(service, service.start) if service else "", _short(owner), dial)
             if line
         )
-        nodes.append(Node(entry.service, "service", text, False, False, False, not entry.available))
+        if entry.mount is not None:  # an institution's own USSD app: where its hops go
+            host = entry.mount.url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+            text = "\n".join(line for line in (host, dial) if line)
+        kind = "app" if entry.mount is not None else "service"
+        nodes.append(Node(entry.service, kind, text, False, False, False, not entry.available))
         label = _short(entry_line(entry, index, language, screen.unavailable))
         links.append(Link(directory.start, entry.service, label))
         if entry.available:

@@ -47,6 +47,16 @@ class Turn:
 
 
 @dataclass(frozen=True, slots=True)
+class Stay:
+    """Show the same screen again from its first page, with session variables changed (a
+    value of None removes one): a list showing search results, or the full list again."""
+
+    set: Mapping[str, Any] = field(default_factory=dict)
+    hint: str | None = None
+    """Shown above the screen, already rendered."""
+
+
+@dataclass(frozen=True, slots=True)
 class Fail:
     """An automatic screen could not do its job: return to the screen the citizen was on."""
 
@@ -63,7 +73,7 @@ class Enter:
     service: str
 
 
-Outcome = Go | Retry | Turn | Fail | Enter
+Outcome = Go | Retry | Turn | Stay | Fail | Enter
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +231,11 @@ class Screen:
 
     def handle(self, hop: HopContext, entry: str) -> Outcome:
         raise NotImplementedError
+
+    def back(self, hop: HopContext) -> Stay | None:
+        """The back key on this screen's first page, when the screen itself takes it (a list
+        showing search results goes back to the full list); None: the usual back."""
+        return None
 
     # automatic screens
     async def run(self, hop: HopContext) -> Outcome:

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ussd_gateway.domain.gsm import fits_ussd
+from ussd_gateway.domain.gsm import fits_ussd, ussd_length
+from ussd_gateway.engine import echo, search
 from ussd_gateway.engine.definition import CatalogueItem
+from ussd_gateway.engine.echo import ELLIPSIS
 from ussd_gateway.engine.messages import choices
-from ussd_gateway.engine.screens.base import Edge, Go, Outcome, ParseContext, Retry, Screen, Turn
+from ussd_gateway.engine.screens.base import (
+    Edge,
+    Go,
+    Outcome,
+    ParseContext,
+    Retry,
+    Screen,
+    Stay,
+    Turn,
+)
+from ussd_gateway.engine.search import SEARCH_VAR
 from ussd_gateway.engine.text import LocalizedText
 
 if TYPE_CHECKING:
@@ -57,10 +70,20 @@ def paginate(
     return tuple(pages)
 
 
+MAX_DATA_ITEMS = 100
+"""A list from a variable shows at most this many items: a backend's reply is data, and a
+citizen pages through a dozen screens at most."""
+
+DATA_LABEL_LENGTH = 30
+"""Default cut of a label that comes from a variable (``label_length``)."""
+
+
 @dataclass(frozen=True)
 class ListScreen(Screen):
     type_name: ClassVar[str] = "list"
-    keys: ClassVar[frozenset[str]] = frozenset({"text", "items", "save_as", "next"})
+    keys: ClassVar[frozenset[str]] = frozenset(
+        {"text", "items", "items_from", "label_length", "save_as", "next"}
+    )
     example: ClassVar[str] = """\
 institution:
   type: list
@@ -75,22 +98,49 @@ institution:
     next: str
     pages_by_language: Mapping[str, tuple[tuple[int, ...], ...]]
     default_language: str
+    items_from: str = ""
+    """A session variable holding the items (a list of {id, label, name}), set by an earlier
+    screen: paged when shown, since only then are they known."""
+    label_length: int = DATA_LABEL_LENGTH
+    reserve: Mapping[str, int] = field(default_factory=dict)
+    """Per language, room kept above every page for a hint (as when the list was parsed)."""
 
     @classmethod
     def parse(cls, screen_id: str, raw: Mapping[str, Any], ctx: ParseContext) -> ListScreen:
-        items = _parse_items(raw.get("items"), ctx)
+        items_from = ""
+        if "items_from" in raw:
+            items_from = ctx.variable_name(raw, "items_from")
+            if "items" in raw:
+                ctx.problem("give either 'items' or 'items_from', not both", raw)
+            items: tuple[CatalogueItem, ...] = ()
+        else:
+            items = _parse_items(raw.get("items"), ctx)
+        label_length = raw.get("label_length", DATA_LABEL_LENGTH)
+        if not isinstance(label_length, int) or isinstance(label_length, bool) or label_length < 1:
+            ctx.problem("'label_length' must be a positive number of characters", raw)
+            label_length = DATA_LABEL_LENGTH
         text = ctx.text(raw, "text")
         pages: dict[str, tuple[tuple[int, ...], ...]] = {}
         for language in ctx.languages:
             header = text.render(language, {})
-            labels = [item.label_in(language, ctx.default_language) for item in items]
+            # a hint replaces the title when both do not fit (see runner.compose)
+            reserve = max(0, ctx.reserve.get(language, 0) - len(header) - 1)
+            if items_from:  # the items come later: the widest one must fit a page on its own
+                lines = [header, f"1. {'W' * label_length}", _footer(ctx, language, more=True)]
+                if not fits_ussd("x" * reserve + "\n".join(lines)):
+                    ctx.problem(
+                        f"{language}: an item of 'label_length' {label_length} does not fit "
+                        "a page with the text and the footer",
+                        raw,
+                    )
+                pages[language] = ()
+                continue
             pages[language] = paginate(
                 header,
-                labels,
+                [item.label_in(language, ctx.default_language) for item in items],
                 _footer(ctx, language, more=True),
                 _footer(ctx, language, more=False),
-                # a hint replaces the title when both do not fit (see runner.compose)
-                max(0, ctx.reserve.get(language, 0) - len(header) - 1),
+                reserve,
             )
             reserved = ctx.navigation.reserved
             if any(
@@ -106,13 +156,72 @@ institution:
             ctx.screen_ref(raw, "next"),
             pages,
             ctx.default_language,
+            items_from,
+            label_length,
+            dict(ctx.reserve),
         )
 
-    def _pages(self, language: str) -> tuple[tuple[int, ...], ...]:
-        return self.pages_by_language.get(language) or self.pages_by_language[self.default_language]
+    # ---- what the citizen sees: the whole list, a list from data, or search results ----------
+
+    def _source(self, hop: HopContext) -> tuple[CatalogueItem, ...]:
+        if not self.items_from:
+            return self.items
+        return data_items(
+            hop.session.vars.get(self.items_from),
+            self.default_language,
+            self.label_length,
+        )
+
+    def _term(self, hop: HopContext) -> str | None:
+        """The search this list shows results of, if any."""
+        searching = hop.session.vars.get(SEARCH_VAR)
+        if isinstance(searching, list) and len(searching) == 2 and searching[0] == self.id:
+            return str(searching[1])
+        return None
+
+    def _view(
+        self, hop: HopContext
+    ) -> tuple[tuple[CatalogueItem, ...], tuple[tuple[int, ...], ...], str]:
+        """The items shown, their pages (indexes into them) and the line above them."""
+        language = hop.language
+        term = self._term(hop)
+        if term is None and not self.items_from:
+            pages = (
+                self.pages_by_language.get(language)
+                or self.pages_by_language[self.default_language]
+            )
+            return self.items, pages, self.text.render(language, hop.shown)
+        items = self._source(hop)
+        if term is None:
+            header = self.text.render(language, hop.shown)
+        else:
+            found = search.matches(term, self._labels_and_names(items, language))
+            items = tuple(items[i] for i in found)
+            header = hop.message("search_results", term=search.shown_term(term))
+        navigation = hop.definition.navigation
+        footer = partial(navigation.footer, hop.message, back=True, home=True)
+        pages = paginate(
+            header,
+            [item.label_in(language, self.default_language) for item in items],
+            footer(more=True),
+            footer(more=False),
+            max(0, self.reserve.get(language, 0) - len(header) - 1),
+        )
+        return items, _numbered_within(pages, navigation.reserved), header
+
+    def _labels_and_names(
+        self, items: tuple[CatalogueItem, ...], language: str
+    ) -> list[tuple[str, str]]:
+        return [
+            (
+                item.label_in(language, self.default_language),
+                item.name_in(language, self.default_language),
+            )
+            for item in items
+        ]
 
     def pages(self, hop: HopContext) -> int:
-        return len(self._pages(hop.language))
+        return max(1, len(self._view(hop)[1]))
 
     def targets(self) -> tuple[Edge, ...]:
         return (Edge(self.next, "chosen item"),) if self.next else ()
@@ -120,6 +229,13 @@ institution:
     def sets(self) -> Mapping[str, str]:
         if not self.save_as:
             return {}
+        if self.items_from:  # known only when shown: as long as a label may be
+            widest = "W" * self.label_length
+            return {
+                self.save_as: widest,
+                f"{self.save_as}_name": widest,
+                f"{self.save_as}_label": widest,
+            }
         if not self.items:
             return {self.save_as: "", f"{self.save_as}_name": "", f"{self.save_as}_label": ""}
         longest_name = max(
@@ -139,24 +255,33 @@ institution:
         return (self.text,)
 
     def render(self, hop: HopContext) -> str:
-        pages = self._pages(hop.language)
+        items, pages, header = self._view(hop)
         page = min(hop.session.page, len(pages) - 1) if pages else 0
-        lines = [self.text.render(hop.language, hop.shown)]
+        lines = [header]
         if pages:
             lines += [
-                f"{n}. {self.items[i].label_in(hop.language, self.default_language)}"
+                f"{n}. {items[i].label_in(hop.language, self.default_language)}"
                 for n, i in enumerate(pages[page], start=1)
             ]
-        lines.append(hop.footer(more=page < len(pages) - 1))
+        else:  # a list from data that came empty
+            lines.append(hop.message("no_more"))
+        more = page < len(pages) - 1
+        if self._term(hop) is None:
+            lines.append(hop.footer(more=more))
+        else:  # the back key leads from the results to the whole list, even on a start screen
+            navigation = hop.definition.navigation
+            lines.append(
+                navigation.footer(hop.message, more=more, back=True, home=not hop.is_start)
+            )
         return "\n".join(line for line in lines if line)
 
     def handle(self, hop: HopContext, entry: str) -> Outcome:
-        pages = self._pages(hop.language)
+        items, pages, _ = self._view(hop)
         page = min(hop.session.page, len(pages) - 1) if pages else 0
         if entry == hop.definition.navigation.more:
             return Turn(1) if page < len(pages) - 1 else Retry("no_more")
         if pages and entry.isascii() and entry.isdigit() and 1 <= int(entry) <= len(pages[page]):
-            item = self.items[pages[page][int(entry) - 1]]
+            item = items[pages[page][int(entry) - 1]]
             return Go(
                 self.next,
                 {
@@ -165,7 +290,60 @@ institution:
                     f"{self.save_as}_label": item.label_in(hop.language, self.default_language),
                 },
             )
+        if search.is_search(entry):
+            source = self._source(hop)
+            if search.matches(entry, self._labels_and_names(source, hop.language)):
+                return Stay({SEARCH_VAR: [self.id, entry]})
+            return Retry("_custom", {"text": self._no_match(hop, entry)})
         return Retry("choose_from", choices(len(pages[page]))) if pages else Retry("invalid_choice")
+
+    def back(self, hop: HopContext) -> Stay | None:
+        return Stay({SEARCH_VAR: None}) if self._term(hop) is not None else None
+
+    def _no_match(self, hop: HopContext, term: str) -> str:
+        """The no-match hint, the term cut so the hint takes no more room than any hint."""
+        room = self.reserve.get(hop.language, 0) - 1
+        bare = ussd_length(hop.message("no_match", term=""))[0]
+        limit = max(1, min(search.TERM_SHOWN, room - bare - len(ELLIPSIS)))
+        return hop.message("no_match", term=search.shown_term(term, limit))
+
+
+def _numbered_within(
+    pages: tuple[tuple[int, ...], ...], reserved: frozenset[str]
+) -> tuple[tuple[int, ...], ...]:
+    """Pages split where an item's number would be a navigation key (e.g. ``0``-less keys)."""
+    limit = next((n for n in range(1, 100) if str(n) in reserved), 100) - 1
+    if all(len(page) <= limit for page in pages):
+        return pages
+    return tuple(page[i : i + limit] for page in pages for i in range(0, len(page), limit))
+
+
+def shown_label(text: str, length: int) -> str:
+    """A label from data as a screen shows it: GSM-7 look-alikes, spaces tidied, and at most
+    ``length`` characters, the cut marked."""
+    shown = str(echo.shown(" ".join(text.split())))
+    if len(shown) <= length:
+        return shown
+    return shown[: max(1, length - len(ELLIPSIS))].rstrip() + ELLIPSIS
+
+
+def data_items(value: Any, default_language: str, label_length: int) -> tuple[CatalogueItem, ...]:
+    """The items a variable holds, as a screen may show them: a backend's strings are data,
+    transliterated and cut like what a citizen types; anything without id and label is left out.
+    """
+    if not isinstance(value, list):
+        return ()
+    items: list[CatalogueItem] = []
+    for entry in value[:MAX_DATA_ITEMS]:
+        parsed = parse_catalogue_item(entry, default_language)
+        if parsed is None:
+            continue
+
+        def cut(texts: Mapping[str, str]) -> dict[str, str]:
+            return {lang: shown_label(t, label_length) for lang, t in texts.items()}
+
+        items.append(CatalogueItem(parsed.id[:64], cut(parsed.label), cut(parsed.name)))
+    return tuple(items)
 
 
 def _parse_items(value: Any, ctx: ParseContext) -> tuple[CatalogueItem, ...]:

@@ -388,9 +388,9 @@ def test_serve_starts_with_a_broken_service_and_serves_the_others(
     ), output
     url = server.url
     listing = post(url, "s1", "")
-    assert "2. Kikao cha mwaka e-Gov (haipatikani kwa muda)" in listing, listing
-    assert post(url, "s1", "2").startswith("CON Kikao cha mwaka e-Gov (haipatikani")
-    assert post(url, "s2", "", "*152*00*2#").startswith("CON Kikao cha mwaka e-Gov (")
+    assert "2. Kikao Kazi cha Serikali Mtandao (haipatikani kwa muda)" in listing, listing
+    assert post(url, "s1", "2").startswith("CON Kikao Kazi cha Serikali Mtandao (haipatikani")
+    assert post(url, "s2", "", "*152*00*2#").startswith("CON Kikao Kazi cha Serikali Mtandao (")
     entries = ["1", "1", "1", "1", "Umeme umekatika siku tatu", "2", "1"]
     reply = ""
     for n in range(1, len(entries) + 1):
@@ -577,8 +577,8 @@ def test_serve_starts_with_a_broken_directory_and_serves_a_plain_list(
     shutil.copytree(ROOT / "menus", tmp_path / "menus")
     directory = tmp_path / "menus" / "directory.yaml"
     text = directory.read_text()
-    typo = '    lable: {sw: "Kikao cha mwaka e-Gov"'
-    directory.write_text(text.replace('    label: {sw: "Kikao cha mwaka e-Gov"', typo, 1))
+    typo = '    lable: {sw: "Kikao Kazi cha Serikali Mtandao"'
+    directory.write_text(text.replace('    label: {sw: "Kikao Kazi cha Serikali Mtandao"', typo, 1))
     line = next(n for n, x in enumerate(directory.read_text().splitlines(), 1) if typo in x)
     problem = f"{directory}:{line}: directory: unknown key 'lable' in a service entry"
     server = serve("--no-worker")
@@ -590,9 +590,11 @@ def test_serve_starts_with_a_broken_directory_and_serves_a_plain_list(
     assert "WARNING" in next(x for x in output.splitlines() if problem in x)
     url = server.url
     listing = post(url, "s1", "")
-    assert listing == "CON Huduma za Serikali\n1. e-Mrejesho\n2. Usajili Kikao cha Mwaka e-Gov"
+    assert listing == (
+        "CON Huduma za Serikali\n1. e-Mrejesho\n2. Usajili wa Kikao Kazi cha Serikali Mtandao"
+    )
     assert "haipatikani" not in listing
-    assert post(url, "s1", "2").startswith("CON Kikao cha Mwaka cha Serikali Mtandao")
+    assert post(url, "s1", "2").startswith("CON Kikao Kazi cha Serikali Mtandao")
     assert post(url, "s2", "", "*152*00*1#").startswith("CON Karibu e-Mrejesho")
     entries = ["1", "1", "1", "2", "Umeme umekatika siku tatu", "2", "1"]
     reply = ""

@@ -59,7 +59,8 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "en": "You did not finish last time.\n1. Continue where you were\n2. Start again",
     },
     "rate_limited": {
-        "sw": "Samahani, umetuma maombi mengi kwa muda mfupi. Tafadhali jaribu tena baada ya dakika moja.",
+        "sw": "Samahani, umetuma maombi mengi kwa muda mfupi. "
+        "Tafadhali jaribu tena baada ya dakika moja.",
         "en": "Sorry, you sent too many requests in a short time. Please try again in a minute.",
     },
     "still_working": {

@@ -24,7 +24,8 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     },
     "service_help": {
         "sw": "Tuma kwa {to}: {keyword} na ujumbe wako, au {keyword} HALI na namba ya kumbukumbu.",
-        "en": "Send to {to}: {keyword} and your message, or {keyword} STATUS and the reference number.",
+        "en": "Send to {to}: {keyword} and your message, "
+        "or {keyword} STATUS and the reference number.",
     },
     "keyword_give": {"sw": "{keyword} na ujumbe wako", "en": "{keyword} and your message"},
     "keyword_service": {"sw": "{keyword} ({title})", "en": "{keyword} ({title})"},

@@ -116,6 +116,11 @@ async def test_feedback_by_service_keyword_with_or_without_its_sub_keyword(
         assert reference is not None, answer
         view = await client.app[SUBMISSIONS].get(reference[1])
         assert view is not None and view.service == "mrejesho"
+        # the receipt says how to track it: the service's own code, or HALI to the number texted
+        track = f"*152*00*1# au tuma HALI {reference[1]} kwa 15200"
+        assert answer.endswith(track) or answer.endswith(
+            f"*152*00*1# or send STATUS {reference[1]} to 15200"
+        ), answer
     assert await sms.send("MREJESHO TOA") == (
         "Andika ujumbe baada ya neno MREJESHO, mfano: MREJESHO Maji hayatoki."
     )

@@ -82,7 +82,7 @@ def test_emulator_script_reaches_a_reference_and_tracks_it(server: str) -> None:
         f"1,2,{match.group(1)}",
     )
     assert track.returncode == 0, track.stderr
-    assert f"Kumbukumbu {match.group(1)}" in track.stdout
+    assert "Namba ya kumbukumbu" in track.stdout and f"{match.group(1)} (" in track.stdout
     assert "Imepokelewa" in track.stdout
 
 

@@ -1,4 +1,4 @@
-"""The e-Gov annual meeting registration, through the shipped directory on the real app, on
+"""The e-Government Annual Meeting registration, through the shipped directory on the real app, on
 SQLite and PostgreSQL: a number registers once; asking again shows its existing number."""
 
 from __future__ import annotations
@@ -53,14 +53,14 @@ async def test_a_registered_number_gets_its_existing_number_not_a_second_one(
     first = Phone(client, number="+255712000041")
     assert "+255712000042" in await up_to_confirm(first, "0712000042")
     done = await first.send("1")
-    assert done.startswith("END Umesajiliwa kwa Kikao cha Mwaka e-Gov.")
+    assert done.startswith("END Umesajiliwa kwa Kikao Kazi cha Serikali Mtandao.")
     registration = number_in(done)
 
     # another caller types the same number: refused politely, with the existing number
     again = Phone(client, number="+255712000043")
     await up_to_confirm(again, "+255 712 000 042", name="Amina J.")
     refused = await again.send("1")
-    assert refused.startswith("END Namba +255712000042 imeshasajiliwa.")
+    assert refused.startswith("END Namba ya simu +255712000042 tayari imesajiliwa.")
     assert number_in(refused) == registration
     assert "Hakuna haja ya kujisajili tena." in refused
     assert await rows(database_url, "+255712000042") == 1

@@ -88,7 +88,7 @@ def test_serve_on_defaults_makes_no_outbound_connection_and_logs_no_error(
     )  # fmt: skip
     [receipt] = json.loads(listing.stdout)
     assert (receipt["status"], receipt["provider_status"]) == ("sent", "kept locally")
-    assert receipt["to"] == "+2557*****777" and "Kumbukumbu" in receipt["text"]
+    assert receipt["to"] == "+2557*****777" and "Namba ya kumbukumbu" in receipt["text"]
 
 
 def test_the_guard_sees_a_connection_out() -> None:

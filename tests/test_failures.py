@@ -74,7 +74,7 @@ async def test_unknown_reference_offers_another_try(phone: Phone) -> None:
     await phone.dial()
     await phone.send("2")
     missing = await phone.send("ABCDEFG" + _check("ABCDEFG"))
-    assert missing.startswith("CON Hakuna mrejesho wenye namba ABCDEFG")
+    assert missing.startswith("CON Hakuna mrejesho wenye namba ya kumbukumbu ABCDEFG")
     assert "1. Jaribu tena" in missing
     assert "namba ya kumbukumbu" in await phone.send("1")
 

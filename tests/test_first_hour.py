@@ -136,7 +136,9 @@ def test_validate_warns_when_a_directory_label_differs_from_the_title(tmp_path: 
         (menus / name).write_text((ROOT / "menus" / name).read_text())
     directory = menus / "directory.yaml"
     text = (ROOT / "menus" / "directory.yaml").read_text()
-    directory.write_text(text.replace('{sw: "e-Mrejesho", en:', '{sw: "e-Mrejesho (maoni)", en:'))
+    shipped = '{sw: "e-Mrejesho (malalamiko na maoni)", en:'
+    assert shipped in text
+    directory.write_text(text.replace(shipped, '{sw: "Maoni ya wananchi", en:'))
     by_file = {
         str((menus / Path(d.source).name).resolve()): d
         for d in definitions.values()

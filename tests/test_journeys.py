@@ -53,7 +53,7 @@ async def test_whole_journey_submits_and_tracks(
         "CON Karibu e-Mrejesho\n1. Toa mrejesho\n2. Fuatilia mrejesho\n3. Lugha / Language"
     )
     kind = await phone.send("1")
-    assert "Aina ya mrejesho\n1. Lalamiko" in kind
+    assert "Aina ya mrejesho\n1. Malalamiko" in kind
     institutions = await phone.send("1")
     assert "Chagua taasisi" in institutions and "2. TRA - Mapato" in institutions
     body = await phone.send("2")
@@ -89,7 +89,7 @@ async def test_whole_journey_submits_and_tracks(
     await phone.dial()
     assert "namba ya kumbukumbu" in await phone.send("2")
     status = await phone.send(reference.lower())
-    assert status.startswith(f"END Kumbukumbu {reference}")
+    assert status.startswith(f"END Namba ya kumbukumbu {reference}")
     assert "Imepokelewa" in status
 
 

@@ -59,7 +59,7 @@ async def test_a_wrong_expectation_fails_with_a_diff_of_the_screen(tmp_path: Pat
         '      - send: "1"\n'
         "        reply: |\n"
         "          Aina ya mrejesho\n"
-        "          1. Malalamiko\n"
+        "          1. Lalamiko\n"
         "        screen: institution\n"
         '      - send: "1"\n',
     )
@@ -68,7 +68,7 @@ async def test_a_wrong_expectation_fails_with_a_diff_of_the_screen(tmp_path: Pat
     report = result.report()
     assert report.splitlines()[0] == f"FAIL {path}:3: wrong"
     assert '  step 2 (line 5): send "1"' in report
-    assert "-1. Malalamiko\n    +1. Lalamiko" in report
+    assert "-1. Lalamiko\n    +1. Malalamiko" in report
     assert "expected screen 'institution', was on 'kind'" in report
     assert len(result.screens) == 2  # stopped at the failing step
 

@@ -18,7 +18,7 @@ from ussd_gateway.config.guard import Limits, Window
 from ussd_gateway.domain.ussd import BadRequest, UssdReply, UssdRequest
 
 PHONE = "+255712345678"
-RATE_LIMITED_EN = "Sorry, too many requests in a short time. Please try again in a minute."
+RATE_LIMITED_EN = "Sorry, you sent too many requests in a short time. Please try again in a minute."
 
 
 class Clock:

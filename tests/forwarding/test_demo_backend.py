@@ -62,4 +62,4 @@ async def test_submission_travels_to_the_demo_backend_and_its_status_comes_back(
 
     await phone.dial()
     await phone.send("2")
-    assert "Imeshughulikiwa\nImekamilika" in await phone.send(reference)
+    assert "Imepatiwa ufumbuzi\nImekamilika" in await phone.send(reference)

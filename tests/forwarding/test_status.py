@@ -96,10 +96,10 @@ async def test_note_is_shown_on_the_track_screen_in_the_citizens_language(client
     ]
 
     swahili = await track(phone, reference)
-    assert swahili.startswith(f"END Kumbukumbu {reference}")
-    assert "Imeshughulikiwa\nBomba limerekebishwa" in swahili
+    assert swahili.startswith(f"END Namba ya kumbukumbu {reference}")
+    assert "Imepatiwa ufumbuzi\nBomba limerekebishwa" in swahili
     english = await track(phone, reference, english=True)
-    assert english.startswith(f"END Reference {reference}")
+    assert english.startswith(f"END Reference number {reference}")
     assert "Resolved\nThe pipe was repaired" in english
 
 
@@ -176,7 +176,7 @@ async def test_a_case_never_goes_back_and_an_old_body_replayed_is_refused(client
     assert (status, answer["current"], answer["attempted"]) == (409, "resolved", "received")
     assert [c.status for c in changes] == ["in_progress", "resolved"]  # nobody told otherwise
     shown = await track(phone, reference)
-    assert "Imeshughulikiwa\nBomba limerekebishwa" in shown
+    assert "Imepatiwa ufumbuzi\nBomba limerekebishwa" in shown
     assert "Inashughulikiwa" not in shown
 
 
@@ -266,4 +266,4 @@ async def test_a_signed_report_older_than_the_last_one_taken_is_refused(
         f"report of {reopened['timestamp']} is older than the last one taken "
         f"({closed['timestamp']})"
     )
-    assert "Imeshughulikiwa" in await track(phone, reference)
+    assert "Imepatiwa ufumbuzi" in await track(phone, reference)

@@ -306,10 +306,12 @@ async def test_a_dead_submission_queues_one_sms_in_the_citizens_language(
         "+255712345678",
     )
     assert sent.body == (
-        f"Reference {english}: sorry, your request has not reached the institution yet. "
+        f"Reference number {english}: sorry, your request has not reached the institution yet. "
         "We are following it up; there is no need to send it again."
     )
-    assert queued[swahili].body.startswith(f"Kumbukumbu {swahili}: samahani, ombi lako bado")
+    assert queued[swahili].body.startswith(
+        f"Namba ya kumbukumbu {swahili}: samahani, ombi lako bado"
+    )
 
 
 async def test_an_anonymous_citizen_is_told_only_while_the_receipts_number_is_held(

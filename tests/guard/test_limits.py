@@ -11,8 +11,10 @@ from ussd_gateway.adapters.limits import FREE_COPIES, RedisLimitState
 from ussd_gateway.adapters.redis.client import connect
 from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
 
-SW = "END Samahani, maombi mengi kwa muda mfupi. Tafadhali jaribu tena baada ya dakika moja."
-EN = "END Sorry, too many requests in a short time. Please try again in a minute."
+SW = (
+    "END Samahani, umetuma maombi mengi kwa muda mfupi. Tafadhali jaribu tena baada ya dakika moja."
+)
+EN = "END Sorry, you sent too many requests in a short time. Please try again in a minute."
 OTHER = "+255754000111"
 
 

@@ -76,7 +76,7 @@ async def test_feedback_journey_ends_with_one_reference(
     phone = phone_for(name, client, **options)
     home = await phone.dial()
     assert home.text == HOME and not home.end
-    assert "Aina ya mrejesho\n1. Lalamiko" in (await phone.send("1")).text
+    assert "Aina ya mrejesho\n1. Malalamiko" in (await phone.send("1")).text
     assert "2. TRA - Mapato" in (await phone.send("1")).text
     assert (await phone.send("2")).text.startswith("TRA - Mapato\nAndika ujumbe wako")
     assert "Ungependa kujitambulisha?" in (await phone.send(MESSAGE)).text
@@ -228,7 +228,7 @@ async def test_a_body_over_8_kib_is_refused_whole_or_in_pieces(client, name: str
 async def test_extended_code_walks_the_entries_it_names(client, name: str, options: dict) -> None:
     phone = phone_for(name, client, **options)
     kind = await phone.dial("*152*00*1#")
-    assert kind.text.startswith("Aina ya mrejesho\n1. Lalamiko")
+    assert kind.text.startswith("Aina ya mrejesho\n1. Malalamiko")
     assert INSTITUTIONS in (await phone.send("1")).text
 
 

@@ -19,7 +19,7 @@ from ussd_gateway.adapters.db.models import Submission
 from ussd_gateway.http.keys import SUBMISSIONS
 
 HOME = "Karibu e-Mrejesho\n1. Toa mrejesho\n2. Fuatilia mrejesho\n3. Lugha / Language"
-KIND = "Aina ya mrejesho\n1. Lalamiko"
+KIND = "Aina ya mrejesho\n1. Malalamiko"
 INSTITUTIONS = "Chagua taasisi"
 HUBS = [("beem", "echo"), ("beem", "count"), ("beem", "constant")]
 HUBS += [("hubtel", "count"), ("hubtel", "constant")]

@@ -41,9 +41,13 @@ async def test_feedback_in_swahili_becomes_a_submission_delivered_to_the_backend
 ):
     await post(sms_client, "mrejesho  Maji hayatoki Kimara wiki nzima")
     reply = await reply_to(at_api)
-    reference = re.fullmatch(
-        r"e-Mrejesho: ujumbe wako umepokelewa\. Kumbukumbu: (\w{8})", reply
-    ).group(1)  # type: ignore[union-attr]
+    receipt = re.fullmatch(
+        r"e-Mrejesho: ujumbe wako umepokelewa\. Namba ya kumbukumbu: (\w{8})\. "
+        r"Fuatilia: (\S+) au tuma HALI \1 kwa 15200",
+        reply,
+    )
+    assert receipt is not None, reply
+    reference = receipt[1]
     assert at_api.sent()[0]["to"] == CITIZEN and at_api.sent()[0]["from"] == "eGA"
     view = await sms_client.app[SUBMISSIONS].get(reference)
     assert view is not None and view.service == "mrejesho"
@@ -56,7 +60,9 @@ async def test_feedback_in_swahili_becomes_a_submission_delivered_to_the_backend
 
 async def test_feedback_in_english_replies_in_english(sms_client: TestClient, at_api: AtApi):
     await post(sms_client, "FEEDBACK No water in Kimara for a week")
-    assert (await reply_to(at_api)).startswith("e-Mrejesho: your message was received. Reference: ")
+    assert (await reply_to(at_api)).startswith(
+        "e-Mrejesho: your message was received. Reference number: "
+    )
 
 
 async def test_a_retried_callback_submits_once_and_replies_once(
@@ -72,21 +78,25 @@ async def test_a_retried_callback_submits_once_and_replies_once(
 
 async def test_status_by_sms_in_either_language(sms_client: TestClient, at_api: AtApi):
     await post(sms_client, "MREJESHO Umeme umekatika siku tatu", id="in-1")
-    reference = (await reply_to(at_api)).rsplit(" ", 1)[1]
+    reference = re.findall(r"kumbukumbu: (\w{8})\.", await reply_to(at_api))[0]
     store = sms_client.app[SUBMISSIONS]
     view = await eventually(lambda: _delivered(store, reference))  # the worker forwarded it
     date = view.created_at.strftime("%d/%m/%Y")
     await post(sms_client, f"HALI {reference.lower()}", id="in-2")
-    assert await reply_to(at_api, 2) == f"Kumbukumbu {reference} ({date}): Imefikishwa kwa taasisi"
+    assert (
+        await reply_to(at_api, 2)
+        == f"Namba ya kumbukumbu {reference} ({date}): Imefikishwa kwa taasisi"
+    )
     await post(sms_client, f"status {reference}", id="in-3")
     assert await reply_to(at_api, 3) == (
-        f"Reference {reference} ({date}): Delivered to the institution"
+        f"Reference number {reference} ({date}): Delivered to the institution"
     )
     await post(sms_client, "HALI ZZZZ2222", id="in-4")
-    assert await reply_to(at_api, 4) == "Hakuna mrejesho wenye kumbukumbu ZZZZ2222."
+    assert await reply_to(at_api, 4) == "Hakuna mrejesho wenye namba ya kumbukumbu ZZZZ2222."
     await post(sms_client, "HALI", id="in-5")  # no reference: how to ask
     assert (await reply_to(at_api, 5)).startswith(
-        "Tuma: MREJESHO <ujumbe>, KIKAO, HALI <kumbukumbu>"
+        "Tuma kwa 15200: MREJESHO na ujumbe wako; KIKAO (Usajili wa Kikao Kazi cha Serikali "
+        "Mtandao); HALI na namba ya kumbukumbu"
     )
 
 
@@ -94,11 +104,13 @@ async def test_unknown_keyword_gets_help_in_the_guessed_language(
     sms_client: TestClient, at_api: AtApi
 ):
     await post(sms_client, "Habari yenu", id="in-1")
-    assert (await reply_to(at_api)).startswith("Tuma: MREJESHO <ujumbe>")
+    assert (await reply_to(at_api)).startswith("Tuma kwa 15200: MREJESHO na ujumbe wako; ")
     await post(sms_client, "STATS ABCD2345", id="in-2")  # a misspelt STATUS: English help
-    assert (await reply_to(at_api, 2)).startswith("Send: FEEDBACK <message>, MEETING, STATUS")
+    assert (await reply_to(at_api, 2)).startswith(
+        "Send to 15200: FEEDBACK and your message; MEETING ("
+    )
     await post(sms_client, "", id="in-3")
-    assert (await reply_to(at_api, 3)).startswith("Tuma: MREJESHO")
+    assert (await reply_to(at_api, 3)).startswith("Tuma kwa 15200: MREJESHO")
 
 
 async def test_reply_to_a_premium_message_goes_out_with_its_link_id(

@@ -22,7 +22,8 @@ async def test_receipt_after_a_ussd_submission_is_sent_once(sms_client: TestClie
             "username": "sandbox",
             "to": "+255712345678",
             "message": "e-Mrejesho: mrejesho wako kwa TRA - Mapato umepokelewa. "
-            f"Kumbukumbu: {reference}",
+            f"Namba ya kumbukumbu: {reference}. Fuatilia: *152*00# au tuma HALI {reference} "
+            "kwa 15200",
             "bulkSMSMode": "1",
             "from": "eGA",
         }
@@ -47,7 +48,8 @@ async def test_receipt_in_the_citizens_language(sms_client: TestClient, at_api: 
     reference = final.split("Reference number: ")[1].split("\n")[0]
     (sent,) = await eventually(at_api.sent)
     assert sent["message"] == (
-        f"e-Mrejesho: your feedback to TRA - Revenue was received. Reference: {reference}"
+        "e-Mrejesho: your feedback to TRA - Revenue was received. "
+        f"Reference number: {reference}. Track: *152*00# or send STATUS {reference} to 15200"
     )
 
 

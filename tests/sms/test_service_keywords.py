@@ -22,7 +22,10 @@ from ussd_gateway.http.keys import SUBMISSIONS
 
 CITIZEN = "+255754000111"
 TOKEN = "s3cret-admin-token"
-MEETING_TITLE = {"sw": "Usajili Kikao cha Mwaka e-Gov", "en": "e-Gov annual meeting registration"}
+MEETING_TITLE = {
+    "sw": "Usajili wa Kikao Kazi cha Serikali Mtandao",
+    "en": "e-Government Annual Meeting registration",
+}
 
 
 async def start(
@@ -82,16 +85,19 @@ async def test_service_status_in_both_languages_stays_inside_the_service(
     sms = Sms(client, at_api, number="+255700000009")  # not the citizen: references are public
 
     sw = await sms.send(f"MREJESHO HALI {feedback.lower()}")
-    assert re.fullmatch(rf"Kumbukumbu {feedback} \(\d\d/\d\d/\d{{4}}\): \w.*", sw), sw
+    assert re.fullmatch(rf"Namba ya kumbukumbu {feedback} \(\d\d/\d\d/\d{{4}}\): \w.*", sw), sw
     en = await sms.send(f"feedback status {feedback}")
-    assert re.fullmatch(rf"Reference {feedback} \(\d\d/\d\d/\d{{4}}\): \w.*", en), en
+    assert re.fullmatch(rf"Reference number {feedback} \(\d\d/\d\d/\d{{4}}\): \w.*", en), en
     # a meeting registration asked under MREJESHO: not found, nothing about it leaks
     assert await sms.send(f"MREJESHO HALI {meeting}") == (
-        f"e-Mrejesho: hakuna kumbukumbu {meeting}."
+        f"e-Mrejesho: hakuna namba ya kumbukumbu {meeting}."
     )
-    assert await sms.send(f"FEEDBACK STATUS {meeting}") == f"e-Mrejesho: no reference {meeting}."
+    assert (
+        await sms.send(f"FEEDBACK STATUS {meeting}")
+        == f"e-Mrejesho: no reference number {meeting}."
+    )
     # the gateway-wide HALI searches every service
-    assert (await sms.send(f"HALI {meeting}")).startswith(f"Kumbukumbu {meeting} (")
+    assert (await sms.send(f"HALI {meeting}")).startswith(f"Namba ya kumbukumbu {meeting} (")
 
 
 async def test_feedback_by_service_keyword_with_or_without_its_sub_keyword(
@@ -100,14 +106,21 @@ async def test_feedback_by_service_keyword_with_or_without_its_sub_keyword(
     client = await start(gateway, database_url, at_api, stand_in)
     sms = Sms(client, at_api)
     for text, reply in (
-        ("MREJESHO TOA Maji hayatoki Kimara", "e-Mrejesho: ujumbe wako umepokelewa. Kumbukumbu: "),
-        ("MREJESHO Barabara imeharibika", "e-Mrejesho: ujumbe wako umepokelewa. Kumbukumbu: "),
+        ("MREJESHO TOA Maji hayatoki Kimara", "e-Mrejesho: ujumbe wako umepokelewa. Namba ya "),
+        ("MREJESHO Barabara imeharibika", "e-Mrejesho: ujumbe wako umepokelewa. Namba ya "),
         ("FEEDBACK GIVE No light on our street", "e-Mrejesho: your message was received. "),
     ):
         answer = await sms.send(text)
         assert answer.startswith(reply), answer
-        view = await client.app[SUBMISSIONS].get(answer.rsplit(" ", 1)[1])
+        reference = re.search(r"(?:kumbukumbu|number): (\w{8})\. ", answer)
+        assert reference is not None, answer
+        view = await client.app[SUBMISSIONS].get(reference[1])
         assert view is not None and view.service == "mrejesho"
+        # the receipt says how to track it: the service's own code, or HALI to the number texted
+        track = f"*152*00*1# au tuma HALI {reference[1]} kwa 15200"
+        assert answer.endswith(track) or answer.endswith(
+            f"*152*00*1# or send STATUS {reference[1]} to 15200"
+        ), answer
     assert await sms.send("MREJESHO TOA") == (
         "Andika ujumbe baada ya neno MREJESHO, mfano: MREJESHO Maji hayatoki."
     )
@@ -120,17 +133,18 @@ async def test_meeting_status_is_the_senders_own_registration(
     client = await start(gateway, database_url, at_api, stand_in)
     sms = Sms(client, at_api)
     assert await sms.send("KIKAO HALI") == (
-        f"{MEETING_TITLE['sw']}: namba hii haijasajiliwa. Piga *152*00*2# kujisajili."
+        f"{MEETING_TITLE['sw']}: namba hii ya simu haijasajiliwa. Piga *152*00*2# kujisajili."
     )
     assert await sms.send("meeting status") == (
-        f"{MEETING_TITLE['en']}: this number is not registered. Dial *152*00*2# to register."
+        f"{MEETING_TITLE['en']}: this phone number is not registered. Dial *152*00*2# to register."
     )
     registration = await register(client, "0754 000 111")  # typed locally, texted as +255...
     assert await sms.send("KIKAO HALI") == (
-        f"{MEETING_TITLE['sw']}: umeshasajiliwa. Namba yako ya usajili ni {registration}."
+        f"{MEETING_TITLE['sw']}: tayari umesajiliwa. Namba yako ya usajili ni {registration}."
     )
     assert await sms.send("MEETING") == (  # the keyword's default: status
-        f"{MEETING_TITLE['en']}: you are registered. Your registration number is {registration}."
+        f"{MEETING_TITLE['en']}: you are already registered. "
+        f"Your registration number is {registration}."
     )
     other = Sms(client, at_api, number="+255754000999")
     assert "haijasajiliwa" in await other.send("KIKAO HALI")
@@ -156,12 +170,14 @@ async def test_unknown_keyword_help_lists_the_service_keywords(
     client = await start(gateway, database_url, at_api, stand_in)
     sms = Sms(client, at_api)
     assert await sms.send("Habari yenu") == (
-        "Tuma: MREJESHO <ujumbe>, KIKAO, HALI <kumbukumbu>, ACHA kusitisha taarifa, "
+        "Tuma kwa 15200: MREJESHO na ujumbe wako; KIKAO (Usajili wa Kikao Kazi cha Serikali "
+        "Mtandao); HALI na namba ya kumbukumbu kujua hali yake; ACHA kusitisha taarifa; "
         "ANZA kuzirudisha."
     )
     assert await sms.send("HELP") == (
-        "Send: FEEDBACK <message>, MEETING, STATUS <reference>, STOP to end updates, "
-        "START to resume."
+        "Send to 15200: FEEDBACK and your message; MEETING (e-Government Annual Meeting "
+        "registration); STATUS and the reference number to see its status; STOP to end "
+        "updates; START to resume."
     )
 
 
@@ -173,7 +189,8 @@ async def test_meeting_registration_by_ussd_sends_one_receipt(
     (receipt,) = await eventually(at_api.sent)
     assert receipt["to"] == "+255712000041"  # the caller's phone
     assert receipt["message"] == (
-        f"e-GA: Amina Juma, umesajiliwa kwa Kikao cha Mwaka e-Gov. Namba ya usajili: {registration}"
+        "e-GA: Amina Juma, umesajiliwa kwa Kikao Kazi cha Serikali Mtandao. "
+        f"Namba ya usajili: {registration}"
     )
     again = await register(client, "+255712000042", caller="+255712000043")  # a duplicate
     assert again == registration
@@ -206,7 +223,9 @@ async def test_reload_rebuilds_keywords_and_a_break_keeps_the_served_version(
     menu.write_text(source.replace("{sw: KIKAO, en: MEETING}", "{sw: MKUTANO, en: MEETING}"))
     assert (await reload(client))["ok"] is True
     assert "haijasajiliwa" in await sms.send("MKUTANO HALI")
-    assert (await sms.send("KIKAO HALI")).startswith("Tuma: MREJESHO <ujumbe>, MKUTANO, ")
+    assert (await sms.send("KIKAO HALI")).startswith(
+        "Tuma kwa 15200: MREJESHO na ujumbe wako; MKUTANO ("
+    )
 
     menu.write_text(menu.read_text().replace("next: institution", "next: nowhere"))
     assert set((await reload(client))["kept"]) == {"egov_meeting"}  # its previous version serves

@@ -16,7 +16,7 @@ from ussd_gateway.http.keys import DATABASE, SUBMISSIONS
 
 NUMBER = "+255712345678"
 UNDELIVERED_SW = (
-    "Kumbukumbu {reference}: samahani, ombi lako bado halijafika kwa taasisi husika. "
+    "Namba ya kumbukumbu {reference}: samahani, ombi lako bado halijafika kwa taasisi. "
     "Tunalifuatilia; huna haja ya kulituma tena."
 )
 

@@ -46,7 +46,7 @@ async def test_status_change_sends_one_update_in_the_citizens_language(
         {
             "username": "sandbox",
             "to": NUMBER,
-            "message": f"e-Mrejesho {reference}: Imeshughulikiwa. Bomba limerekebishwa. "
+            "message": f"e-Mrejesho {reference}: Imepatiwa ufumbuzi. Bomba limerekebishwa. "
             "Tuma ACHA kusitisha taarifa.",
             "bulkSMSMode": "1",
             "from": "eGA",
@@ -72,7 +72,7 @@ async def test_opted_out_citizen_gets_no_updates_until_opting_back_in(
     await status(sms_client, reference, "resolved")
     await eventually(lambda: len(at_api.sent()) >= 4)
     assert (await messages_to_citizen(at_api))[3] == (
-        f"e-Mrejesho {reference}: Imeshughulikiwa. Tuma ACHA kusitisha taarifa."
+        f"e-Mrejesho {reference}: Imepatiwa ufumbuzi. Tuma ACHA kusitisha taarifa."
     )
 
 
@@ -94,6 +94,6 @@ async def test_a_reopened_case_is_told_again_when_it_closes_again(
     await settle()
     assert sorted(m["message"] for m in at_api.sent()[1:]) == [  # sent concurrently
         f"e-Mrejesho {reference}: {label}. Tuma ACHA kusitisha taarifa."
-        for label in ("Imefunguliwa upya", "Imeshughulikiwa", "Imeshughulikiwa")
+        for label in ("Imefunguliwa upya", "Imepatiwa ufumbuzi", "Imepatiwa ufumbuzi")
     ]
     assert await message(sms_client, f"status:{reference}:resolved:1") is not None

@@ -63,8 +63,9 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "en": "You did not finish {service}.\n1. Continue where you were\n2. Start again",
     },
     "rate_limited": {
-        "sw": "Samahani, maombi mengi kwa muda mfupi. Tafadhali jaribu tena baada ya dakika moja.",
-        "en": "Sorry, too many requests in a short time. Please try again in a minute.",
+        "sw": "Samahani, umetuma maombi mengi kwa muda mfupi. "
+        "Tafadhali jaribu tena baada ya dakika moja.",
+        "en": "Sorry, you sent too many requests in a short time. Please try again in a minute.",
     },
     "still_working": {
         "sw": "Bado tunashughulikia ombi lako.\n1. Endelea",

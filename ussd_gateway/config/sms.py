@@ -17,55 +17,62 @@ from ussd_gateway.config.loader import FAILED, Reader, setting
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     "help": {
-        "sw": "Tuma: {keywords}HALI <kumbukumbu>, ACHA kusitisha taarifa, ANZA kuzirudisha.",
-        "en": "Send: {keywords}STATUS <reference>, STOP to end updates, START to resume.",
+        "sw": "Tuma kwa {to}: {keywords}HALI na namba ya kumbukumbu kujua hali yake; "
+        "ACHA kusitisha taarifa; ANZA kuzirudisha.",
+        "en": "Send to {to}: {keywords}STATUS and the reference number to see its status; "
+        "STOP to end updates; START to resume.",
     },
     "service_help": {
-        "sw": "Tuma: {keyword} <ujumbe> au {keyword} HALI <kumbukumbu>.",
-        "en": "Send: {keyword} <message> or {keyword} STATUS <reference>.",
+        "sw": "Tuma kwa {to}: {keyword} na ujumbe wako, au {keyword} HALI na namba ya kumbukumbu.",
+        "en": "Send to {to}: {keyword} and your message, "
+        "or {keyword} STATUS and the reference number.",
     },
-    "keyword_give": {"sw": "{keyword} <ujumbe>", "en": "{keyword} <message>"},
+    "keyword_give": {"sw": "{keyword} na ujumbe wako", "en": "{keyword} and your message"},
+    "keyword_service": {"sw": "{keyword} ({title})", "en": "{keyword} ({title})"},
     "not_found_in": {
-        "sw": "{title}: hakuna kumbukumbu {reference}.",
-        "en": "{title}: no reference {reference}.",
+        "sw": "{title}: hakuna namba ya kumbukumbu {reference}.",
+        "en": "{title}: no reference number {reference}.",
     },
     "feedback_received": {
-        "sw": "e-Mrejesho: ujumbe wako umepokelewa. Kumbukumbu: {reference}",
-        "en": "e-Mrejesho: your message was received. Reference: {reference}",
+        "sw": "e-Mrejesho: ujumbe wako umepokelewa. Namba ya kumbukumbu: {reference}. "
+        "Fuatilia: {code} au tuma HALI {reference} kwa {to}",
+        "en": "e-Mrejesho: your message was received. Reference number: {reference}. "
+        "Track: {code} or send STATUS {reference} to {to}",
     },
     "feedback_empty": {
         "sw": "Andika ujumbe baada ya neno MREJESHO, mfano: MREJESHO Maji hayatoki.",
         "en": "Write your message after FEEDBACK, e.g. FEEDBACK No water since Monday.",
     },
     "status": {
-        "sw": "Kumbukumbu {reference} ({date}): {label}{note}",
-        "en": "Reference {reference} ({date}): {label}{note}",
+        "sw": "Namba ya kumbukumbu {reference} ({date}): {label}{note}",
+        "en": "Reference number {reference} ({date}): {label}{note}",
     },
     "status_update": {
         "sw": "e-Mrejesho {reference}: {label}{note}. Tuma ACHA kusitisha taarifa.",
         "en": "e-Mrejesho {reference}: {label}{note}. Send STOP to end updates.",
     },
     "undelivered": {
-        "sw": "Kumbukumbu {reference}: samahani, ombi lako bado halijafika kwa taasisi husika. "
+        "sw": "Namba ya kumbukumbu {reference}: samahani, ombi lako bado halijafika kwa taasisi. "
         "Tunalifuatilia; huna haja ya kulituma tena.",
-        "en": "Reference {reference}: sorry, your request has not reached the institution yet. "
+        "en": "Reference number {reference}: sorry, your request has not reached the institution "
+        "yet. "
         "We are following it up; there is no need to send it again.",
     },
     "not_found": {
-        "sw": "Hakuna mrejesho wenye kumbukumbu {reference}.",
-        "en": "No feedback has reference {reference}.",
+        "sw": "Hakuna mrejesho wenye namba ya kumbukumbu {reference}.",
+        "en": "No feedback has reference number {reference}.",
     },
     "registered": {
-        "sw": "{title}: umeshasajiliwa. Namba yako ya usajili ni {reference}.",
-        "en": "{title}: you are registered. Your registration number is {reference}.",
+        "sw": "{title}: tayari umesajiliwa. Namba yako ya usajili ni {reference}.",
+        "en": "{title}: you are already registered. Your registration number is {reference}.",
     },
     "nudge": {
         "sw": "Simu ilikatika kabla hujamaliza. Piga {code} kuendelea ulipoishia.",
         "en": "Your call ended before you finished. Dial {code} to continue where you left off.",
     },
     "not_registered": {
-        "sw": "{title}: namba hii haijasajiliwa. Piga {code} kujisajili.",
-        "en": "{title}: this number is not registered. Dial {code} to register.",
+        "sw": "{title}: namba hii ya simu haijasajiliwa. Piga {code} kujisajili.",
+        "en": "{title}: this phone number is not registered. Dial {code} to register.",
     },
     "register": {
         "sw": "{title}: kujisajili piga {code} na ufuate maelekezo.",

@@ -314,7 +314,7 @@ def inspect_directory(
                 lang
                 for lang in langs
                 if definition.title.get(lang)
-                and label.sources().get(lang) != definition.title[lang]
+                and not _agree(label.sources().get(lang) or "", definition.title[lang])
             ]
             if differs:  # the citizen would look for one name and be greeted by another
                 problems.append(
@@ -634,3 +634,11 @@ def check_extended_codes(
                         )
                     )
     return problems
+
+
+def _agree(label: str, title: str) -> bool:
+    """A label agrees with its service's title when one holds the other: a directory may
+    shorten a long title ("Kikao Kazi…" for "Usajili wa Kikao Kazi…") or say more about it
+    ("e-Mrejesho (malalamiko na maoni)"), but not name it otherwise."""
+    label, title = label.casefold().strip(), title.casefold().strip()
+    return label in title or title in label

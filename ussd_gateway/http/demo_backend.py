@@ -1,6 +1,6 @@
 """A small feedback-intake service for demos and tests (``ussd-gateway demo-backend``).
 
-- ``POST /feedback`` (or ``/``; ``/meetings`` for e-Gov meeting registrations): takes a
+- ``POST /feedback`` (or ``/``; ``/meetings`` for e-Government meeting registrations): takes a
   delivery, answers ``201 {"case_number": …}``; the same
   ``Idempotency-Key`` again gets the same case number (``200``) and counts as a duplicate.
 - each path stands in for the gateway backend of the same name and checks that backend's

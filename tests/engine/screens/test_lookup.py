@@ -147,6 +147,7 @@ def test_status_label_must_have_every_language() -> None:
         ("failed", "Bado haijafika kwa taasisi"),
         ("dead", "Bado haijafika kwa taasisi"),
         ("reopened", "Imefunguliwa upya"),
+        ("resolved", "Imepatiwa ufumbuzi"),  # not "Imeshughulikiwa", one letter from in progress
     ],
 )
 async def test_mrejesho_tracking_shows_the_status(status: str, label: str) -> None:
@@ -157,7 +158,7 @@ async def test_mrejesho_tracking_shows_the_status(status: str, label: str) -> No
     journey = await drive(definition, ["2", reference], engine=Engine(ports=ports))
     assert journey.screens == ["home", "track_ref", "track_result"]
     lines = journey.text.splitlines()
-    assert lines[0] == f"Kumbukumbu {reference} (05/03/2024):"
+    assert lines[0] == f"Namba ya kumbukumbu {reference} (05/03/2024):"
     assert lines[1] == label
     assert lines[2] == "W" * 57 + "..."  # the note is truncated to fit
 
@@ -167,7 +168,9 @@ async def test_mrejesho_tracking_unknown_and_slow() -> None:
     reference = new_reference()
     missing = await drive(definition, ["2", reference], engine=Engine(ports=MemoryPorts()))
     assert missing.session.screen == "track_missing"
-    assert missing.text.startswith(f"Hakuna mrejesho wenye namba {reference}.\n1. Jaribu tena")
+    assert missing.text.startswith(
+        f"Hakuna mrejesho wenye namba ya kumbukumbu {reference}.\n1. Jaribu tena"
+    )
     again = await drive(
         definition, ["1"], engine=Engine(ports=MemoryPorts()), session=missing.session
     )

@@ -17,7 +17,7 @@ screens:
     type: menu
     text: {sw: "Aina", en: "Kind"}
     options:
-      - {label: {sw: "Lalamiko", en: "Complaint"}, set: {kind: complaint}, next: who}
+      - {label: {sw: "Malalamiko", en: "Complaint"}, set: {kind: complaint}, next: who}
       - {label: {sw: "Pongezi", en: "Compliment"}, set: {kind: compliment}, next: who}
       - {label: {sw: "Nyingine", en: "Other"}, next: who}
       - {label: {sw: "Umri", en: "Age"}, next: age}

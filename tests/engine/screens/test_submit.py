@@ -31,7 +31,7 @@ screens:
     type: menu
     text: {sw: "Karibu", en: "Welcome"}
     options:
-      - {label: {sw: "Lalamiko", en: "Complaint"}, set: {kind: complaint}, next: body}
+      - {label: {sw: "Malalamiko", en: "Complaint"}, set: {kind: complaint}, next: body}
   body:
     type: input
     text: {sw: "Ujumbe", en: "Message"}

@@ -59,21 +59,21 @@ class ActionContext:
         return str(service) if service else None
 
     def text(self, key: str, **fields: object) -> str:
-        """Text ``key``; every text may name the keyword, the service's title and code, and
-        list the service keywords (``{keywords}``, for help)."""
-        definition = self.definitions.get(self.service or "")
-        title = definition.title if definition is not None else {}
+        """Text ``key``; every text may name the keyword, the service's title and code, the
+        number the citizen texted (``{to}``) and list the service keywords (``{keywords}``)."""
         values: dict[str, object] = {
             "keyword": self.match.route.words[0],
-            "title": title.get(self.language) or next(iter(title.values()), self.service or ""),
+            "title": self._title(self.service or ""),
             "code": self.match.route.params.get("code") or "",
+            "to": self.message.to or self.config.short_code or "",
             "keywords": self.service_keywords(),
             **fields,
         }
         return self.config.text(key, self.language, **values)
 
     def service_keywords(self) -> str:
-        """``MREJESHO <ujumbe>, KIKAO, `` : the services' keywords in this language."""
+        """``MREJESHO na ujumbe wako; KIKAO (Usajili wa ...); ``: the services' keywords in
+        this language, each saying what it is for (a help text a citizen can act on)."""
         if self.router is None:
             return ""
         items = []
@@ -84,10 +84,15 @@ class ActionContext:
                 and (route.action != "unavailable" and route.language == self.language)
             ):
                 word = route.words[0]
-                if route.action == "feedback":
-                    word = self.config.text("keyword_give", self.language, keyword=word)
-                items.append(word)
-        return "".join(f"{item}, " for item in items)
+                key = "keyword_give" if route.action == "feedback" else "keyword_service"
+                title = self._title(str(route.params["service"]))
+                items.append(self.config.text(key, self.language, keyword=word, title=title))
+        return "".join(f"{item}; " for item in items)
+
+    def _title(self, service: str) -> str:
+        definition = self.definitions.get(service)
+        title = definition.title if definition is not None else {}
+        return title.get(self.language) or next(iter(title.values()), service)
 
 
 Action = Callable[[ActionContext], Awaitable[str]]

@@ -24,7 +24,9 @@ class EndScreen(Screen):
     example: ClassVar[str] = """\
 done:
   type: end
-  text: {sw: "Asante. Kumbukumbu: {{ reference }}", en: "Thank you. Ref: {{ reference }}"}
+  text:
+    sw: "Asante. Namba ya kumbukumbu: {{ reference }}"
+    en: "Thank you. Reference number: {{ reference }}"
   sms: {sw: "e-Mrejesho: {{ reference }}", en: "e-Mrejesho: {{ reference }}"}
 cancelled:
   type: end

@@ -37,7 +37,7 @@ home:
   options:
     - {label: {sw: "Toa mrejesho", en: "Give feedback"}, next: kind}
     - {label: {sw: "English", en: "Kiswahili"}, language: en, next: home}
-    - {label: {sw: "Lalamiko", en: "Complaint"}, set: {kind: complaint}, next: body}"""
+    - {label: {sw: "Malalamiko", en: "Complaint"}, set: {kind: complaint}, next: body}"""
 
     text: LocalizedText
     options: tuple[Option, ...]

@@ -181,3 +181,19 @@ async def test_summary_counts_deliveries(db: Database, monkeypatch: pytest.Monke
     status, out = await report(monkeypatch, db, "summary", "--json")
     assert status == 0
     assert [(d["submissions"], d["delivered"]) for d in json.loads(out)["days"]] == [(2, 1), (1, 0)]
+
+
+async def test_an_unknown_service_is_named_not_reported_empty(
+    db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await seed(db, funnel_seed())
+    for kind in ("funnel", "summary"):
+        status, out = await report(monkeypatch, db, kind, "--service", "nope")
+        assert status == 2 and out == ""
+        (line,) = capsys.readouterr().err.splitlines()
+        prefix = "unknown service 'nope': choose one of "
+        assert line.startswith(prefix)
+        assert {"mrejesho", "egov_meeting", "serikali"} <= set(line[len(prefix) :].split(", "))
+    # a service whose file is gone still has its sessions to show
+    status, out = await report(monkeypatch, db, "funnel", "--service", "other", "--json")
+    assert status == 0 and json.loads(out)["sessions"] == 1

@@ -19,7 +19,9 @@ def register(commands: Any) -> None:
     funnel.add_argument("--service", required=True, help="service id, e.g. mrejesho")
     funnel.add_argument("--since", default="7d", help="7d, 24h, 30m, 2w or a date (default 7d)")
     funnel.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    funnel.add_argument("--png", metavar="FILE", help="also draw a funnel chart to FILE")
+    funnel.add_argument(
+        "--png", metavar="FILE", help="also draw a funnel chart to FILE (extra: [report])"
+    )
     funnel.set_defaults(func=run_funnel)
     summary = kinds.add_parser("summary", help="per day: sessions, completion, submissions")
     summary.add_argument("--service", default=None, help="one service only (default: all)")
@@ -45,6 +47,8 @@ def run_funnel(args: argparse.Namespace) -> int:
     from ussd_gateway.application.reports import funnel, funnel_png, funnel_table, load_journeys
     from ussd_gateway.engine.definition import DefinitionError
 
+    if args.png and not _can_draw():
+        return 1
     settings = load_settings(args.config)
     period = _since(args.since)
     if period is None:
@@ -82,6 +86,19 @@ def run_funnel(args: argparse.Namespace) -> int:
         funnel_png(report, args.png)
         print(f"funnel chart written to {args.png}", file=sys.stderr)
     return 0
+
+
+def _can_draw() -> bool:
+    """matplotlib is an extra: a web gateway does not need it, only this chart does."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print(
+            "report funnel --png needs matplotlib: pip install 'ussd-gateway[report]'",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def _known_services(settings: Any) -> set[str]:

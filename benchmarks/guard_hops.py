@@ -1,6 +1,7 @@
 """What the guard costs a hop: dials through the real app with limits off and on.
 
-Usage: .venv/bin/python benchmarks/guard_hops.py [--hops 2000] [--redis redis://127.0.0.1:6379/0]
+Usage: .venv/bin/python -m benchmarks.guard_hops [--hops 2000] [--redis | --redis-url URL]
+(``--redis``: also on a private redis-server on a free port; ``--redis-url``: an empty database)
 Prints hops/s and latency percentiles for each configuration (same process, sequential hops,
 in-process HTTP through aiohttp's test server on 127.0.0.1).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import statistics
 import tempfile
@@ -19,6 +21,7 @@ from typing import Any
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
+from benchmarks.private_redis import benchmark_redis
 from ussd_gateway.config.settings import read_settings
 from ussd_gateway.http.app import create_app
 
@@ -71,13 +74,19 @@ async def run(name: str, sections: dict[str, Any], hops: int, redis_url: str | N
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hops", type=int, default=2000)
-    parser.add_argument("--redis", default=None)
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument("--redis", action="store_true", help="also on a private redis-server")
+    store.add_argument("--redis-url", default=None, help="also on this empty database")
     args = parser.parse_args()
-    for store in [None, args.redis] if args.redis else [None]:
-        await run("(warm-up)", CONFIGS["guard off"], args.hops // 4, store)
-        for _ in range(2):
-            for name, sections in CONFIGS.items():
-                await run(name, sections, args.hops, store)
+    with contextlib.ExitStack() as stack:
+        redis_url = None
+        if args.redis or args.redis_url:
+            redis_url = stack.enter_context(benchmark_redis(args.redis_url))
+        for store_url in [None, redis_url] if redis_url else [None]:
+            await run("(warm-up)", CONFIGS["guard off"], args.hops // 4, store_url)
+            for _ in range(2):
+                for name, sections in CONFIGS.items():
+                    await run(name, sections, args.hops, store_url)
 
 
 if __name__ == "__main__":

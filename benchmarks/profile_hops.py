@@ -1,7 +1,8 @@
 """Where a hop's CPU goes, without HTTP: the hop path in a loop on real Redis and SQL.
 
-Run: ``python -m benchmarks.profile_hops --redis-url redis://127.0.0.1:6379/15 -n 500``
-(prints CPU ms per hop, then cProfile's top functions by own time). The database is a fresh
+Run: ``python -m benchmarks.profile_hops --redis -n 500`` (a private redis-server on a free
+port; ``--redis-url`` only for an empty database; neither: the in-process store). Prints CPU ms
+per hop, then cProfile's top functions by own time. The database is a fresh
 SQLite file unless ``--database-url`` is given. 127.0.0.1 only, like every benchmark here.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import pstats
 import tempfile
@@ -16,6 +18,7 @@ import time
 
 from benchmarks.inprocess import hop_service, hops_per_journey, walk
 from benchmarks.journey import JOURNEYS
+from benchmarks.private_redis import benchmark_redis
 
 
 async def run(
@@ -39,15 +42,20 @@ async def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--redis-url", default=None, help="default: the in-process store")
+    store = parser.add_mutually_exclusive_group()
+    store.add_argument("--redis", action="store_true", help="a private redis-server")
+    store.add_argument("--redis-url", default=None, help="an empty database")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--journey", choices=sorted(JOURNEYS), default="bench")
     parser.add_argument("-n", "--journeys", type=int, default=500)
     parser.add_argument("--sort", default="tottime", help="cProfile order: tottime, cumulative")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         database = args.database_url or f"sqlite+aiosqlite:///{tmp}/profile.db"
-        asyncio.run(run(args.redis_url, database, args.journeys, args.journey, args.sort))
+        redis_url = None
+        if args.redis or args.redis_url:
+            redis_url = stack.enter_context(benchmark_redis(args.redis_url))
+        asyncio.run(run(redis_url, database, args.journeys, args.journey, args.sort))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """CPU per session-store transaction on Redis (lock + read, write + unlock), no HTTP, no engine.
 
-Run: ``python -m benchmarks.store_transactions --redis-url redis://127.0.0.1:6379/15``
-(20 concurrent sessions by default). Prints us of this process's CPU per transaction, three
-times; run it under two builds to compare the Redis store alone. 127.0.0.1 only.
+Run: ``python -m benchmarks.store_transactions`` (20 concurrent sessions by default, on a
+private redis-server it starts on a free port; ``--redis-url`` only for an empty database).
+Prints us of this process's CPU per transaction, three times; run it under two builds to
+compare the Redis store alone. 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import asyncio
 import time
 
+from benchmarks.private_redis import benchmark_redis
 from ussd_gateway.adapters.sessions import create_store
 from ussd_gateway.domain.session import Session
 from ussd_gateway.http.eventloop import new_event_loop
@@ -43,13 +45,14 @@ async def run(redis_url: str, transactions: int, concurrency: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--redis-url", required=True)
+    parser.add_argument("--redis-url", default=None, help="an empty database; default: private")
     parser.add_argument("-n", "--transactions", type=int, default=4000)
     parser.add_argument("-c", "--concurrency", type=int, default=20)
     args = parser.parse_args()
     loop = new_event_loop()
     try:
-        loop.run_until_complete(run(args.redis_url, args.transactions, args.concurrency))
+        with benchmark_redis(args.redis_url) as url:
+            loop.run_until_complete(run(url, args.transactions, args.concurrency))
     finally:
         loop.close()
 

@@ -140,3 +140,49 @@ def test_gateway_emulate_is_the_emulator(server: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Welcome to e-Mrejesho" in result.stdout
+
+
+def _serve_until_listening(tmp_path: Path, env_extra: dict[str, str]) -> str:
+    """Start ``serve`` with no ``--host``, wait for its ready line, stop it; its output."""
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "HOST", "ENV"}}
+    env |= {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}", **env_extra}
+    log_path = tmp_path / f"serve-{len(list(tmp_path.glob('serve-*')))}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(BIN / "ussd-gateway"), "serve", "--no-worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while "listening on" not in log_path.read_text():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(log_path.read_text())
+                time.sleep(0.1)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    return log_path.read_text()
+
+
+def test_serve_listens_on_this_machine_only_unless_told(tmp_path: Path) -> None:
+    port = free_port()
+    quiet = _serve_until_listening(tmp_path, {"PORT": str(port)})
+    assert f"listening on http://127.0.0.1:{port} " in quiet
+    assert "simulator is on" not in quiet
+    # every interface, as the Procfile asks: the simulator's exposure is said loudly
+    port = free_port()
+    exposed = _serve_until_listening(tmp_path, {"PORT": str(port), "HOST": "0.0.0.0"})
+    assert f"listening on http://0.0.0.0:{port} " in exposed
+    assert "the browser simulator is on and 0.0.0.0 is open to other machines" in exposed
+    production = _serve_until_listening(
+        tmp_path, {"PORT": str(free_port()), "HOST": "0.0.0.0", "ENV": "production"}
+    )
+    assert "simulator is on" not in production
+
+
+def test_the_procfile_opens_the_web_process_to_the_network() -> None:
+    web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line[:4] == "web:")
+    assert web.split(":", 1)[1].split() == ["ussd-gateway", "serve", "--host", "0.0.0.0"]

@@ -111,3 +111,16 @@ def test_the_app_entry_example_is_a_valid_directory(tmp_path: Path) -> None:
     assert mount is not None
     assert mount.url == "https://ussd.benki.example.go.tz/at/callback"
     assert (mount.service_code, mount.timeout) == ("*150*01#", 2.0)
+
+
+def test_the_readme_names_every_system_package_the_tests_need() -> None:
+    """A newcomer reads the README, not .ci/run: each package .ci/run installs is named where
+    the tests are explained."""
+    import re
+
+    ci = (ROOT / ".ci" / "run").read_text()
+    packages = set(re.findall(r"apt-get install -y -qq ([\w-]+)", ci))
+    readme = (ROOT / "README.md").read_text()
+    tests_part = readme.split("**2. Run the tests**", 1)[1].split("### ", 1)[0]
+    assert packages == {"redis-server", "graphviz", "chromium", "strace"}
+    assert {p for p in packages if f"`{p}`" not in tests_part} == set()

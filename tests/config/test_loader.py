@@ -36,7 +36,7 @@ def test_no_file_at_all_runs_on_the_embedded_defaults(tmp_path: Path, monkeypatc
     assert settings.config_path is None and settings.root == tmp_path
     assert settings.menus_dir == tmp_path / "menus"
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'var/gateway.db'}"
-    assert (settings.host, settings.port, settings.redis_url) == ("0.0.0.0", 8080, None)
+    assert (settings.host, settings.port, settings.redis_url) == ("127.0.0.1", 8080, None)
     assert (settings.sessions.ttl, settings.sessions.resume_window) == (180, 300)
     assert settings.navigation.reserved == {"0", "00", "98", "000"}
     assert (settings.lookup_timeout, settings.submit_timeout) == (0.8, 5.0)

@@ -66,6 +66,13 @@ async def test_list_show_and_retry(db: Database, stand_in):
     assert [s["reference"] for s in only_failed] == [failed]
     assert only_failed[0]["phone"] == "+2557*****678"
 
+    bogus = await cli(db, "list", "--status", "bogus")
+    assert bogus.returncode == 2 and bogus.stdout == ""
+    assert bogus.stderr.splitlines() == [
+        "unknown status 'bogus': choose one of pending, delivered, failed, dead, "
+        "received, in_progress, resolved, rejected, reopened"
+    ]
+
     shown = await cli(db, "show", failed.lower())
     assert shown.returncode == 0, shown.stderr
     assert "status           failed" in shown.stdout
@@ -82,11 +89,17 @@ async def test_list_show_and_retry(db: Database, stand_in):
     assert (await row(db, failed)).status == "pending"
     assert (await cli(db, "retry", "--dead")).stdout.strip() == "nothing to retry"
     refused = await cli(db, "retry", delivered)
-    assert refused.returncode == 1 and "no such failed, dead or pending" in refused.stderr
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == f"{delivered} is delivered: nothing to retry"
+    unknown = await cli(db, "retry", "ZCFG7HU3")
+    assert unknown.returncode == 1 and unknown.stderr.strip() == "no submission ZCFG7HU3"
     await run_until(
         delivery_worker(forwarding_config(stand_in.url), db.sessionmaker),
         lambda: _is_delivered(ledger),
     )
+    # the retried delivery is the second attempt, not a second "1"
+    history = json.loads((await cli(db, "show", failed, "--json")).stdout)["history"]
+    assert [(a["attempt"], a["outcome"]) for a in history] == [(1, "failed"), (2, "delivered")]
 
 
 async def _is_delivered(ledger: DeliveryLedger) -> bool:

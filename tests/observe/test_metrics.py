@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import text, update
 
+from tests.conftest import ROOT
 from tests.observe.helpers import delta, journey, scrape, seed, uncached, value
 from tests.support.databases import Database
 from tests.support.phone import Phone
@@ -196,3 +197,23 @@ async def test_a_citizen_who_cancels_counts_as_cancelled(gateway) -> None:
     after, _ = await scrape(client)
     assert delta(before, after, "ussd_sessions_ended_total", reason="cancelled", **AT) == 1
     assert delta(before, after, "ussd_sessions_ended_total", reason="completed", **AT) == 0
+
+
+async def test_outbox_depth_is_what_the_worker_still_has_to_deliver(
+    gateway, database_url: str, db: Database
+):
+    """docs/observability.md: ``pending`` only; failed and dead ones wait for an operator."""
+    client = await gateway(database_url=database_url, sections=uncached())
+    phone = Phone(client)
+    references = [await give_feedback(phone, MESSAGE + f" {n}") for n in range(3)]
+    for reference, status in zip(references, ("failed", "dead"), strict=False):
+        async with db.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(Submission).where(Submission.reference == reference).values(status=status)
+            )
+    samples, _ = await scrape(client)
+    assert value(samples, "ussd_outbox_depth") == 1
+    assert [value(samples, "ussd_submissions", status=s) for s in ("failed", "dead")] == [1, 1]
+    doc = (ROOT / "docs" / "observability.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith("| `ussd_outbox_depth`"))
+    assert "still has to deliver: `pending`" in row and "`failed` and `dead` ones wait" in row

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,48 @@ async def test_summary_counts_deliveries(db: Database, monkeypatch: pytest.Monke
     status, out = await report(monkeypatch, db, "summary", "--json")
     assert status == 0
     assert [(d["submissions"], d["delivered"]) for d in json.loads(out)["days"]] == [(2, 1), (1, 0)]
+
+
+async def test_an_unknown_service_is_named_not_reported_empty(
+    db: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await seed(db, funnel_seed())
+    for kind in ("funnel", "summary"):
+        status, out = await report(monkeypatch, db, kind, "--service", "nope")
+        assert status == 2 and out == ""
+        (line,) = capsys.readouterr().err.splitlines()
+        prefix = "unknown service 'nope': choose one of "
+        assert line.startswith(prefix)
+        assert {"mrejesho", "egov_meeting", "serikali"} <= set(line[len(prefix) :].split(", "))
+    # a service whose file is gone still has its sessions to show
+    status, out = await report(monkeypatch, db, "funnel", "--service", "other", "--json")
+    assert status == 0 and json.loads(out)["sessions"] == 1
+
+
+def test_the_chart_library_is_an_extra_named_when_missing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not [d for d in project["dependencies"] if d.startswith("matplotlib")]
+    assert [d for d in project["optional-dependencies"]["report"] if d.startswith("matplotlib")]
+    # an install without the extra: matplotlib cannot be imported
+    (tmp_path / "matplotlib.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'matplotlib'\", name='matplotlib')\n"
+    )
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ussd-gateway"), "report", "funnel", "--service",
+         "mrejesho", "--png", str(tmp_path / "funnel.png")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(tmp_path), "DATABASE_URL": "sqlite+aiosqlite:///"
+             + str(tmp_path / "gateway.db")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "report funnel --png needs matplotlib: pip install 'ussd-gateway[report]'"
+    ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shipped_settings
 from tests.providers.drivers import post_json
 
 
@@ -39,9 +39,12 @@ async def test_latest_mode_without_sequence_and_whole_input_sent_again(client) -
     assert await post("1*1") == listing  # and the same again, with no sequence: a retry
 
 
-async def test_documented_examples_give_the_documented_answers(client) -> None:
+async def test_documented_examples_give_the_documented_answers(gateway) -> None:
+    """As shipped: ``*152*00#`` is the government directory."""
+    client = await gateway(service_codes=shipped_settings().service_codes)
     doc = (ROOT / "docs" / "providers.md").read_text().split("## generic", 1)[1]
     blocks = [json.loads(b.split("```", 1)[0]) for b in doc.split("```json\n")[1:]]
-    assert len(blocks) == 6
+    assert len(blocks) == 8
+    assert blocks[1]["text"].startswith("Huduma za Serikali\n1. e-Mrejesho")
     for request, answer in zip(blocks[::2], blocks[1::2], strict=True):
         assert await post_json(client, "/ussd/generic", request) == answer

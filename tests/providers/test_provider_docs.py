@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import MREJESHO_CODES, ROOT, GatewayFactory, shipped_settings
 from ussd_gateway.http.providers import ADAPTERS
 
 DOC = (ROOT / "docs" / "providers.md").read_text(encoding="utf-8")
@@ -45,8 +45,21 @@ def test_every_adapter_has_samples_and_every_marker_is_read() -> None:
     assert sum(map(len, SAMPLES.values())) == DOC.count("<!-- POST ")
 
 
+SHIPPED_CODES = ("generic",)
+"""Samples dialling ``*152*00#`` as shipped (the government directory first); the others'
+reach e-Mrejesho from the dial, as the page says (``service_codes: {"*152*00#": mrejesho}``)."""
+
+
+def test_the_page_says_which_samples_dial_the_directory() -> None:
+    assert 'service_codes: {"*152*00#": mrejesho}' in DOC
+    generic = DOC.split("## generic: our own format", 1)[1]
+    assert "as shipped, `*152*00#` opens the government directory" in generic
+
+
 @pytest.mark.parametrize("name", sorted(SAMPLES))
-async def test_each_sample_gets_the_reply_shown(client, name: str) -> None:
+async def test_each_sample_gets_the_reply_shown(gateway: GatewayFactory, name: str) -> None:
+    codes = shipped_settings().service_codes if name in SHIPPED_CODES else MREJESHO_CODES
+    client = await gateway(service_codes=codes)
     for sample in SAMPLES[name]:
         if sample.form:
             headers = {"Content-Type": "application/x-www-form-urlencoded"}

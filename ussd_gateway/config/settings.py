@@ -132,7 +132,9 @@ class Settings:
     )
     lookup_timeout: Annotated[float, SECONDS, above(0)] = 0.8
     submit_timeout: Annotated[float, SECONDS, above(0)] = 5.0
-    host: str = "0.0.0.0"
+    host: str = field(default="127.0.0.1", metadata=setting(env="HOST"))
+    """Listen address. This machine only by default: webhooks are open until ``providers:``
+    says otherwise, so listening on every interface (``0.0.0.0``) is a production decision."""
     port: Annotated[int, between(0, 65535)] = field(default=8080, metadata=setting(env="PORT"))
     redis_url: Annotated[str, REDIS_URL] | None = field(
         default=None, metadata=setting(env="REDIS_URL", file=False)

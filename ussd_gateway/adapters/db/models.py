@@ -50,6 +50,8 @@ DEAD = "dead"
 """Retried until the give-up age or attempt limit: a dead letter for an operator."""
 BACKEND_STATUSES: tuple[str, ...] = CASE_STATUSES
 """Statuses a backend reports back about a submission it holds (``domain.case_status``)."""
+SUBMISSION_STATUSES: tuple[str, ...] = (PENDING, DELIVERED, FAILED, DEAD, *BACKEND_STATUSES)
+"""Every status a submission can be in: the gateway's own, then its backend's."""
 
 
 def utcnow() -> dt.datetime:

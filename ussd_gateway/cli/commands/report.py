@@ -19,7 +19,9 @@ def register(commands: Any) -> None:
     funnel.add_argument("--service", required=True, help="service id, e.g. mrejesho")
     funnel.add_argument("--since", default="7d", help="7d, 24h, 30m, 2w or a date (default 7d)")
     funnel.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    funnel.add_argument("--png", metavar="FILE", help="also draw a funnel chart to FILE")
+    funnel.add_argument(
+        "--png", metavar="FILE", help="also draw a funnel chart to FILE (extra: [report])"
+    )
     funnel.set_defaults(func=run_funnel)
     summary = kinds.add_parser("summary", help="per day: sessions, completion, submissions")
     summary.add_argument("--service", default=None, help="one service only (default: all)")
@@ -45,6 +47,8 @@ def run_funnel(args: argparse.Namespace) -> int:
     from ussd_gateway.application.reports import funnel, funnel_png, funnel_table, load_journeys
     from ussd_gateway.engine.definition import DefinitionError
 
+    if args.png and not _can_draw():
+        return 1
     settings = load_settings(args.config)
     period = _since(args.since)
     if period is None:
@@ -54,6 +58,7 @@ def run_funnel(args: argparse.Namespace) -> int:
         definition = load_definitions(settings).get(args.service)
     except (DefinitionError, OSError):
         definition = None  # screens then follow the order citizens first reached them
+    known = _known_services(settings)
 
     async def compute() -> Any:
         engine = create_engine(settings.database_url)
@@ -63,6 +68,8 @@ def run_funnel(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     journeys = asyncio.run(compute())
+    if not journeys and _unknown(args.service, known):
+        return 2
     report = funnel(
         journeys,
         service=args.service,
@@ -79,6 +86,40 @@ def run_funnel(args: argparse.Namespace) -> int:
         funnel_png(report, args.png)
         print(f"funnel chart written to {args.png}", file=sys.stderr)
     return 0
+
+
+def _can_draw() -> bool:
+    """matplotlib is an extra: a web gateway does not need it, only this chart does."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print(
+            "report funnel --png needs matplotlib: pip install 'ussd-gateway[report]'",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def _known_services(settings: Any) -> set[str]:
+    """Services and directories of the menu files, broken ones included (their past sessions
+    are still worth a funnel); a service whose file is gone is known by its sessions."""
+    from ussd_gateway.application.menus.loading import load_services
+    from ussd_gateway.engine.definition import DefinitionError
+
+    try:
+        loaded = load_services(settings)
+    except (DefinitionError, OSError):
+        return set()
+    return {*loaded.definitions, *loaded.disabled, *loaded.fallback}
+
+
+def _unknown(service: str, known: set[str]) -> bool:
+    """A typo would otherwise print an empty report and look like nobody called: say so."""
+    if not known or service in known:
+        return False
+    print(f"unknown service {service!r}: choose one of {', '.join(sorted(known))}", file=sys.stderr)
+    return True
 
 
 def run_summary(args: argparse.Namespace) -> int:
@@ -111,6 +152,9 @@ def run_summary(args: argparse.Namespace) -> int:
         )
 
     days = asyncio.run(compute())
+    if args.service is not None and not days:
+        if _unknown(args.service, _known_services(settings)):
+            return 2
     if args.json:
         print(
             json.dumps({"since": since.isoformat(), "days": [d.as_json() for d in days]}, indent=2)

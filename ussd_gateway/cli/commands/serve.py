@@ -17,7 +17,11 @@ from ussd_gateway.http.prefork import serve_workers, worker_count
 
 def register(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the web server")
-    serve.add_argument("--host", default=None, help="listen address (default 0.0.0.0)")
+    serve.add_argument(
+        "--host",
+        default=None,
+        help="listen address (default $HOST or 127.0.0.1: this machine only; 0.0.0.0: all)",
+    )
     serve.add_argument("--port", type=int, default=None, help="listen port (default $PORT or 8080)")
     workers = serve.add_mutually_exclusive_group()
     workers.add_argument(
@@ -79,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(workers, str):
         print(workers, file=sys.stderr)
         return 2
+    _warn_if_exposed(settings, host)
     ready = f"ussd-gateway listening on http://{host}:{port}  (POST /ussd/africastalking)"
     if workers > 1:
         return serve_workers(app, host, port, workers, ready)
@@ -98,3 +103,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _warn_if_exposed(settings: Any, host: str) -> None:
+    """The tester's simulator lets anyone set a number's language and walk every menu: say so
+    loudly when it can be reached from other machines (open webhooks are named by the guard)."""
+    if not settings.simulator.enabled or _loopback(host):
+        return
+    logging.getLogger("ussd_gateway").warning(
+        "the browser simulator is on and %s is open to other machines: anyone who reaches it "
+        "can use GET /simulator; set ENV=production (or simulator.enabled: false) to turn it off",
+        host,
+    )
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve to anything
+        return False

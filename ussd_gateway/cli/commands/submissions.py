@@ -35,7 +35,9 @@ def register(commands: Any) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
 
     listing = actions.add_parser("list", help="newest first")
-    listing.add_argument("--status", help="pending, delivered, failed, dead, resolved, …")
+    listing.add_argument(
+        "--status", help="pending, delivered, failed, dead, or a backend's: resolved, …"
+    )
     listing.add_argument("--service", help="a service id, e.g. mrejesho")
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
@@ -99,6 +101,14 @@ def _print_json(value: Any) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from ussd_gateway.adapters.db.models import SUBMISSION_STATUSES
+
+    if args.status is not None and args.status not in SUBMISSION_STATUSES:
+        print(
+            f"unknown status {args.status!r}: choose one of {', '.join(SUBMISSION_STATUSES)}",
+            file=sys.stderr,
+        )
+        return 2
     rows = _with_ledger(
         args, lambda ledger: ledger.find(status=args.status, service=args.service, limit=args.limit)
     )
@@ -171,10 +181,14 @@ def run_show(args: argparse.Namespace) -> int:
 def run_retry(args: argparse.Namespace) -> int:
     from ussd_gateway.cli.audit_trail import record
 
-    references = _with_ledger(
-        args,
-        lambda ledger: ledger.requeue(reference=args.reference, dead=args.dead),
-    )
+    async def requeue(ledger: Any) -> tuple[list[str], str | None]:
+        references = await ledger.requeue(reference=args.reference, dead=args.dead)
+        if references or not args.reference:
+            return references, None
+        found = await ledger.show(args.reference)  # why not: say what it is
+        return references, found[0].status if found else None
+
+    references, status = _with_ledger(args, requeue)
     target = args.reference.upper() if args.reference else "dead"
     result = "ok" if references else "not_retryable" if args.reference else "none"
     detail = ", ".join(references) or None
@@ -186,7 +200,10 @@ def run_retry(args: argparse.Namespace) -> int:
     elif references:
         print(f"requeued {len(references)}: {', '.join(references)}")
     if not references and args.reference:
-        print(f"{args.reference}: no such failed, dead or pending submission", file=sys.stderr)
+        if status is None:
+            print(f"no submission {args.reference}", file=sys.stderr)
+        else:
+            print(f"{target} is {status}: nothing to retry", file=sys.stderr)
         return 1
     if not references and not args.json:
         print("nothing to retry")

@@ -13,9 +13,10 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ussd_gateway.adapters.connectors.base import AttemptResult, Connector, Delivery
@@ -65,10 +66,12 @@ class Claim:
     delivery: Delivery
     age_from: dt.datetime
     """Submitted, or requeued by an operator: when the give-up age starts counting."""
+    tries: int
+    """This try's number since submitted or requeued: what the retry budget counts."""
 
     @property
     def attempt(self) -> int:
-        return self.delivery.attempt
+        return self.tries
 
 
 class DeliverySender(Sender[Claim, AttemptResult]):
@@ -155,10 +158,12 @@ class DeliverySender(Sender[Claim, AttemptResult]):
             return ()
         configured = (Submission.backend.in_(list(self._connectors)),)
         rows = await queue.claim(worker, limit, self.pace.lease, _COLUMNS, configured)
+        earlier = await _attempts_before_requeue(queue, rows)
         return [
             Claim(
                 id=row.id,
                 age_from=row.requeued_at or row.created_at,
+                tries=row.attempts,
                 delivery=Delivery(
                     reference=row.reference,
                     service=row.service,
@@ -169,7 +174,7 @@ class DeliverySender(Sender[Claim, AttemptResult]):
                     data=row.data or {},
                     phone=row.phone,
                     created_at=row.created_at.isoformat(),
-                    attempt=row.attempts,
+                    attempt=earlier.get(row.id, 0) + row.attempts,
                 ),
             )
             for row in rows
@@ -195,7 +200,7 @@ class DeliverySender(Sender[Claim, AttemptResult]):
         attempt = insert(DeliveryAttempt).values(
             submission_id=item.id,
             reference=item.delivery.reference,
-            attempt=item.attempt,
+            attempt=item.delivery.attempt,
             started_at=started,
             status_code=result.status_code,
             outcome=result.outcome.value,
@@ -261,7 +266,7 @@ class DeliverySender(Sender[Claim, AttemptResult]):
                     "%s %s attempt %d → %s: %s",
                     item.delivery.reference,
                     backend,
-                    item.attempt,
+                    item.delivery.attempt,
                     status,
                     result.error,
                 )
@@ -271,8 +276,27 @@ class DeliverySender(Sender[Claim, AttemptResult]):
             item.delivery.reference,
             item.delivery.backend,
             mask_phone(item.delivery.phone),
-            item.attempt,
+            item.delivery.attempt,
             status,
             f" [{result.status_code}]" if result.status_code else "",
             f": {result.error}" if result.error else "",
         )
+
+
+async def _attempts_before_requeue(queue: Queue, rows: Sequence[Any]) -> dict[int, int]:
+    """Attempts recorded before an operator's requeue reset the budget, per requeued row: an
+    attempt keeps numbering on (operators and backends see 1, 2, 3, not 1, 1), while the
+    retry budget starts again. Rows never requeued need no query: their count is the budget's.
+    """
+    requeued = {row.id: row.attempts for row in rows if row.requeued_at is not None}
+    if not requeued:
+        return {}
+    query = (
+        select(DeliveryAttempt.submission_id, func.count())
+        .where(DeliveryAttempt.submission_id.in_(list(requeued)))
+        .group_by(DeliveryAttempt.submission_id)
+    )
+    async with queue.sessionmaker() as session:
+        counted = (await session.execute(query)).all()
+    # the count includes this budget's earlier tries (row.attempts - 1 of them)
+    return {sid: max(0, n - (requeued[sid] - 1)) for sid, n in counted}

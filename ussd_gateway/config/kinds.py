@@ -156,10 +156,12 @@ DATABASE_URL = Kind(
 """Only the databases the gateway is tested on; MySQL and others fail here, not at first use."""
 
 REDIS_URL = Kind(
-    "a Redis URL (redis://host:6379/0, rediss://…, unix:///path)",
-    _url_of("redis", "rediss", "unix"),
+    "a Redis URL (redis://host:6379/0, rediss://…, unix:///path,"
+    " redis+sentinel://h1:26379,h2:26379/<service>/<db>, redis+cluster://h1:7000,h2:7001,…)",
+    _url_of("redis", "rediss", "unix", "redis+sentinel", "redis+cluster"),
     _without_password,
 )
+"""The URL's scheme chooses the topology: one server, Sentinel or Redis Cluster."""
 
 SCALARS: Mapping[Any, Kind] = {
     str: Kind("text", as_text),

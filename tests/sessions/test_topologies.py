@@ -3,6 +3,7 @@ primary killed mid-test. The gateway is never restarted: the same ``REDIS_URL`` 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -11,14 +12,18 @@ import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.conftest import project_settings
 from tests.support.databases import TEST_DATABASE_URL_ENV, _postgresql_database
 from tests.support.phone import Phone
 from tests.support.redis_topology import Cluster, Sentinel
 from tests.support.serve import ServeProcesses, Server
 from tests.test_journeys import give_feedback
+from tests.test_reload import Project, reload, versions
+from ussd_gateway.http.app import create_app
 
 ENTRIES = ["1", "1", "1", "Maji hayatoki kijijini wiki nzima", "2", "1"]
 REFERENCE = re.compile(r"Namba ya kumbukumbu: ([2-9A-Z]{8})")
@@ -177,3 +182,33 @@ def test_two_processes_on_a_cluster_complete_alternating_journeys_and_survive_a_
     assert len(completed) >= 55, after
     assert all(reference is not None for reference, _ in after[10:]), after
     assert len(set(completed) | set(references)) == 200 + len(completed)
+
+
+@pytest.mark.parametrize("kind", ["sentinel", "cluster"])
+async def test_a_reload_at_one_process_reaches_the_other_on(
+    kind: str,
+    request: pytest.FixtureRequest,
+    aiohttp_client: Callable[..., Any],
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    """The reload announcement is pub/sub: through Sentinel on the primary it names; on a
+    cluster on the node serving the channel's slot, which the cluster forwards to all nodes."""
+    topology = request.getfixturevalue(kind)
+    (tmp_path / "project").mkdir()
+    project = Project(tmp_path / "project")
+    settings = project_settings(
+        **project.settings(), redis_url=topology.url, database_url=sqlite_url
+    )
+    first = await aiohttp_client(create_app(settings))
+    second = await aiohttp_client(create_app(settings))
+    project.publish_v2()
+    for _ in range(60):  # the listener subscribes within a moment of start-up
+        status, answer = await reload(first)
+        assert status == 200, answer
+        if (await versions(second))["current"] == answer["services"]["mrejesho"]["new"]:
+            break
+        project.edit("Karibu e-Mrejesho", "Karibu e-Mrejesho ")  # a new version to announce
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("the other process never heard of the reload")

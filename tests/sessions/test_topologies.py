@@ -119,13 +119,15 @@ def _post(url: str, session: str, phone: str, text: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def _journey(servers: list[Server], n: int) -> tuple[str | None, list[int]]:
-    """One journey whose hops alternate between the servers: its reference (None when a hop
-    ended it early, politely) and every status seen."""
+def _journey(
+    servers: list[Server], n: int, hops: range = range(len(ENTRIES) + 1)
+) -> tuple[str | None, list[int]]:
+    """One journey (or ``hops`` of it) whose hops alternate between the servers: its reference
+    (None when a hop ended it early, politely, or it is not over) and every status seen."""
     session, phone = f"ATUid_topology_{n}", f"+2557130{n:05d}"
     statuses = []
     reply = ""
-    for hop in range(len(ENTRIES) + 1):
+    for hop in hops:
         status, reply = _post(servers[(n + hop) % 2].url, session, phone, "*".join(ENTRIES[:hop]))
         statuses.append(status)
         if status != 200 or reply.startswith("END "):
@@ -170,8 +172,17 @@ def test_two_processes_on_a_cluster_complete_alternating_journeys_and_survive_a_
     assert len(set(references)) == 200
     print(f"cluster: 200 alternating journeys, 200 distinct references in {elapsed:.1f}s")
 
+    in_flight = range(300, 330)
+    for n in in_flight:  # half-way through when the primary dies
+        assert _journey(servers, n, range(0, 4)) == (None, [200] * 4)
     victim, seconds = cluster.fail_primary()
     print(f"cluster failover: primary on port {victim} replaced after {seconds:.2f}s")
+    finished = [_journey(servers, n, range(4, len(ENTRIES) + 1)) for n in in_flight]
+    assert {status for _, seen in finished for status in seen} == {200}, finished  # no 5xx
+    print(
+        f"cluster: {sum(r is not None for r, _ in finished)} of {len(finished)} journeys in "
+        "flight across the failover completed; the others ended with the polite END"
+    )
 
     after = [_journey(servers, n) for n in range(200, 260)]
     statuses = {status for _, seen in after for status in seen}
@@ -182,6 +193,9 @@ def test_two_processes_on_a_cluster_complete_alternating_journeys_and_survive_a_
     assert len(completed) >= 55, after
     assert all(reference is not None for reference, _ in after[10:]), after
     assert len(set(completed) | set(references)) == 200 + len(completed)
+    print(
+        f"cluster: {len(completed)} of {len(after)} journeys started after the failover completed"
+    )
 
 
 @pytest.mark.parametrize("kind", ["sentinel", "cluster"])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.exceptions import ResponseError
 
 from tests.conftest import project_settings
 from tests.support.databases import TEST_DATABASE_URL_ENV, _postgresql_database
@@ -23,6 +24,9 @@ from tests.support.redis_topology import Cluster, Sentinel
 from tests.support.serve import ServeProcesses, Server
 from tests.test_journeys import give_feedback
 from tests.test_reload import Project, reload, versions
+from ussd_gateway.adapters.limits import Once, RedisLimitState
+from ussd_gateway.adapters.redis.batcher import Batcher
+from ussd_gateway.adapters.redis.client import connect
 from ussd_gateway.http.app import create_app
 
 ENTRIES = ["1", "1", "1", "Maji hayatoki kijijini wiki nzima", "2", "1"]
@@ -45,7 +49,16 @@ def sentinel(tmp_path: Path) -> Iterator[Sentinel]:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster of the test's own: it may kill a node."""
     topology = Cluster(tmp_path / "cluster")
+    yield topology
+    topology.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One cluster for the tests that leave it whole (keys are the tests' own)."""
+    topology = Cluster(tmp_path_factory.mktemp("cluster"))
     yield topology
     topology.stop()
 
@@ -83,10 +96,10 @@ async def test_sentinel_failover_is_followed_without_a_restart(gateway, sentinel
     assert ready["topology"]["primary_reachable"] is True, ready
 
 
-async def test_a_cluster_serves_journeys_language_and_resume(gateway, cluster) -> None:
+async def test_a_cluster_serves_journeys_language_and_resume(gateway, shared_cluster) -> None:
     """Every hop's calls stay on one slot each: journeys complete, a number's language is
     remembered and a dropped journey is offered back, across slots."""
-    client = await gateway(redis_url=cluster.url)
+    client = await gateway(redis_url=shared_cluster.url)
     ready = await (await client.get("/readyz")).json()
     assert ready["ready"] is True and ready["topology"]["kind"] == "cluster", ready
     references = {await give_feedback(Phone(client, number=f"+25571200{n:04d}")) for n in range(5)}
@@ -198,7 +211,7 @@ def test_two_processes_on_a_cluster_complete_alternating_journeys_and_survive_a_
     )
 
 
-@pytest.mark.parametrize("kind", ["sentinel", "cluster"])
+@pytest.mark.parametrize("kind", ["sentinel", "shared_cluster"])
 async def test_a_reload_at_one_process_reaches_the_other_on(
     kind: str,
     request: pytest.FixtureRequest,
@@ -226,3 +239,37 @@ async def test_a_reload_at_one_process_reaches_the_other_on(
         await asyncio.sleep(0.1)
     else:
         pytest.fail("the other process never heard of the reload")
+
+
+async def test_on_a_cluster_counters_of_many_slots_count_and_copies_are_free(
+    shared_cluster: Cluster,
+) -> None:
+    """A request's counters hash to different slots: each is counted on its own; a repeated
+    copy of one request (its ``Once``) is not counted again."""
+    client = connect(shared_cluster.url)
+    try:
+        state = RedisLimitState(client=client)
+        counters = [("ussd:rl:number:a:0", 60.0), ("ussd:rl:provider:b:0", 60.0)]
+        assert len({client.keyslot(key) for key, _ in counters}) == 2
+        once = Once("ussd:rl:once:hop-1", 60.0)
+        assert await state.count_soon(counters, once) == [1, 1]
+        assert await state.count_soon(counters, once) == [1, 1]  # a copy: counts as they are
+        assert await state.count_soon(counters) == [2, 2]
+    finally:
+        await client.aclose()
+
+
+async def test_on_a_cluster_a_call_whose_keys_span_slots_fails_alone(
+    shared_cluster: Cluster,
+) -> None:
+    client = connect(shared_cluster.url)
+    try:
+        batcher = Batcher(client)
+        batcher.register({"get": "return redis.call('GET', KEYS[1])"})
+        across = batcher.submit("get", ["ussd:{a}", "ussd:{b}"])
+        fine = batcher.submit("get", ["ussd:{a}"])
+        with pytest.raises(ResponseError, match="not on one cluster slot"):
+            await across
+        assert await fine is None
+    finally:
+        await client.aclose()

@@ -114,6 +114,13 @@ class Cluster(_Processes):
 
     def __init__(self, workdir: Path, primaries: int = 3) -> None:
         super().__init__(workdir)
+        try:
+            self._create(primaries)
+        except BaseException:  # nothing left running when start-up fails
+            self.stop()
+            raise
+
+    def _create(self, primaries: int) -> None:
         self.ports = [_cluster_port() for _ in range(primaries * 2)]
         for port in self.ports:
             self._start(
@@ -183,6 +190,13 @@ class Sentinel(_Processes):
         self.primary = free_port()
         self.replica = free_port()
         self.sentinel = free_port()
+        try:
+            self._create(workdir, service)
+        except BaseException:  # nothing left running when start-up fails
+            self.stop()
+            raise
+
+    def _create(self, workdir: Path, service: str) -> None:
         self._start(self.primary)
         self._start(self.replica, "--replicaof", "127.0.0.1", str(self.primary))
         _until("the replica to sync", lambda: "master_link_status:up" in self._replication(), 20)

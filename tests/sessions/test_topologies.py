@@ -24,6 +24,7 @@ from tests.support.redis_topology import Cluster, Sentinel
 from tests.support.serve import ServeProcesses, Server
 from tests.test_journeys import give_feedback
 from tests.test_reload import Project, reload, versions
+from ussd_gateway.adapters.broadcast import CHANNEL
 from ussd_gateway.adapters.limits import Once, RedisLimitState
 from ussd_gateway.adapters.redis.batcher import Batcher
 from ussd_gateway.adapters.redis.client import connect
@@ -273,3 +274,40 @@ async def test_on_a_cluster_a_call_whose_keys_span_slots_fails_alone(
         assert await fine is None
     finally:
         await client.aclose()
+
+
+async def test_reload_announcements_survive_a_failover_of_the_channels_node(
+    cluster: Cluster,
+    aiohttp_client: Callable[..., Any],
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    """The listener's node (the channel's slot's primary) dies: it subscribes again on the
+    replica that took over, and the next reload reaches the other process."""
+    (tmp_path / "project").mkdir()
+    project = Project(tmp_path / "project")
+    settings = project_settings(
+        **project.settings(), redis_url=cluster.url, database_url=sqlite_url
+    )
+    first = await aiohttp_client(create_app(settings))
+    second = await aiohttp_client(create_app(settings))
+    client = connect(cluster.url)
+    try:
+        await client.initialize()
+        node = client.get_node_from_key(CHANNEL)
+        assert node is not None
+        victim = node.port
+    finally:
+        await client.aclose()
+    assert victim in cluster.primaries()
+    await asyncio.to_thread(cluster.fail_primary, victim)
+    project.publish_v2()
+    for _ in range(100):  # the listener resubscribes within a second or two
+        status, answer = await reload(first)
+        assert status == 200, answer
+        if (await versions(second))["current"] == answer["services"]["mrejesho"]["new"]:
+            break
+        project.edit("Karibu e-Mrejesho", "Karibu e-Mrejesho ")  # a new version to announce
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("the other process never heard of the reload after the failover")

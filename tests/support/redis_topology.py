@@ -150,7 +150,13 @@ class Cluster(_Processes):
             timeout=60,
         )
         _until("the cluster to be ok", self.ok, 30)
-        _until("every replica to sync", lambda: len(self.primaries()) == primaries, 30)
+        _until("the primaries to be known", lambda: len(self.primaries()) == primaries, 30)
+        _until("every replica to sync", self._replicas_synced, 30)
+
+    def _replicas_synced(self) -> bool:
+        """A replica whose link never came up cannot be promoted."""
+        replicas = [p for p in self.ports if p not in self.primaries()]
+        return all("master_link_status:up" in info(p, "INFO", "replication") for p in replicas)
 
     @property
     def url(self) -> str:
@@ -168,9 +174,10 @@ class Cluster(_Processes):
                 found.append(port)
         return found
 
-    def fail_primary(self) -> tuple[int, float]:
-        """Kill a primary; its port and the seconds until a replica took over its slots."""
-        victim = self.primaries()[0]
+    def fail_primary(self, victim: int | None = None) -> tuple[int, float]:
+        """Kill a primary (``victim``, or any); its port and the seconds until a replica took
+        over its slots."""
+        victim = victim or self.primaries()[0]
         before = set(self.primaries())
         self.kill(victim)
 

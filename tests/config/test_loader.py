@@ -331,10 +331,16 @@ def test_database_and_redis_urls_are_checked_when_read(tmp_path: Path) -> None:
         )
     assert raised.value.problems == (
         "environment: REDIS_URL: expected a Redis URL (redis://host:6379/0, rediss://…, "
-        "unix:///path), got '127.0.0.1:6379'",
+        "unix:///path, redis+sentinel://h1:26379,h2:26379/<service>/<db>, "
+        "redis+cluster://h1:7000,h2:7001,…), got '127.0.0.1:6379'",
         "environment: DATABASE_URL: expected a SQLite or PostgreSQL URL "
         "(sqlite:///var/gateway.db, postgresql://user@host/db), got 'mysql://u:***@h/db'",
     )
     good = {"DATABASE_URL": "postgres://u:pw@h/db", "REDIS_URL": "rediss://h:6380/2"}
     settings = load_settings(path, env=good)
     assert (settings.database_url, settings.redis_url) == (good["DATABASE_URL"], good["REDIS_URL"])
+    for topology in (
+        "redis+sentinel://:pw@h1:26379,h2:26379/gw/2",
+        "redis+cluster://h1:7000,h2:7001",
+    ):
+        assert load_settings(path, env={"REDIS_URL": topology}).redis_url == topology

@@ -58,18 +58,22 @@ class ServeProcesses:
         self.workdir = workdir
         self._running: list[tuple[subprocess.Popen[bytes], IO[str]]] = []
 
-    def start(self, *options: str) -> Server:
+    def start(
+        self, *options: str, env: Mapping[str, str] | None = None, name: str = "serve"
+    ) -> Server:
+        """``env`` adds to (or replaces) the process's environment; ``name`` names its log."""
         for part in ("config", "menus"):
             if not (self.workdir / part).exists():
                 shutil.copytree(ROOT / part, self.workdir / part)
         port = free_port()
-        env = {
+        environment = {
             k: v
             for k, v in os.environ.items()
             if k not in {"REDIS_URL", "DATABASE_URL", "USSD_MENUS_DIR", "USSD_CONFIG", "PORT"}
         }
-        env["DATABASE_URL"] = f"sqlite+aiosqlite:///{self.workdir / 'gateway.db'}"
-        log_path = self.workdir / "serve.log"
+        environment["DATABASE_URL"] = f"sqlite+aiosqlite:///{self.workdir / 'gateway.db'}"
+        environment.update(env or {})
+        log_path = self.workdir / f"{name}.log"
         log = log_path.open("w")
         process = subprocess.Popen(
             [
@@ -84,7 +88,7 @@ class ServeProcesses:
                 *options,
             ],
             cwd=self.workdir,
-            env=env,
+            env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -20,9 +20,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from ussd_gateway.adapters.redis.batcher import Batcher
+from ussd_gateway.adapters.redis.client import is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,12 @@ return out
 """
 
 
+# Cluster only. PEEK: KEYS counter. The count as it is.
+PEEK = """
+return tonumber(redis.call('GET', KEYS[1]) or '0')
+"""
+
+
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
@@ -127,11 +135,20 @@ def _ms(seconds: float) -> int:
 class RedisLimitState(LimitState):
     """Shared by every web process, so a limit holds however many processes serve."""
 
-    def __init__(self, *, client: aioredis.Redis, batcher: Batcher | None = None) -> None:
+    def __init__(
+        self, *, client: aioredis.Redis | RedisCluster, batcher: Batcher | None = None
+    ) -> None:
         self.client = client
         self.batcher = batcher or Batcher(client)
         self._quiet_until = 0.0
         self.batcher.register({"count": COUNT})
+        self.split = is_cluster(client)
+        """On a cluster each counter is a call of its own: a request's counters are named after
+        different things (the number, the provider, the service), so they hash to different
+        slots, and one script may only touch one slot. The copy's key is counted first, in a
+        round trip of its own, as whether to count the rest depends on it."""
+        if self.split:
+            self.batcher.register({"peek": PEEK})
 
     def _warn(self, exc: BaseException) -> None:
         now = time.monotonic()
@@ -140,6 +157,12 @@ class RedisLimitState(LimitState):
             log.warning("guard: redis count failed, not limiting: %s: %s", type(exc).__name__, exc)
 
     def count_soon(self, counters: Counters, once: Once | None = None) -> asyncio.Future[list[int]]:
+        if self.split:
+            counted: asyncio.Future[list[int]] = asyncio.ensure_future(
+                self._count_by_slot(counters, once)
+            )
+            counted.add_done_callback(self._failed)
+            return counted
         keys = [key for key, _ in counters]
         args = [0 if once is None else FREE_COPIES]
         args += [_ms(window) for _, window in counters]
@@ -149,6 +172,20 @@ class RedisLimitState(LimitState):
         counted = self.batcher.submit("count", keys, args)
         counted.add_done_callback(self._failed)
         return counted
+
+    async def _count_by_slot(self, counters: Counters, once: Once | None) -> list[int]:
+        add = True
+        if once is not None:
+            (copies,) = await self.batcher.submit("count", [once.key], [0, _ms(once.ttl)])
+            add = copies == 1 or copies > FREE_COPIES + 1
+        calls = [
+            self.batcher.submit("count", [key], [0, _ms(window)])
+            if add
+            else self.batcher.submit("peek", [key])
+            for key, window in counters
+        ]
+        results = await asyncio.gather(*calls)
+        return [int(r[0]) if add else int(r) for r in results]
 
     def _failed(self, counted: asyncio.Future[Any]) -> None:
         if counted.cancelled():

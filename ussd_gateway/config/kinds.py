@@ -155,11 +155,28 @@ DATABASE_URL = Kind(
 )
 """Only the databases the gateway is tested on; MySQL and others fail here, not at first use."""
 
+
+def _redis_url(value: Any) -> str:
+    """A Redis URL whose topology can be built: Sentinel's names its service, every host list
+    has a host."""
+    text = _url_of("redis", "rediss", "unix", "redis+sentinel", "redis+cluster")(value)
+    scheme, _, rest = text.partition("://")
+    if scheme.lower() in {"redis+sentinel", "redis+cluster"}:
+        hosts, _, path = rest.rpartition("@")[2].partition("/")
+        if any(not host.strip() or host.strip().startswith(":") for host in hosts.split(",")):
+            raise ValueError(text)
+        if scheme.lower() == "redis+sentinel" and not path.strip("/"):
+            raise ValueError(text)
+    return text
+
+
 REDIS_URL = Kind(
-    "a Redis URL (redis://host:6379/0, rediss://…, unix:///path)",
-    _url_of("redis", "rediss", "unix"),
+    "a Redis URL (redis://host:6379/0, rediss://…, unix:///path,"
+    " redis+sentinel://h1:26379,h2:26379/<service>/<db>, redis+cluster://h1:7000,h2:7001,…)",
+    _redis_url,
     _without_password,
 )
+"""The URL's scheme chooses the topology: one server, Sentinel or Redis Cluster."""
 
 SCALARS: Mapping[Any, Kind] = {
     str: Kind("text", as_text),

@@ -8,8 +8,9 @@ from prometheus_client import CollectorRegistry
 from ussd_gateway.adapters.observe.database import DatabaseFigures
 from ussd_gateway.adapters.observe.events import EventRecorder, events_engine
 from ussd_gateway.adapters.observe.metrics import CONTENT_TYPE, exposition
+from ussd_gateway.adapters.redis.client import topology
 from ussd_gateway.config.settings import Settings
-from ussd_gateway.http.keys import DATABASE, DEFINITIONS, GATEWAY
+from ussd_gateway.http.keys import DATABASE, DEFINITIONS, GATEWAY, SETTINGS
 
 EVENTS = web.AppKey("session_events", EventRecorder)
 FIGURES = web.AppKey("database_figures", DatabaseFigures)
@@ -29,6 +30,15 @@ async def menus_loaded(app: web.Application) -> None:
     """Readiness: at least one service is loaded (menus are checked before serving)."""
     if not app[DEFINITIONS]:
         raise LookupError("no menus loaded")
+
+
+def redis_topology(app: web.Application) -> dict[str, object]:
+    """What ``REDIS_URL`` names (no password): one server, Sentinel or a cluster; the
+    in-process store when it is unset."""
+    url = app[SETTINGS].redis_url
+    if not url:
+        return {"kind": "memory"}
+    return topology(url).describe()
 
 
 def setup_observability(app: web.Application, settings: Settings) -> None:

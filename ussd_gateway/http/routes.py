@@ -9,7 +9,7 @@ from functools import partial
 from aiohttp import web
 
 from ussd_gateway.http.keys import SESSIONS, SUBMISSIONS
-from ussd_gateway.http.observability import menus_loaded
+from ussd_gateway.http.observability import menus_loaded, redis_topology
 from ussd_gateway.http.webhooks import setup_webhooks
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """200 only when the session store and the database answer and menus are loaded."""
+    """200 only when the session store and the database answer and menus are loaded; says
+    which Redis topology the sessions live on and whether its primary answered."""
     checks: dict[str, dict[str, object]] = {}
     ok = True
     for name, probe in (
@@ -36,7 +37,10 @@ async def readyz(request: web.Request) -> web.Response:
             ok = False
             checks[name] = {"ok": False, "error": type(exc).__name__}
         checks[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return web.json_response({"ready": ok, "checks": checks}, status=200 if ok else 503)
+    topology = {**redis_topology(request.app), "primary_reachable": checks["sessions"]["ok"]}
+    return web.json_response(
+        {"ready": ok, "checks": checks, "topology": topology}, status=200 if ok else 503
+    )
 
 
 def setup_routes(app: web.Application) -> None:

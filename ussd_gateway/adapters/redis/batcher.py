@@ -22,8 +22,11 @@ failure or timeout fails every call of the batch (each caller then ends its hop 
 Calls of a batch run in one script, so Redis runs them back to back; each call is atomic.
 
 The keys a function touches are passed to it (as its ``KEYS``) inside the JSON, not as the
-script's declared keys: one Redis server does not mind. Redis Cluster needs declared keys on
-one slot per script call: the batch must then be split by slot (the scale-out issue).
+script's declared keys: one Redis server does not mind. Redis Cluster runs a script on the node
+of its declared keys, and only on keys of one slot: on a cluster client a batch leaves as one
+script call per slot, each declaring one key of its slot (so redis-py's cluster client routes
+it, and follows a moved slot or a failover), the slots' calls sent together. Every call's keys
+must then share a slot (hash tags); a call whose keys do not is failed alone, before sending.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
-from ussd_gateway.adapters.redis.client import TIMEOUT
+from ussd_gateway.adapters.redis.client import TIMEOUT, is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +78,7 @@ FULL_BATCH = 16
 class Batcher:
     """Batches the calls of one client; one per client, shared by everything that uses it."""
 
-    def __init__(self, client: aioredis.Redis, *, timeout: float = TIMEOUT) -> None:
+    def __init__(self, client: aioredis.Redis | RedisCluster, *, timeout: float = TIMEOUT) -> None:
         self.client = client
         self.timeout = timeout
         """Seconds a batch's round trip may take, its write and its read together."""
@@ -82,6 +86,7 @@ class Batcher:
         self._script: Any = None
         self._queued: list[tuple[list[Any], asyncio.Future[Any]]] = []
         self._sending: set[asyncio.Task[None]] = set()
+        self._cluster = is_cluster(client)
 
     def register(self, functions: Mapping[str, str]) -> None:
         """Add Lua functions by name; each body reads ``KEYS`` and ``ARGV`` as a script does."""
@@ -134,9 +139,32 @@ class Batcher:
 
     async def _send(self, batch: list[tuple[list[Any], asyncio.Future[Any]]]) -> None:
         """In a task of its own: a caller giving up (cancelled) never breaks the others' calls."""
+        if self._cluster:
+            await self._send_by_slot(batch)
+            return
+        await self._send_to(batch, None)
+
+    async def _send_by_slot(self, batch: list[tuple[list[Any], asyncio.Future[Any]]]) -> None:
+        """A cluster's batch: one script call per slot, all sent together."""
+        slots: dict[int, list[tuple[list[Any], asyncio.Future[Any]]]] = {}
+        for call, reply in batch:
+            found = {self.client.keyslot(key) for key in call[1]}
+            if len(found) != 1:
+                if not reply.done():
+                    reply.set_exception(
+                        ResponseError(f"{call[0]}: keys {call[1]!r} are not on one cluster slot")
+                    )
+                continue
+            slots.setdefault(found.pop(), []).append((call, reply))
+        await asyncio.gather(*(self._send_to(calls, calls[0][0][1][0]) for calls in slots.values()))
+
+    async def _send_to(
+        self, batch: list[tuple[list[Any], asyncio.Future[Any]]], key: str | None
+    ) -> None:
+        """One script call for ``batch``: declaring ``key`` (a cluster's slot), or none."""
         calls = orjson.dumps([call for call, _ in batch])
         try:
-            results = await self._evaluate(calls)
+            results = await (self._evaluate(calls) if key is None else self._on_slot(key, calls))
         except Exception as exc:
             for _, reply in batch:
                 if not reply.done():
@@ -169,6 +197,18 @@ class Batcher:
         except RedisConnectionError:
             pass
         return await self._round_trip(script.sha, calls)
+
+    async def _on_slot(self, key: str, calls: bytes) -> Any:
+        """The dispatcher's reply from the node serving ``key``'s slot, through the cluster
+        client (which follows MOVED replies and refreshes its map after a failover); the
+        script loaded again on a node that lacks it (a promoted replica)."""
+        script = self._dispatcher()
+        async with asyncio.timeout(self.timeout):
+            try:
+                return await self.client.evalsha(script.sha, 1, key, calls)
+            except NoScriptError:
+                await self.client.script_load(script.script)
+            return await self.client.evalsha(script.sha, 1, key, calls)
 
     async def _round_trip(self, sha: str, calls: bytes) -> Any:
         """One command on one of the pool's connections, under one deadline for the write and

@@ -6,9 +6,15 @@ journey), and one that writes the session and its resume copy and releases the l
 floor for a locked read-modify-write whose "modify" runs in Python. Both go through the client's
 ``Batcher``, so the calls of concurrent hops share one script call (see ``adapters/redis``).
 
-Each function is given every key it touches. The session's own keys share a hash tag; the
-language and resume keys hash elsewhere, which one Redis server does not mind. On Redis Cluster
-those two must be read and written by calls of their own (the scale-out issue).
+Each function is given every key it touches. The session's own keys (session, lock, stalled
+request) share the hash tag ``{<session key>}``; the language and resume keys are named after
+the number, not the session, so they hash elsewhere, which one Redis server does not mind. On
+Redis Cluster a script runs on one slot: there the language and resume copy are read, and the
+resume copy written, by calls of their own, sent in the same batch as the session's call (so
+still one round trip). What that gives up: on a cluster the first hop reads the number's
+dropped journey just before taking the session's lock rather than under it, and the resume copy
+is written beside the session rather than in the same script; a crash between the two leaves
+the copy one hop behind, which the resume offer tolerates (it shows the journey as it was).
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from ussd_gateway.adapters.redis.batcher import Batcher
-from ussd_gateway.adapters.redis.client import TIMEOUT
+from ussd_gateway.adapters.redis.client import TIMEOUT, is_cluster
 from ussd_gateway.adapters.sessions.base import (
     DIALS_TTL,
     Arrival,
@@ -90,6 +97,46 @@ end
 return 0
 """
 
+# Cluster only, where a script's keys share one slot.
+# GET: KEYS key. RESUME_COPY: KEYS resume; ARGV copy (write|drop|keep), session, resume ms.
+# DIALS: KEYS dial counter; ARGV new (1|0), ttl ms: INCR (or GET) and the expiry refreshed.
+GET = """
+return redis.call('GET', KEYS[1])
+"""
+
+RESUME_COPY = """
+if ARGV[1] == 'write' then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+elseif ARGV[1] == 'drop' then
+  redis.call('DEL', KEYS[1])
+end
+return 1
+"""
+
+# DROPPED_INDEX: KEYS dropped index; ARGV copy (write|drop|keep), resume key, updated_at,
+# oldest kept, resume ms: SAVE_AND_RELEASE's index update, alone in its slot.
+DROPPED_INDEX = """
+if ARGV[1] == 'write' then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+elseif ARGV[1] == 'drop' then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+DIALS = """
+local count
+if ARGV[1] == '1' then
+  count = redis.call('INCR', KEYS[1])
+else
+  count = tonumber(redis.call('GET', KEYS[1]) or '0')
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return count
+"""
+
 _FIRST_RETRY = 0.005
 _MAX_RETRY = 0.05
 
@@ -141,7 +188,7 @@ class RedisSessionStore(SessionStore):
     def __init__(
         self,
         *,
-        client: aioredis.Redis,
+        client: aioredis.Redis | RedisCluster,
         batcher: Batcher | None = None,
         ttl: float = 180.0,
         resume_window: float = 300.0,
@@ -163,6 +210,17 @@ class RedisSessionStore(SessionStore):
         self.batcher.register(
             {"lock_and_get": LOCK_AND_GET, "save_and_release": SAVE_AND_RELEASE, "release": RELEASE}
         )
+        self.split = is_cluster(client)
+        """On a cluster: the number's keys in calls of their own (see the module's docstring)."""
+        if self.split:
+            self.batcher.register(
+                {
+                    "get": GET,
+                    "resume_copy": RESUME_COPY,
+                    "dropped_index": DROPPED_INDEX,
+                    "dials": DIALS,
+                }
+            )
         self._tokens = map(f"{secrets.token_hex(8)}:{{}}".format, itertools.count())
         """Lock tokens: unique to this store (built in each process), one per acquisition;
         cheaper than drawing 16 random bytes from the system on every hop."""
@@ -197,11 +255,37 @@ class RedisSessionStore(SessionStore):
             self.keys.session(session_key),
             self.keys.stalled(session_key),
         ]
-        if arrival is not None:
+        number: asyncio.Future[list[Any]] | None = None
+        if arrival is not None and self.split:
+            number = asyncio.gather(
+                self._call("read", "get", [self.keys.language(arrival.phone)], []),
+                self._call("read", "get", [self.keys.resume(arrival.service, arrival.phone)], []),
+            )
+        elif arrival is not None:
             keys += [
                 self.keys.language(arrival.phone),
                 self.keys.resume(arrival.service, arrival.phone),
             ]
+        try:
+            token, reply = await self._lock_and_read(session_key, token, keys)
+        except BaseException:
+            if number is not None:
+                number.cancel()
+                await asyncio.gather(number, return_exceptions=True)
+            raise
+        if number is not None:
+            try:
+                language, dropped = await number
+            except BaseException:
+                await self._release_quietly(session_key, token)
+                raise
+            if reply[1] is None:
+                reply = [*reply[:3], language, dropped]
+        return token, reply
+
+    async def _lock_and_read(
+        self, session_key: str, token: str, keys: list[str]
+    ) -> tuple[str, Any]:
         args = [token, _ms(self.lock_timeout)]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lock_wait
@@ -219,21 +303,25 @@ class RedisSessionStore(SessionStore):
             delay = min(delay * 2, _MAX_RETRY)
 
     async def _save_and_release(self, session: Session, session_key: str, token: str) -> None:
-        keys = [
-            self.keys.session(session_key),
-            self.keys.lock(session_key),
-            self._resume_key(session),
-            self.keys.dropped(session.service),
-        ]
-        args = [
-            token,
-            session.dumps(),
-            _ms(self.ttl),
-            ResumeCopy.on_save(session).value,
-            _ms(self.resume_window),
-            repr(session.updated_at),
-            repr(session.updated_at - self.resume_window),
-        ]
+        keys = [self.keys.session(session_key), self.keys.lock(session_key)]
+        value = session.dumps()
+        copy = ResumeCopy.on_save(session).value
+        moved = [repr(session.updated_at), repr(session.updated_at - self.resume_window)]
+        if self.split:
+            # on a cluster the resume copy (per number) and the dropped index (per service)
+            # live in other slots than the session: three calls, sent together
+            resume = self._resume_key(session)
+            index = [self.keys.dropped(session.service)]
+            await asyncio.gather(
+                self._call("save", "save_and_release", keys, [token, value, _ms(self.ttl), "keep"]),
+                self._call("save", "resume_copy", [resume], [copy, value, _ms(self.resume_window)]),
+                self._call(
+                    "save", "dropped_index", index, [copy, resume, *moved, _ms(self.resume_window)]
+                ),
+            )
+            return
+        keys += [self._resume_key(session), self.keys.dropped(session.service)]
+        args = [token, value, _ms(self.ttl), copy, _ms(self.resume_window), *moved]
         await self._call("save", "save_and_release", keys, args)
 
     async def _call(self, what: str, name: str, keys: list[str], args: list[Any]) -> Any:
@@ -306,7 +394,10 @@ class RedisSessionStore(SessionStore):
                     pipe.zrem(index, key)
                 removed = await pipe.execute()
             claimed = [key for key, ours in zip(due, removed, strict=True) if ours]
-            values = await self.client.mget(claimed) if claimed else []
+            if self.split:  # the resume copies are in many slots
+                values = await asyncio.gather(*(self.client.get(key) for key in claimed))
+            else:
+                values = await self.client.mget(claimed) if claimed else []
         return [s for s in (_decode(raw) for raw in values) if s is not None]
 
     async def language(self, phone: str) -> str | None:
@@ -320,6 +411,9 @@ class RedisSessionStore(SessionStore):
     async def dials(self, scope: str, phone: str, *, new: bool) -> int:
         """One trip: INCR or GET, with the expiry refreshed in the same transaction."""
         key = self.keys.dials(scope, phone)
+        if self.split:
+            count = await self._call("count", "dials", [key], [int(new), _ms(DIALS_TTL)])
+            return int(count or 0)
         async with _unavailable("count"):
             async with self.client.pipeline(transaction=True) as pipe:
                 if new:
@@ -331,8 +425,13 @@ class RedisSessionStore(SessionStore):
         return int(count or 0)
 
     async def ping(self) -> None:
+        """The primary answers (on a cluster: every slot's primary, as any session may hash to
+        any slot; through Sentinel: the primary Sentinel names now)."""
         async with _unavailable("ping"):
-            await self.client.ping()
+            if isinstance(self.client, RedisCluster):
+                await self.client.ping(target_nodes=RedisCluster.PRIMARIES)
+            else:
+                await self.client.ping()
 
     async def close(self) -> None:
         """Let trips in flight finish; close the client only if this store created it (a shared

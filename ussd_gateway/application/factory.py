@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.adapters.db.migrate import upgrade
+from ussd_gateway.adapters.fetch import BackendFetcher
 from ussd_gateway.adapters.limits import LimitState, MemoryLimitState, RedisLimitState
 from ussd_gateway.adapters.observe.events import EventRecorder, events_engine
 from ussd_gateway.adapters.observe.observer import GatewayObserver
@@ -34,6 +35,7 @@ from ussd_gateway.application.sms.limits import InboundLimits
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.runner import Engine
 from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
+from ussd_gateway.ports.fetch import Fetcher
 from ussd_gateway.ports.observer import HopObserver
 from ussd_gateway.ports.sessions import SessionStore, StoreUnavailable
 from ussd_gateway.ports.submissions import EnginePorts
@@ -53,6 +55,7 @@ def build_hops(
     ports: EnginePorts,
     observer: HopObserver | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    fetcher: Fetcher | None = None,
 ) -> HopService:
     """The hop service on these parts: what servers put the guard in front of (``open_gateway``)
     and journey tests run menus on alone."""
@@ -61,6 +64,8 @@ def build_hops(
             ports=ports,
             lookup_timeout=settings.lookup_timeout,
             submit_timeout=settings.submit_timeout,
+            fetcher=fetcher,
+            fetch_timeout=settings.fetch.deadline(settings.limits.hop_deadline),
         ),
         store=store,
         menus=menus,
@@ -115,6 +120,7 @@ async def open_gateway(
     submissions: SubmissionStore | None = None
     events: EventRecorder | None = None
     guarded: GuardedHops | None = None
+    fetcher = BackendFetcher(settings.backends, settings.fetch, clock=clock.monotonic)
     try:
         await _migrated(database)
         sessions = settings.sessions
@@ -149,6 +155,7 @@ async def open_gateway(
             ports=submissions,
             observer=GatewayObserver(events),
             clock=clock,
+            fetcher=fetcher,
         )
         guarded = GuardedHops(
             service,
@@ -190,6 +197,7 @@ async def open_gateway(
             await submissions.close()
         if store is not None:
             await store.close()
+        await fetcher.close()
         if batcher is not None:
             await batcher.close()
         if redis is not None:

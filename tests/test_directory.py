@@ -584,13 +584,16 @@ def test_serve_starts_with_a_broken_directory_and_serves_a_plain_list(
     server = serve("--no-worker")
     output = server.output()
     assert (
-        "directory serikali is broken: serving a plain list of mrejesho, egov_meeting "
+        "directory serikali is broken: serving a plain list of mrejesho, egov_meeting, bills "
         f"instead: {problem}" in output
     ), output
     assert "WARNING" in next(x for x in output.splitlines() if problem in x)
     url = server.url
     listing = post(url, "s1", "")
-    assert listing == "CON Huduma za Serikali\n1. e-Mrejesho\n2. Usajili Kikao cha Mwaka e-Gov"
+    assert listing == (
+        "CON Huduma za Serikali\n1. e-Mrejesho\n2. Usajili Kikao cha Mwaka e-Gov"
+        "\n3. Malipo ya Serikali"
+    )
     assert "haipatikani" not in listing
     assert post(url, "s1", "2").startswith("CON Kikao cha Mwaka cha Serikali Mtandao")
     assert post(url, "s2", "", "*152*00*1#").startswith("CON Karibu e-Mrejesho")

@@ -13,12 +13,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.engine.helpers import build, drive, parse
+from tests.engine.helpers import ROOT, build, drive, parse
 from tests.support.clock import FakeClock
 from ussd_gateway.adapters.fetch import BackendFetcher
 from ussd_gateway.config.backends import BackendConfig
 from ussd_gateway.config.fetch import FetchSettings
 from ussd_gateway.engine.runner import Engine
+from ussd_gateway.engine.screens.fetch import FetchScreen
 
 BILLS = """
 service: bills
@@ -258,3 +259,22 @@ def test_the_validator_sizes_screens_with_declared_lengths() -> None:
 def test_graph_draws_three_exits(menu) -> None:
     edges = {(e.target, e.label) for e in menu.screens["find"].targets()}
     assert edges == {("show", "found"), ("missing", "not found"), ("later", "unavailable")}
+
+
+def test_the_documented_example_validates() -> None:
+    doc = (ROOT / "docs" / "menus.md").read_text(encoding="utf-8")
+    section = doc.split("### `fetch`", 1)[1].split("\n### ", 1)[0]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert example.rstrip() == FetchScreen.example
+    menu = (
+        "service: docs\nlanguages: [sw, en]\nstart: ask\nscreens:\n"
+        "  ask: {type: input, text: Namba, save_as: control_number, next: bill_find}\n"
+        + "".join(f"  {line}\n" for line in example.splitlines())
+        + "  bill_show: {type: end, text: '{{ payer }} {{ amount }}'}\n"
+        "  bill_missing: {type: end, text: Haipo}\n"
+        "  bill_later: {type: end, text: Baadaye}\n"
+    )
+    definition, problems = parse(menu)
+    assert [p for p in problems if p.severity == "error"] == []
+    assert definition is not None
+    assert definition.screens["bill_find"].cache == 60

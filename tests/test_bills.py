@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.conftest import GatewayFactory, shipped_settings
+from tests.conftest import GatewayFactory, shipped_document, shipped_settings
 from tests.support.clock import FakeClock
 from tests.support.phone import Phone
 from ussd_gateway.http.demo_backend import BILLS
@@ -106,5 +106,18 @@ async def test_a_hanging_system_gets_unavailable_in_the_hop_then_at_once(gateway
 
 async def test_a_refused_connection_is_unavailable_not_a_5xx(gateway) -> None:
     phone = await start(gateway, "http://127.0.0.1:9/bills")
+    await phone.dial("*152*00*3#")
+    assert await phone.send("991234567890") == UNAVAILABLE
+
+
+async def test_a_fetch_to_an_unconfigured_backend_is_named_at_start_and_unavailable(
+    gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    backends = {k: v for k, v in shipped_document()["backends"].items() if k != "bills"}
+    client = await gateway(
+        service_codes=shipped_settings().service_codes, sections={"backends": backends}
+    )
+    assert "bills.find: backend bills cannot be asked (not in config backends:)" in caplog.text
+    phone = Phone(client)
     await phone.dial("*152*00*3#")
     assert await phone.send("991234567890") == UNAVAILABLE

@@ -34,6 +34,7 @@ from ussd_gateway.application.menus.registry import MenuRegistry
 from ussd_gateway.application.sms.limits import InboundLimits
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.runner import Engine
+from ussd_gateway.engine.screens.fetch import FetchScreen
 from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
 from ussd_gateway.ports.fetch import Fetcher
 from ussd_gateway.ports.observer import HopObserver
@@ -41,6 +42,22 @@ from ussd_gateway.ports.sessions import SessionStore, StoreUnavailable
 from ussd_gateway.ports.submissions import EnginePorts
 
 log = logging.getLogger(__name__)
+
+
+def warn_unanswerable_fetches(menus: MenuRegistry, fetcher: BackendFetcher) -> None:
+    """Say at start which ``fetch`` screens will only ever answer ``unavailable``: a backend
+    missing from ``backends:`` or of a type fetches cannot use yet."""
+    for service, definition in sorted(menus.definitions.items()):
+        for screen in definition.screens.values():
+            if isinstance(screen, FetchScreen) and screen.backend not in fetcher.questions:
+                reason = fetcher.problems.get(screen.backend, "not in config backends:")
+                log.warning(
+                    "%s.%s: backend %s cannot be asked (%s): citizens get 'unavailable'",
+                    service,
+                    screen.id,
+                    screen.backend,
+                    reason,
+                )
 
 
 class StartupError(RuntimeError):
@@ -121,6 +138,7 @@ async def open_gateway(
     events: EventRecorder | None = None
     guarded: GuardedHops | None = None
     fetcher = BackendFetcher(settings.backends, settings.fetch, clock=clock.monotonic)
+    warn_unanswerable_fetches(menus, fetcher)
     try:
         await _migrated(database)
         sessions = settings.sessions

@@ -208,6 +208,8 @@ bill_find:
                     name: clean(expression.search(result.document), self.length(name))
                     for name, expression in self.set.items()
                 }
+                # a field the reply left out is empty on screen, never the word "None"
+                values = {name: "" if value is None else value for name, value in values.items()}
             except jmespath.exceptions.JMESPathError as exc:
                 result = FetchResult(Answer.UNAVAILABLE, reason=f"reply not as expected: {exc}")
             else:

@@ -278,3 +278,56 @@ def test_the_documented_example_validates() -> None:
     assert [p for p in problems if p.severity == "error"] == []
     assert definition is not None
     assert definition.screens["bill_find"].cache == 60
+
+
+async def test_auth_headers_and_fields_outside_the_path_are_sent_as_for_deliveries(
+    tmp_path: Path,
+) -> None:
+    """The backend's bearer token as deliveries send it; a field the path does not name goes in
+    the query of a GET and in the JSON body of a POST, never in the URL's host."""
+    seen: list[tuple[str, str, str, dict[str, str], Any]] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else None
+        seen.append(
+            (
+                request.method,
+                request.headers.get("Authorization", ""),
+                request.match_info["number"],
+                dict(request.query),
+                body,
+            )
+        )
+        return web.json_response({"payer": {"name": "Asha"}, "amount": 1})
+
+    app = web.Application()
+    app.router.add_route("*", "/bills/{number}", answer)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    menu = build(
+        tmp_path,
+        BILLS.replace(
+            'request: {control_number: "{{ control_number }}"}',
+            'request: {control_number: "{{ control_number }}", year: "2027@evil.example"}',
+        ),
+    )
+    clock = FakeClock()
+    url = str(server.make_url("/bills"))
+    try:
+        for method in ("GET", "POST"):
+            fetch = BackendFetcher(
+                {"bills": backend(url, token="t0k3n", method=method)},
+                FetchSettings(),
+                clock=clock.monotonic,
+            )
+            try:
+                journey = await drive(menu, ["991234567890"], engine=engine_for(fetch))
+            finally:
+                await fetch.close()
+            assert journey.text == "Asha|1"
+    finally:
+        await server.close()
+    assert seen == [
+        ("GET", "Bearer t0k3n", "991234567890", {"year": "2027@evil.example"}, None),
+        ("POST", "Bearer t0k3n", "991234567890", {}, {"year": "2027@evil.example"}),
+    ]

@@ -331,3 +331,12 @@ async def test_auth_headers_and_fields_outside_the_path_are_sent_as_for_deliveri
         ("GET", "Bearer t0k3n", "991234567890", {"year": "2027@evil.example"}, None),
         ("POST", "Bearer t0k3n", "991234567890", {}, {"year": "2027@evil.example"}),
     ]
+
+
+async def test_an_empty_path_field_is_not_found_without_asking(tmp_path, bills, fetcher) -> None:
+    """``/bills/`` may be another resource (every bill): an empty control number asks nothing."""
+    blank = "\"{{ '' if control_number == 'x' else control_number }}\""
+    menu = build(tmp_path, BILLS.replace('"{{ control_number }}"', blank))
+    journey = await drive(menu, ["x"], engine=engine_for(fetcher[0]))
+    assert journey.text == "Haipo"
+    assert bills[0].asked == []

@@ -28,6 +28,11 @@ SYSTEM_TROUBLE = frozenset({408, 425, 429})
 """4xx statuses that say the system is struggling (they count against its circuit)."""
 
 
+class EmptySegment(ValueError):
+    """A path field rendered empty: ``/bills/`` may be another resource (a list of every bill),
+    so nothing is asked and the answer is "not found"."""
+
+
 class BadReply(Exception):
     """The backend answered, but not with something the gateway reads."""
 
@@ -45,7 +50,10 @@ def build_url(base: str, path: str, fields: Mapping[str, str]) -> tuple[URL, dic
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
         used.add(name)
-        return segment(str(fields.get(name, "")))
+        value = str(fields.get(name, ""))
+        if not value:
+            raise EmptySegment(name)
+        return segment(value)
 
     rendered = _PLACEHOLDER.sub(fill, path)
     url = URL(base.rstrip("/") + rendered if path else base, encoded=True)
@@ -117,7 +125,10 @@ class HttpQuestion:
     ) -> tuple[FetchResult, bool]:
         """The answer, and whether it says the system itself is in trouble (for its circuit)."""
         config = self.config
-        url, rest = build_url(str(config.url), config.path or "", fields)
+        try:
+            url, rest = build_url(str(config.url), config.path or "", fields)
+        except EmptySegment as exc:
+            return FetchResult(Answer.NOT_FOUND, reason=f"empty path field {exc}"), False
         method = config.method
         body = b""
         params: dict[str, str] | None = None

@@ -63,6 +63,10 @@ class Bills:
     status: int | None = None
     body: bytes | None = None
 
+    async def every(self, request: web.Request) -> web.Response:
+        self.asked.append("<every bill>")
+        return web.json_response({"payer": {"name": "EVERY PAYER"}, "amount": 0})
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.raw_paths.append(request.raw_path)
         number = request.match_info["number"]
@@ -86,6 +90,7 @@ async def bills() -> AsyncIterator[tuple[Bills, str]]:
     )
     app = web.Application()
     app.router.add_get("/api/bills/{number}", state.handle)
+    app.router.add_get("/api/bills/", state.every)  # a collection, as many systems have
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:

@@ -533,6 +533,15 @@ class JourneyRunner:
         def problem(message: str, line: int | None) -> None:
             problems.append(Problem(journey.file, journey.name, message, line))
 
+        backends = self.settings.backends
+        for name in sorted(journey.down - DOWN_PARTS):
+            if name not in backends:
+                parts = ", ".join(sorted(DOWN_PARTS | set(backends)))
+                problem(f"'down' names no part or backend '{name}' (known: {parts})", journey.line)
+        for name in sorted(journey.stubs):
+            if name not in backends:
+                known = ", ".join(sorted(backends)) or "none"
+                problem(f"'stubs' names no backend '{name}' (known: {known})", journey.line)
         definition = self.definitions.get(journey.service or "")
         if journey.service and definition is None:
             known = ", ".join(sorted(self.definitions)) or "none"

@@ -99,7 +99,9 @@ def gateway(
 
     async def start(**changes: Any) -> TestClient:
         sessions = SessionSettings(
-            ttl=changes.pop("ttl", 180.0), resume_window=changes.pop("resume_window", 300.0)
+            ttl=changes.pop("ttl", 180.0),
+            resume_window=changes.pop("resume_window", 300.0),
+            nudge_interval=changes.pop("nudge_interval", 0.0),  # tests sweep when they ask to
         )
         changes.setdefault("database_url", sqlite_url)
         changes.setdefault("redis_url", store_url)

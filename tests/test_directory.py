@@ -388,9 +388,9 @@ def test_serve_starts_with_a_broken_service_and_serves_the_others(
     ), output
     url = server.url
     listing = post(url, "s1", "")
-    assert "2. Kikao cha mwaka e-Gov (haipatikani kwa muda)" in listing, listing
-    assert post(url, "s1", "2").startswith("CON Kikao cha mwaka e-Gov (haipatikani")
-    assert post(url, "s2", "", "*152*00*2#").startswith("CON Kikao cha mwaka e-Gov (")
+    assert "2. Usajili Kikao cha Mwaka e-Gov (haipatikani kwa muda)" in listing, listing
+    assert post(url, "s1", "2").startswith("CON Usajili Kikao cha Mwaka e-Gov (haipatikani")
+    assert post(url, "s2", "", "*152*00*2#").startswith("CON Usajili Kikao cha Mwaka e-Gov (")
     entries = ["1", "1", "1", "1", "Umeme umekatika siku tatu", "2", "1"]
     reply = ""
     for n in range(1, len(entries) + 1):
@@ -429,7 +429,7 @@ async def test_a_dropped_journey_in_a_service_is_offered_back_when_the_directory
     await phone.dial()
     await phone.walk("1", "1", "1")  # e-Mrejesho, give feedback, complaint: the institutions
     offer = await phone.dial()  # the call dropped; dialled again
-    assert offer.startswith("CON Hukumaliza ulichokuwa ukifanya.")
+    assert offer.startswith("CON Hukumaliza e-Mrejesho.")
     assert (await phone.send("1")).startswith("CON Chagua taasisi")
     assert (await phone.send("000")).startswith("CON Huduma za Serikali")
     assert (await phone.dial()).startswith("CON Huduma za Serikali")  # nothing left to resume
@@ -577,10 +577,10 @@ def test_serve_starts_with_a_broken_directory_and_serves_a_plain_list(
     shutil.copytree(ROOT / "menus", tmp_path / "menus")
     directory = tmp_path / "menus" / "directory.yaml"
     text = directory.read_text()
-    typo = '    lable: {sw: "Kikao cha mwaka e-Gov"'
-    directory.write_text(text.replace('    label: {sw: "Kikao cha mwaka e-Gov"', typo, 1))
+    typo = "    ordr: 2"
+    directory.write_text(text.replace("    order: 2", typo, 1))
     line = next(n for n, x in enumerate(directory.read_text().splitlines(), 1) if typo in x)
-    problem = f"{directory}:{line}: directory: unknown key 'lable' in a service entry"
+    problem = f"{directory}:{line}: directory: unknown key 'ordr' in a service entry"
     server = serve("--no-worker")
     output = server.output()
     assert (

@@ -166,7 +166,7 @@ def test_an_empty_section_is_its_defaults(tmp_path: Path) -> None:
         ("port: 70000", "port: expected a whole number from 0 to 65535, got 70000"),
         ("logging: {format: xml}", "logging.format: expected one of text, json, got 'xml'"),
         ("texts: {welcome: {sw: Karibu}}", "texts.welcome: unknown key, expected one of "
-         "rate_limited, resume, still_working, unavailable, unknown_code"),
+         "rate_limited, resume, resume_named, still_working, unavailable, unknown_code"),
         ("delivery: {lease: -5}", "delivery.lease: expected seconds > 0, got -5"),
         ("backends: {feedback: {type: http, retry: {jitter: 1}}}",
          "backends.feedback.retry.jitter: expected a number ≥ 0 and < 1, got 1"),
@@ -182,7 +182,7 @@ def test_an_empty_section_is_its_defaults(tmp_path: Path) -> None:
         ("beem: '*152*00#'", "beem: expected a mapping, got '*152*00#'"),
         ("sesions: {ttl: 60}", "sesions: unknown key, did you mean sessions?"),
         ("sessions: {ttl: 60, timeout: 5}", "sessions.timeout: unknown key, expected one of "
-         "resume_window, ttl"),
+         "nudge_interval, resume_window, ttl"),
         ("redis_url: redis://x", "redis_url: expected in the environment as REDIS_URL"),
         ("admin_token: x", "admin_token: expected in the environment as ADMIN_TOKEN"),
         ("- sessions", "top level: expected a mapping, got a list"),

@@ -23,7 +23,7 @@ from ussd_gateway.adapters.db.engine import create_engine
 from ussd_gateway.adapters.db.models import Submission
 from ussd_gateway.http.keys import SUBMISSIONS
 
-RESUME = "CON Hukumaliza ulichokuwa ukifanya."
+RESUME = "CON Hukumaliza e-Mrejesho."
 CONFIRM = "Tuma"
 NOT_CONFIRMED = "CON Tunathibitisha ombi lako; tuma tena.\n"
 

@@ -28,7 +28,7 @@ from ussd_gateway.http.keys import SUBMISSIONS
 from ussd_gateway.http.providers import ADAPTERS
 
 HOME = "Karibu e-Mrejesho\n1. Toa mrejesho\n2. Fuatilia mrejesho\n3. Lugha / Language"
-RESUME = "Hukumaliza ulichokuwa ukifanya."
+RESUME = "Hukumaliza e-Mrejesho."
 INSTITUTIONS = "Chagua taasisi"
 
 

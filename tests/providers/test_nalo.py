@@ -50,7 +50,7 @@ async def test_two_web_processes_agree_on_the_session(gateway) -> None:
     assert "Chagua taasisi" in (await post_json(one, "/ussd/nalo", hop("1")))["MSG"]
     # the call dropped; the new dial is a new session, which offers the journey back
     again = await post_json(two, "/ussd/nalo", hop("*152*00#", new=True))
-    assert again["MSG"].startswith("Hukumaliza ulichokuwa ukifanya.")
+    assert again["MSG"].startswith("Hukumaliza e-Mrejesho.")
     assert "Chagua taasisi" in (await post_json(one, "/ussd/nalo", hop("1")))["MSG"]
 
 

@@ -433,8 +433,18 @@ async def test_redis_layout_ttls_and_no_phone_in_keys(redis_url: str) -> None:
     keys = KeyBuilder()
     stored = sorted(await client.keys("*"))
     assert stored == sorted(
-        [keys.session(KEY), keys.resume("emrejesho", PHONE), keys.language(PHONE)]
+        [
+            keys.session(KEY),
+            keys.resume("emrejesho", PHONE),
+            keys.language(PHONE),
+            keys.dropped("emrejesho"),
+        ]
     )
+    # the journeys in progress, by when they moved: for the dropped-call nudge's sweep
+    assert await client.zrange(keys.dropped("emrejesho"), 0, -1, withscores=True) == [
+        (keys.resume("emrejesho", PHONE), session.updated_at)
+    ]
+    assert 190_000 < await client.pttl(keys.dropped("emrejesho")) <= 200_000
     digits = PHONE.lstrip("+")
     for key in stored:
         assert digits not in key and digits[-9:] not in key

@@ -18,6 +18,9 @@ class SessionSettings:
     """Seconds a session lives after its last hop (telcos end sessions at ~180 s)."""
     resume_window: Annotated[float, SECONDS, at_least(0)] = 300.0
     """Seconds during which a dropped journey is offered again to the same number."""
+    nudge_interval: Annotated[float, SECONDS, at_least(0)] = 15.0
+    """Seconds between two looks for dropped journeys to nudge by SMS (services with
+    ``nudge:`` in their menu file); 0: never look."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,10 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "sw": "Hukumaliza ulichokuwa ukifanya.\n1. Endelea ulipoishia\n2. Anza upya",
         "en": "You did not finish last time.\n1. Continue where you were\n2. Start again",
     },
+    "resume_named": {
+        "sw": "Hukumaliza {service}.\n1. Endelea ulipoishia\n2. Anza upya",
+        "en": "You did not finish {service}.\n1. Continue where you were\n2. Start again",
+    },
     "rate_limited": {
         "sw": "Samahani, maombi mengi kwa muda mfupi. Tafadhali jaribu tena baada ya dakika moja.",
         "en": "Sorry, too many requests in a short time. Please try again in a minute.",

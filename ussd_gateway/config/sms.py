@@ -59,6 +59,10 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "sw": "{title}: umeshasajiliwa. Namba yako ya usajili ni {reference}.",
         "en": "{title}: you are registered. Your registration number is {reference}.",
     },
+    "nudge": {
+        "sw": "Simu ilikatika kabla hujamaliza. Piga {code} kuendelea ulipoishia.",
+        "en": "Your call ended before you finished. Dial {code} to continue where you left off.",
+    },
     "not_registered": {
         "sw": "{title}: namba hii haijasajiliwa. Piga {code} kujisajili.",
         "en": "{title}: this number is not registered. Dial {code} to register.",

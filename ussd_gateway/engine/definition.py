@@ -101,6 +101,9 @@ class MenuDefinition:
     """Line of each top-level key of the file (e.g. ``codes``), for problems found later."""
     text_lines: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     """Per screen, the line of its ``text`` in each language: where an over-long screen is fixed."""
+    nudge_after: float = 0.0
+    """Seconds after a journey dropped before one SMS tells the citizen how to continue it
+    (``nudge: {after: 60}``); 0: never (the default)."""
 
     @property
     def default_language(self) -> str:

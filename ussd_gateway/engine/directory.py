@@ -27,8 +27,9 @@ from ussd_gateway.domain.gsm import fits_ussd, ussd_length
 from ussd_gateway.engine.definition import MenuDefinition, Problem
 from ussd_gateway.engine.loader import check_lengths
 from ussd_gateway.engine.messages import DEFAULT_MESSAGES, HINT_KEYS, choices
-from ussd_gateway.engine.screens.base import Enter, Outcome, Retry, Screen, Turn
+from ussd_gateway.engine.screens.base import Edge, Enter, Go, Outcome, Retry, Screen, Turn
 from ussd_gateway.engine.screens.list import paginate
+from ussd_gateway.engine.screens.menu import MenuScreen, Option
 from ussd_gateway.engine.text import LocalizedText
 from ussd_gateway.engine.yaml_source import key_line, line_of, load_yaml
 
@@ -36,9 +37,18 @@ if TYPE_CHECKING:
     from ussd_gateway.engine.runner import HopContext
 
 START = "home"
-"""The directory's only screen."""
+"""The directory's list (its only other screen: ``LANGUAGE_SCREEN``)."""
 
-TOP_KEYS = frozenset({"directory", "languages", "title", "owner", "services", "unavailable"})
+TOP_KEYS = frozenset(
+    {"directory", "languages", "title", "owner", "services", "unavailable", "language_choice"}
+)
+LANGUAGE_SCREEN = "language"
+"""The directory's second screen, when it offers ``language_choice``: the languages by name."""
+
+LANGUAGE_NAMES: Mapping[str, str] = {"sw": "Kiswahili", "en": "English", "fr": "Français"}
+"""Each language's name in itself, as the language screen lists it."""
+
+CHOOSE_LANGUAGE: Mapping[str, str] = {"sw": "Chagua lugha", "en": "Choose language"}
 ENTRY_KEYS = frozenset({"file", "order", "enabled", "label"})
 
 UNAVAILABLE: Mapping[str, str] = {
@@ -99,6 +109,9 @@ class DirectoryScreen(Screen):
     default_language: str
     fallback: bool = False
     """A plain list of the services that loaded, served while the directory's file is broken."""
+    language_choice: LocalizedText | None = None
+    """The last line (``Lugha / Language``), leading to the language screen: a citizen who
+    reads the other language can switch before choosing a service, and the number keeps it."""
 
     def _pages(self, language: str) -> tuple[tuple[int, ...], ...]:
         return self.pages_by_language.get(language) or self.pages_by_language[self.default_language]
@@ -109,15 +122,23 @@ class DirectoryScreen(Screen):
     def page_listing(self, service: str, language: str) -> int:
         """The page (0-based) that lists ``service``: where a citizen chose it."""
         for page, indexes in enumerate(self._pages(language)):
-            if any(self.entries[i].service == service for i in indexes):
+            if any(i < len(self.entries) and self.entries[i].service == service for i in indexes):
                 return page
         return 0
 
     def line_of(self, index: int, language: str) -> str:
+        if index == len(self.entries) and self.language_choice is not None:
+            return f"{index + 1}. {self.language_choice.render(language, {})}"
         return entry_line(self.entries[index], index, language, self.unavailable)
 
     def texts(self) -> tuple[LocalizedText, ...]:
-        return (self.title,)
+        return (self.title,) + ((self.language_choice,) if self.language_choice else ())
+
+    def targets(self) -> tuple[Edge, ...]:
+        if self.language_choice is None:
+            return ()
+        label = self.language_choice.sources().get(self.language_choice.default, "")
+        return (Edge(LANGUAGE_SCREEN, f"{len(self.entries) + 1}. {label}"),)
 
     def render(self, hop: HopContext) -> str:
         pages = self._pages(hop.language)
@@ -132,13 +153,15 @@ class DirectoryScreen(Screen):
         pages = self._pages(hop.language)
         if entry == hop.definition.navigation.more:
             return Turn(1) if hop.session.page < len(pages) - 1 else Retry("no_more")
+        if self.language_choice is not None and entry == str(len(self.entries) + 1):
+            return Go(LANGUAGE_SCREEN)
         if entry.isascii() and entry.isdigit() and 1 <= int(entry) <= len(self.entries):
             chosen = self.entries[int(entry) - 1]
             if chosen.available:
                 return Enter(chosen.service)
             line = self.line_of(int(entry) - 1, hop.language).split(". ", 1)[1]
             return Retry("_custom", {"text": line})
-        return Retry("choose_from", choices(len(self.entries)))
+        return Retry("choose_from", choices(len(self.entries) + (self.language_choice is not None)))
 
 
 def _messages(languages: tuple[str, ...]) -> dict[str, LocalizedText]:
@@ -210,6 +233,18 @@ def inspect_directory(
         problem(f"'unavailable' must give a text in {', '.join(langs)}", raw, "unavailable")
         unavailable = LocalizedText.plain(UNAVAILABLE["en"], langs[0])
 
+    language_choice = None
+    if raw.get("language_choice") is not None:
+        language_choice = _text(raw.get("language_choice"), langs)
+        if language_choice is None:
+            problem(
+                f"'language_choice' must give a text in {', '.join(langs)}",
+                raw,
+                "language_choice",
+            )
+        elif len(langs) < 2:
+            problem("'language_choice' needs two or more languages", raw, "language_choice")
+            language_choice = None
     raw_entries = raw.get("services")
     if not isinstance(raw_entries, list) or not raw_entries:
         problem("'services' must list the services: [{file, order, enabled, label}]", raw)
@@ -240,6 +275,24 @@ def inspect_directory(
         label = _text(item["label"], langs) if "label" in item else None
         if "label" in item and label is None:
             problem(f"'label' must give a text in {', '.join(langs)}", item, "label")
+        if label is not None and definition is not None and definition.title:
+            differs = [
+                lang
+                for lang in langs
+                if definition.title.get(lang)
+                and label.sources().get(lang) != definition.title[lang]
+            ]
+            if differs:  # the citizen would look for one name and be greeted by another
+                problems.append(
+                    Problem(
+                        file,
+                        "directory",
+                        f"{', '.join(differs)}: label of {item['file']} differs from the service's "
+                        f"title '{definition.title[differs[0]]}' (make them agree)",
+                        key_line(item, "label") or line_of(item),
+                        "warning",
+                    )
+                )
         if label is None:
             given = dict(definition.title) if definition and definition.title else {}
             label = LocalizedText.compile(
@@ -249,7 +302,7 @@ def inspect_directory(
             ordered.append((float(order), n, Entry(service, label, definition is not None)))
     entries = tuple(entry for _, _, entry in sorted(ordered, key=lambda t: (t[0], t[1])))
     numbers = [int(k) for k in navigation.reserved if k.isdigit() and not k.startswith("0")]
-    if len(entries) >= min(numbers, default=1000):
+    if len(entries) + (language_choice is not None) >= min(numbers, default=1000):
         problem("more entries than numbers before the navigation keys")
     definition, too_long = _served(
         name,
@@ -264,6 +317,7 @@ def inspect_directory(
         title_given=dict(raw.get("title") or {}) if isinstance(raw.get("title"), Mapping) else {},
         owner=dict(raw.get("owner") or {}) if isinstance(raw.get("owner"), Mapping) else {},
         key_lines=dict(getattr(raw, "key_lines", {})),
+        language_choice=language_choice,
     )
     for message in too_long:
         problem(message)
@@ -285,6 +339,7 @@ def _served(
     owner: Mapping[str, Any] | None = None,
     key_lines: Mapping[str, int] | None = None,
     fallback: bool = False,
+    language_choice: LocalizedText | None = None,
 ) -> tuple[MenuDefinition, list[str]]:
     """The directory's one-screen definition, paged per language, and each entry too long."""
     too_long: list[str] = []
@@ -296,6 +351,8 @@ def _served(
     for lang in langs:
         word = lambda key, lang=lang: messages[key].render(lang, {})  # noqa: E731
         lines = [entry_line(e, i, lang, unavailable) for i, e in enumerate(entries)]
+        if language_choice is not None:
+            lines.append(f"{len(entries) + 1}. {language_choice.render(lang, {})}")
         pages[lang] = paginate(
             title.render(lang, {}),
             lines,
@@ -308,8 +365,19 @@ def _served(
             if not fits_ussd(text):
                 too_long.append(f"{lang}: entry '{text}' is too long for one screen")
     screen = DirectoryScreen(
-        START, line, title, entries, unavailable, pages, langs[0], fallback=fallback
+        START,
+        line,
+        title,
+        entries,
+        unavailable,
+        pages,
+        langs[0],
+        fallback=fallback,
+        language_choice=language_choice,
     )
+    screens: dict[str, Screen] = {START: screen}
+    if language_choice is not None:
+        screens[LANGUAGE_SCREEN] = _language_screen(langs)
     fingerprint = ";".join(f"{e.service}:{e.available}" for e in entries)
     served = f"{source}\0{fingerprint}" + ("\0fallback" if fallback else "")
     version = hashlib.sha256(served.encode()).hexdigest()[:12]
@@ -317,7 +385,7 @@ def _served(
         service=name,
         languages=langs,
         start=START,
-        screens=MappingProxyType({START: screen}),
+        screens=MappingProxyType(screens),
         messages=MappingProxyType(messages),
         navigation=navigation,
         source=str(path),
@@ -327,6 +395,18 @@ def _served(
         key_lines=MappingProxyType(dict(key_lines or {})),
     )
     return definition, too_long
+
+
+def _language_screen(langs: tuple[str, ...]) -> MenuScreen:
+    """``Chagua lugha``: one option per language, named in itself; back to the list."""
+    text = LocalizedText.compile(
+        {lang: CHOOSE_LANGUAGE.get(lang, CHOOSE_LANGUAGE["en"]) for lang in langs}, langs[0]
+    )
+    options = tuple(
+        Option(LocalizedText.plain(LANGUAGE_NAMES.get(lang, lang), langs[0]), START, {}, lang, None)
+        for lang in langs
+    )
+    return MenuScreen(LANGUAGE_SCREEN, None, text, options)
 
 
 FALLBACK_TITLE: Mapping[str, str] = {"sw": "Huduma", "en": "Services"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -35,6 +35,7 @@ from ussd_gateway.engine.yaml_source import key_line, line_of, load_yaml
 
 TOP_KEYS = frozenset(
     {
+        "nudge",
         "service",
         "languages",
         "start",
@@ -155,6 +156,7 @@ def parse_menu(
     if not isinstance(owner, Mapping):
         top("'owner' must be a mapping: {institution: ..., contact: ...}", key="owner")
         owner = {}
+    nudge_after = _nudge_after(raw.get("nudge"), top)
     keywords, found = parse_keywords(raw.get("keywords"), file)
     problems += found
 
@@ -242,11 +244,29 @@ def parse_menu(
         keywords=keywords,
         key_lines=MappingProxyType(dict(getattr(raw, "key_lines", {}))),
         text_lines=MappingProxyType(_text_lines(raw_screens, languages_t)),
+        nudge_after=nudge_after,
     )
     problems += check_graph(definition, file)
     problems += check_variables(definition, raw_screens, file)
     problems += check_lengths(definition, file)  # also beside other errors: show them all at once
     return definition, problems
+
+
+def _nudge_after(value: Any, top: Callable[..., None]) -> float:
+    """``nudge: {after: 60}``: seconds after a dropped call before its SMS nudge; 0: off."""
+    if value is None:
+        return 0.0
+    after = value.get("after") if isinstance(value, Mapping) else None
+    if (
+        not isinstance(value, Mapping)
+        or set(value) != {"after"}
+        or isinstance(after, bool)
+        or not isinstance(after, int | float)
+        or after <= 0
+    ):
+        top("'nudge' must be {after: <seconds>}, more than 0", key="nudge")
+        return 0.0
+    return float(after)
 
 
 def _text_lines(
@@ -279,6 +299,16 @@ def check_graph(definition: MenuDefinition, file: str) -> list[Problem]:
                         edge.line or screen.line,
                     )
                 )
+        once = getattr(screen, "once", "")  # a lookup of the caller's own once_per submission
+        if once and not getattr(screens.get(once), "once_per", ""):
+            problems.append(
+                Problem(
+                    file,
+                    screen.id,
+                    f"'once' names '{once}', which is not a submit screen with once_per",
+                    screen.line,
+                )
+            )
         if not targets and not screen.ends:
             problems.append(
                 Problem(file, screen.id, "no way forward and not an end screen", screen.line)

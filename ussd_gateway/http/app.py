@@ -25,6 +25,7 @@ from ussd_gateway.http.keys import (
     SUBMISSIONS,
 )
 from ussd_gateway.http.menus_admin import setup_reloading
+from ussd_gateway.http.nudges import setup_nudges
 from ussd_gateway.http.observability import setup_observability
 from ussd_gateway.http.operators_admin import setup_operators
 from ussd_gateway.http.outbox import setup_outbox
@@ -71,6 +72,7 @@ def create_app(
     # after forwarding: listens to status changes
     setup_sms(app, settings, menus=menus)
     setup_outbox(app, settings, worker=worker)  # runs what the two above configured
+    setup_nudges(app, settings, clock=clock)  # queues into the SMS outbox
     app.middlewares.append(request_ids)
     install_guard(app, settings.guard)
     setup_observability(app, settings)

@@ -56,6 +56,11 @@ class KeyBuilder:
     def language(self, phone: str) -> str:
         return f"{self.prefix}:lang:{self.phone_id(phone)}"
 
+    def dropped(self, service: str) -> str:
+        """The service's journeys in progress, by when they last moved (resume keys, scored
+        by ``updated_at``): where a sweep finds the ones that dropped, without a key scan."""
+        return f"{self.prefix}:dropped:{service}"
+
     def dials(self, scope: str, phone: str) -> str:
         return f"{self.prefix}:dials:{scope}:{self.phone_id(phone)}"
 
@@ -203,6 +208,12 @@ class SessionStore(abc.ABC):
 
     @abc.abstractmethod
     async def forget_resumable(self, service: str, phone: str) -> None: ...
+
+    @abc.abstractmethod
+    async def dropped(self, service: str, before: float, limit: int = 100) -> list[Session]:
+        """Journeys in ``service`` that have not moved since ``before`` (wall seconds) and are
+        still offered back: each claimed by one caller only, whichever process asks (once
+        claimed, a journey is not returned again unless it moves and stalls anew)."""
 
     @abc.abstractmethod
     async def language(self, phone: str) -> str | None:

@@ -62,6 +62,8 @@ class MemorySessionStore(SessionStore):
         self.purge_interval = purge_interval if purge_interval is not None else min(ttl, 60.0)
         self._data: dict[str, tuple[float, str]] = {}
         self._locks: dict[str, _Lock] = {}
+        self._dropped: dict[str, dict[str, float]] = {}
+        """Per service: resume key -> ``updated_at`` of the journey in progress there."""
         self._next_purge = clock() + self.purge_interval
 
     # -- raw key/value with expiry -------------------------------------------------------------
@@ -92,6 +94,9 @@ class MemorySessionStore(SessionStore):
         expired = [key for key, (expires, _) in self._data.items() if expires <= now]
         for key in expired:
             del self._data[key]
+        for index in self._dropped.values():  # journeys whose resume copy expired
+            for key in [key for key in index if key not in self._data]:
+                del index[key]
 
     # -- locking ---------------------------------------------------------------------------------
 
@@ -137,10 +142,13 @@ class MemorySessionStore(SessionStore):
         self._set(self.keys.session(session.key), raw, self.ttl)
         resume_key = self.keys.resume(session.directory or session.service, session.phone)
         action = ResumeCopy.on_save(session)
+        index = self._dropped.setdefault(session.service, {})
         if action is ResumeCopy.WRITE:
             self._set(resume_key, raw, self.resume_window)
+            index[resume_key] = session.updated_at
         elif action is ResumeCopy.DROP:
             self._delete(resume_key)
+            index.pop(resume_key, None)
 
     async def _stalled(self, session_key: str) -> str | None:
         return self._get(self.keys.stalled(session_key))
@@ -162,6 +170,17 @@ class MemorySessionStore(SessionStore):
 
     async def forget_resumable(self, service: str, phone: str) -> None:
         self._delete(self.keys.resume(service, phone))
+
+    async def dropped(self, service: str, before: float, limit: int = 100) -> list[Session]:
+        index = self._dropped.get(service, {})
+        due = sorted((at, key) for key, at in index.items() if at <= before)[:limit]
+        found = []
+        for _, key in due:
+            del index[key]
+            raw = self._get(key)
+            if raw is not None:
+                found.append(Session.loads(raw))
+        return found
 
     async def language(self, phone: str) -> str | None:
         return self._get(self.keys.language(phone))

@@ -61,15 +61,20 @@ end
 return {0}
 """
 
-# SAVE_AND_RELEASE: KEYS session, lock, resume; ARGV token, session, ttl ms, resume copy
-# (write|drop|keep), resume ms. Writes the session and what ``ResumeCopy`` says, then unlocks
-# if the lock is still ours.
+# SAVE_AND_RELEASE: KEYS session, lock, resume, dropped index; ARGV token, session, ttl ms,
+# resume copy (write|drop|keep), resume ms, updated_at, oldest kept. Writes the session and
+# what ``ResumeCopy`` says (the copy indexed by when it moved, entries past the window
+# trimmed, the index gone a window after its last write), then unlocks if still ours.
 SAVE_AND_RELEASE = """
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if ARGV[4] == 'write' then
   redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[5])
+  redis.call('ZADD', KEYS[4], ARGV[6], KEYS[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[7])
+  redis.call('PEXPIRE', KEYS[4], ARGV[5])
 elseif ARGV[4] == 'drop' then
   redis.call('DEL', KEYS[3])
+  redis.call('ZREM', KEYS[4], KEYS[3])
 end
 if redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('DEL', KEYS[2])
@@ -218,6 +223,7 @@ class RedisSessionStore(SessionStore):
             self.keys.session(session_key),
             self.keys.lock(session_key),
             self._resume_key(session),
+            self.keys.dropped(session.service),
         ]
         args = [
             token,
@@ -225,6 +231,8 @@ class RedisSessionStore(SessionStore):
             _ms(self.ttl),
             ResumeCopy.on_save(session).value,
             _ms(self.resume_window),
+            repr(session.updated_at),
+            repr(session.updated_at - self.resume_window),
         ]
         await self._call("save", "save_and_release", keys, args)
 
@@ -285,6 +293,21 @@ class RedisSessionStore(SessionStore):
     async def forget_resumable(self, service: str, phone: str) -> None:
         async with _unavailable("delete"):
             await self.client.delete(self.keys.resume(service, phone))
+
+    async def dropped(self, service: str, before: float, limit: int = 100) -> list[Session]:
+        """ZREM decides the claim: of processes sweeping at once, one removes each entry."""
+        index = self.keys.dropped(service)
+        async with _unavailable("sweep"):
+            due = await self.client.zrangebyscore(index, "-inf", before, start=0, num=limit)
+            if not due:
+                return []
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key in due:
+                    pipe.zrem(index, key)
+                removed = await pipe.execute()
+            claimed = [key for key, ours in zip(due, removed, strict=True) if ours]
+            values = await self.client.mget(claimed) if claimed else []
+        return [s for s in (_decode(raw) for raw in values) if s is not None]
 
     async def language(self, phone: str) -> str | None:
         async with _unavailable("read"):

@@ -23,6 +23,7 @@ from ussd_gateway.application.hops.policy import (
 )
 from ussd_gateway.application.menus.registry import MenuRegistry
 from ussd_gateway.config.settings import Settings
+from ussd_gateway.domain.gsm import fits_ussd
 from ussd_gateway.domain.phones import same_number
 from ussd_gateway.domain.privacy import mask_phone
 from ussd_gateway.domain.session import Session, SessionStatus
@@ -283,7 +284,8 @@ class HopService:
             if dropped is not None and _can_resume(*self._placed(dropped, definition)):
                 session.resume_from = dropped.key
                 session.hops = 1
-                return HopResult(Reply(self.settings.text("resume", language), False), session)
+                prompt = self._resume_prompt(dropped, definition, language)
+                return HopResult(Reply(prompt, False), session)
         result = await self.engine.start(definition, session)
         for entry in entries:  # from the dial string: entries, whatever the screen
             if result.reply.end:
@@ -338,6 +340,22 @@ class HopService:
             current = self.menus.definitions.get(session.service) or current
         return self.navigator.placed(session, current)
 
+    def _resume_prompt(
+        self, dropped: Session | None, definition: MenuDefinition, language: str
+    ) -> str:
+        """The offer to continue, naming the service the dropped journey was in (a citizen
+        behind a directory may have several on the go); the unnamed text when the title would
+        not fit one screen with the hint a wrong entry adds."""
+        if dropped is not None:
+            _, on = self._placed(dropped, definition)
+            title = on.title.get(language) or on.title.get(on.default_language) or ""
+            if title:
+                named = self.settings.text("resume_named", language).replace("{service}", title)
+                hint = definition.message("invalid_choice", language)
+                if fits_ussd(f"{hint}\n{named}"):
+                    return named
+        return self.settings.text("resume", language)
+
     async def _answer_resume(
         self, session: Session, definition: MenuDefinition, entry: str
     ) -> HopResult:
@@ -362,7 +380,8 @@ class HopService:
                     return self.engine.show(on, restored)
         elif entry != RESTART:
             hint = definition.message("invalid_choice", session.language)
-            prompt = compose(hint, self.settings.text("resume", session.language))
+            dropped = await self.store.resumable(definition.service, session.phone)
+            prompt = compose(hint, self._resume_prompt(dropped, definition, session.language))
             session = session.copy()
             session.hops += 1
             return HopResult(Reply(prompt, False), session)

@@ -137,6 +137,13 @@ def directory_flow(
         links.append(Link(directory.start, entry.service, label))
         if entry.available:
             links.append(Link(entry.service, directory.start, f"{back} (directory)"))
+    for edge in screen.targets():  # its language screen, when it offers one
+        chooser = directory.screens.get(edge.target)
+        if chooser is not None:
+            text = _short(chooser.texts()[0].render(language, {})) if chooser.texts() else ""
+            nodes.append(Node(edge.target, chooser.type_name, text, False, False, False))
+            links.append(Link(directory.start, edge.target, _short(edge.label)))
+            links += [Link(edge.target, e.target, _short(e.label)) for e in chooser.targets()]
     return nodes, links
 
 

@@ -1,4 +1,5 @@
-"""``lookup``: read a submission's status during a hop, with a hard time limit."""
+"""``lookup``: read a submission's status during a hop, with a hard time limit; or, with
+``once``, find the caller's own ``once_per`` submission before they type anything."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ussd_gateway.engine.screens.base import Edge, Fail, Go, Outcome, ParseContext, Screen
+from ussd_gateway.engine.screens.submit import once_key
 from ussd_gateway.engine.text import LocalizedText
 
 if TYPE_CHECKING:
@@ -21,7 +23,7 @@ log = logging.getLogger(__name__)
 class LookupScreen(Screen):
     type_name: ClassVar[str] = "lookup"
     keys: ClassVar[frozenset[str]] = frozenset(
-        {"reference", "save_as", "next", "not_found", "unavailable", "statuses"}
+        {"reference", "once", "save_as", "next", "not_found", "unavailable", "statuses"}
     )
     interactive: ClassVar[bool] = False
     example: ClassVar[str] = """\
@@ -33,7 +35,14 @@ track_find:
     pending: {sw: "Imepokelewa", en: "Received"}
   next: track_result
   not_found: track_missing
-  unavailable: track_later   # optional: shown when the lookup is slow or failing"""
+  unavailable: track_later   # optional: shown when the lookup is slow or failing
+registered:
+  type: lookup
+  once: register             # a submit screen with once_per: the caller's own submission there,
+                             # found by the number they dial with (asked before any typing)
+  save_as: registration      # its reference (the submit's once_per variable: the caller's number)
+  next: already              # found: typically the submit's `existing` screen
+  not_found: name"""
 
     reference: str
     save_as: str
@@ -41,6 +50,9 @@ track_find:
     not_found: str
     unavailable: str
     statuses: Mapping[str, LocalizedText]
+    once: str = ""
+    """A submit screen with ``once_per``: look up the caller's number's submission there, so a
+    citizen registered already is told so before typing the answers a repeat would throw away."""
 
     @classmethod
     def parse(cls, screen_id: str, raw: Mapping[str, Any], ctx: ParseContext) -> LookupScreen:
@@ -48,15 +60,21 @@ track_find:
             str(status): ctx.text(raw["statuses"], status)
             for status in ctx.mapping(raw, "statuses")
         }
+        once = ctx.screen_ref(raw, "once", required=False)
+        if once and "reference" in raw:
+            ctx.problem("give 'reference' or 'once', not both", raw, key="once")
+        if once and statuses:
+            ctx.problem("'statuses' label a reference's status: not with 'once'", raw, key="once")
         return cls(
             screen_id,
             ctx.line,
-            ctx.variable_name(raw, "reference"),
-            ctx.variable_name(raw, "save_as", required=False) or "found",
+            "" if once else ctx.variable_name(raw, "reference"),
+            ctx.variable_name(raw, "save_as", required=False) or ("reference" if once else "found"),
             ctx.screen_ref(raw, "next"),
             ctx.screen_ref(raw, "not_found"),
             ctx.screen_ref(raw, "unavailable", required=False),
             statuses,
+            once,
         )
 
     def targets(self) -> tuple[Edge, ...]:
@@ -66,6 +84,8 @@ track_find:
         return tuple(e for e in edges if e.target)
 
     def sets(self) -> Mapping[str, Any]:
+        if self.once:
+            return {self.save_as: "W" * 8}
         labels = [t for text in self.statuses.values() for t in text.sources().values()]
         return {
             self.save_as: {
@@ -79,6 +99,8 @@ track_find:
         }
 
     def samples(self) -> Mapping[str, tuple[Any, ...]]:
+        if self.once:
+            return {}
         found = dict(self.sets()[self.save_as])
         return {self.save_as: (found, {**found, "note": ""})}
 
@@ -86,6 +108,8 @@ track_find:
         return tuple(self.statuses.values())
 
     async def run(self, hop: HopContext) -> Outcome:
+        if self.once:
+            return await self._run_once(hop)
         reference = str(hop.session.vars.get(self.reference) or "")
         try:
             if hop.ports is None:
@@ -110,6 +134,25 @@ track_find:
                 }
             },
         )
+
+    async def _run_once(self, hop: HopContext) -> Outcome:
+        submit = hop.definition.screens.get(self.once)
+        once_per = getattr(submit, "once_per", "")
+        phone = hop.session.phone
+        if not once_per or not phone:
+            return Go(self.not_found)
+        key = once_key(hop.definition.service, self.once, phone)
+        try:
+            if hop.ports is None:
+                raise RuntimeError("no submission store")
+            async with asyncio.timeout(hop.lookup_timeout):
+                first = await hop.ports.existing(key)
+        except Exception as exc:  # slow or failing: the submit screen checks again at the end
+            log.warning("registration check failed for %s: %r", hop.definition.service, exc)
+            return Go(self.unavailable) if self.unavailable else Go(self.not_found)
+        if first is None:
+            return Go(self.not_found)
+        return Go(self.next, {self.save_as: first, once_per: phone})
 
 
 GATEWAY_LABELS: Mapping[str, LocalizedText] = {

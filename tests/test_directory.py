@@ -584,7 +584,7 @@ def test_serve_starts_with_a_broken_directory_and_serves_a_plain_list(
     server = serve("--no-worker")
     output = server.output()
     assert (
-        "directory serikali is broken: serving a plain list of mrejesho, egov_meeting "
+        "directory serikali is broken: serving a plain list of mrejesho, egov_meeting, bills "
         f"instead: {problem}" in output
     ), output
     assert "WARNING" in next(x for x in output.splitlines() if problem in x)
@@ -592,6 +592,7 @@ def test_serve_starts_with_a_broken_directory_and_serves_a_plain_list(
     listing = post(url, "s1", "")
     assert listing == (
         "CON Huduma za Serikali\n1. e-Mrejesho\n2. Usajili wa Kikao Kazi cha Serikali Mtandao"
+        "\n3. Malipo ya Serikali"
     )
     assert "haipatikani" not in listing
     assert post(url, "s1", "2").startswith("CON Kikao Kazi cha Serikali Mtandao")

@@ -28,18 +28,18 @@ async def test_the_directory_switches_language_and_the_number_keeps_it(
 ) -> None:
     phone = await start(gateway)
     home = await phone.dial("*152*00#")
-    assert home.endswith("\n3. Lugha / Language"), home
-    assert (await phone.send("3")).startswith("CON Chagua lugha\n1. Kiswahili\n2. English")
+    assert home.endswith("\n4. Lugha / Language"), home
+    assert (await phone.send("4")).startswith("CON Chagua lugha\n1. Kiswahili\n2. English")
     english = await phone.send("2")
     assert english.startswith("CON Government services\n1. e-Mrejesho\n"), english
-    assert "3. Language / Lugha" in english
+    assert "4. Language / Lugha" in english
     assert (await phone.send("1")).startswith("CON Welcome to e-Mrejesho")
     # remembered for the number: the next call starts in English
     phone.session_id = "ATUid_second_call"
     assert (await phone.dial("*152*00#")).startswith("CON Government services")
-    assert await phone.walk("3", "1") == (
+    assert await phone.walk("4", "1") == (
         "CON Huduma za Serikali\n1. e-Mrejesho\n2. Usajili Kikao cha Mwaka e-Gov"
-        "\n3. Lugha / Language"
+        "\n3. Malipo ya Serikali\n4. Lugha / Language"
     )
 
 
@@ -48,7 +48,7 @@ async def test_a_wrong_entry_on_the_directory_counts_the_language_line(
 ) -> None:
     phone = await start(gateway)
     await phone.dial("*152*00#")
-    assert (await phone.send("7")).startswith("CON Chaguo si sahihi. Chagua 1-3.")
+    assert (await phone.send("7")).startswith("CON Chaguo si sahihi. Chagua 1-4.")
 
 
 async def test_the_resume_offer_names_the_service_it_would_resume(
@@ -106,8 +106,8 @@ async def test_a_registered_number_is_told_at_entry_before_typing(
     await phone.send("2")
     again = await phone.send("1")  # "Jisajili": no name asked
     assert again == (
-        f"END Namba +255712000077 imeshasajiliwa.\nNamba yako ya usajili ni {registration}."
-        " Hakuna haja ya kujisajili tena."
+        "END Namba ya simu +255712000077 tayari imesajiliwa.\n"
+        f"Namba yako ya usajili ni {registration}. Hakuna haja ya kujisajili tena."
     )
     # a number not registered goes on to type its name
     other = Phone(phone.client, number="+255712000078")
@@ -132,7 +132,7 @@ def test_validate_warns_when_a_directory_label_differs_from_the_title(tmp_path: 
     definitions = load_definitions(settings)
     menus = tmp_path / "menus"
     menus.mkdir()
-    for name in ("mrejesho.yaml", "egov_meeting.yaml"):
+    for name in ("mrejesho.yaml", "egov_meeting.yaml", "bills.yaml"):
         (menus / name).write_text((ROOT / "menus" / name).read_text())
     directory = menus / "directory.yaml"
     text = (ROOT / "menus" / "directory.yaml").read_text()
@@ -142,7 +142,7 @@ def test_validate_warns_when_a_directory_label_differs_from_the_title(tmp_path: 
     by_file = {
         str((menus / Path(d.source).name).resolve()): d
         for d in definitions.values()
-        if Path(d.source).name in ("mrejesho.yaml", "egov_meeting.yaml")
+        if Path(d.source).name in ("mrejesho.yaml", "egov_meeting.yaml", "bills.yaml")
     }
     _, problems = inspect_directory(directory, by_file, {}, settings.navigation)
     assert [(p.severity, p.message) for p in problems] == [
@@ -165,5 +165,5 @@ def test_graph_draws_the_directory_language_screen() -> None:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert '  s_home -->|"3. Lugha / Language"| s_language' in lines
+    assert '  s_home -->|"4. Lugha / Language"| s_language' in lines
     assert '  s_language -->|"2. English"| s_home' in lines

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.engine.helpers import build, mrejesho
 from ussd_gateway.application.menus.graph import flow, to_dot, to_mermaid
+from ussd_gateway.engine.loader import load_menu
 
 BIN = Path(sys.executable).parent
 HAS_DOT = shutil.which("dot") is not None
@@ -126,3 +127,9 @@ def test_readme_picture_is_the_command_output() -> None:
     block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert block == to_mermaid(mrejesho())
     assert (ROOT / "docs" / "mrejesho.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_a_fetch_screen_draws_its_three_exits() -> None:
+    chart = to_mermaid(load_menu(ROOT / "menus" / "bills.yaml"))
+    for exit_ in ('|"found"| s_bill', '|"not found"| s_missing', '|"unavailable"| s_later'):
+        assert f"s_find -->{exit_}" in chart, chart

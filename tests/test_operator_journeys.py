@@ -31,6 +31,7 @@ def test_journey_files_are_shipped() -> None:
         "mrejesho_language.yaml",
         "directory.yaml",
         "egov_meeting.yaml",
+        "bills.yaml",
     }
 
 
@@ -142,6 +143,18 @@ async def test_unknown_screen_and_service_are_reported(tmp_path: Path) -> None:
     assert isinstance(first, JourneyResult) and isinstance(second, JourneyResult)
     assert [str(p) for p in first.problems] == [f"{path}:5: a: no screen 'knd' in mrejesho"]
     assert str(second.problems[0]).startswith(f"{path}:6: b: unknown service 'mrejeso'")
+
+
+async def test_stubs_and_down_name_configured_backends(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "service: bills\njourneys:\n  - name: a\n    down: bils\n    steps: [{send: '1'}]\n"
+        "  - name: b\n    stubs: {bils: {'*': 404}}\n    steps: [{send: '1'}]\n",
+    )
+    first, second = await run(path)
+    assert isinstance(first, JourneyResult) and isinstance(second, JourneyResult)
+    assert str(first.problems[0]).startswith(f"{path}:3: a: 'down' names no part or backend 'bils'")
+    assert str(second.problems[0]).startswith(f"{path}:6: b: 'stubs' names no backend 'bils'")
 
 
 def test_the_test_command_reports_and_exits_1_on_failure(tmp_path: Path) -> None:

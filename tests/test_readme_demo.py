@@ -64,6 +64,8 @@ class Demo:
             # config/gateway.yaml points both at the README's demo backend on 8090
             "BACKEND_FEEDBACK_URL": f"http://127.0.0.1:{self.backend_port}/feedback",
             "BACKEND_MEETINGS_URL": f"http://127.0.0.1:{self.backend_port}/meetings",
+            "BACKEND_BILLS_URL": f"http://127.0.0.1:{self.backend_port}/bills",
+            "BACKEND_BILL_NOTICES_URL": f"http://127.0.0.1:{self.backend_port}/bill_notices",
         }
         self.processes: list[subprocess.Popen[bytes]] = []
 
@@ -146,19 +148,25 @@ def test_the_readme_demo_delivers_every_shipped_service_and_brings_the_status_ba
     [serve] = one(".venv/bin/ussd-gateway serve")
     [track] = one('.venv/bin/ussd-emulator --script "1,2,')
     citizens = [c for c in one(".venv/bin/ussd-emulator --") if c != track]
+    [bill] = [c for c in citizens if "*152*00*3#" in c]
+    citizens.remove(bill)
     assert len(citizens) == 2
     demo.start(backend, "demo backend on")
     demo.start(serve, "listening on")
     for citizen in citizens:
         assert "Namba ya" in demo.run(citizen)
+    # the bill comes from the demo backend during the hop
+    checked = demo.run(bill)
+    assert "Mlipaji: Asha Juma Mwinyi" in checked and "Kiasi: TZS 150000" in checked, checked
+    assert "yatatumwa kwa" in checked  # the request for payment instructions is filed
 
     def all_delivered() -> bool:
         return {s["status"] for s in demo.submissions()} == {"delivered"}
 
     wait_for("every submission to be delivered", all_delivered, 30)
     by_service = {s["service"]: s for s in demo.submissions()}
-    assert set(by_service) == {"mrejesho", "egov_meeting"}  # every shipped service
-    assert json.loads(demo.run("curl -s 127.0.0.1:8090/stats"))["received"] == 2
+    assert set(by_service) == {"mrejesho", "egov_meeting", "bills"}  # every shipped service
+    assert json.loads(demo.run("curl -s 127.0.0.1:8090/stats"))["received"] == 3
 
     # the institution resolves the feedback case; the citizen sees it when tracking
     reference = str(by_service["mrejesho"]["reference"])

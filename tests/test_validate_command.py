@@ -78,7 +78,7 @@ def test_every_break_is_blamed_on_its_line(tmp_path: Path) -> None:
         f"'other' ({other}:4)",
         f"{at}{line(source, 'version: 2')}: -: unknown key 'version'",
         f"{at}{line(source, 'type: goodbye')}: cancelled: unknown screen type 'goodbye' (known: "
-        "end, input, list, lookup, menu, router, submit)",
+        "end, fetch, input, list, lookup, menu, router, submit)",
         f"{at}{line(source, 'colour: red')}: body: unknown key 'colour' for an input screen",
         f"{at}{line(source, 'save_as: [name]')}: name: 'save_as' must be a variable name "
         "(letters, digits, _)",

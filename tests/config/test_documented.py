@@ -32,7 +32,7 @@ def test_the_shipped_file_loads_and_every_backend_checks() -> None:
     settings = load_settings(CONFIG, env={})
     check_backends(settings.forwarding)
     assert settings.service_codes == {"*152*00#": "serikali"}
-    assert set(settings.backends) == {"feedback", "meetings"}
+    assert set(settings.backends) == {"feedback", "meetings", "bills", "bill_notices"}
     assert settings.simulator.enabled and settings.observability.session_events.enabled
 
 

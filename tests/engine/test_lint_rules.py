@@ -127,7 +127,8 @@ FAILING = [
         replace(BASE, "  done:\n    type: end", "  done:\n    type: farewell"),
         "done",
         "type: farewell",
-        r"unknown screen type 'farewell' \(known: end, input, list, lookup, menu, router, submit\)",
+        r"unknown screen type 'farewell' "
+        r"\(known: end, fetch, input, list, lookup, menu, router, submit\)",
     ),
     Case(
         "schema",

@@ -77,7 +77,8 @@ CASES = {
         BASE.replace("  done:\n    type: end", "  done:\n    type: farewell"),
         "done",
         "type: farewell",
-        "unknown screen type 'farewell' (known: end, input, list, lookup, menu, router, submit)",
+        "unknown screen type 'farewell' "
+        "(known: end, fetch, input, list, lookup, menu, router, submit)",
     ),
     "unknown key": (
         BASE.replace("    save_as: body\n", "    save_as: body\n    colour: red\n"),

@@ -122,6 +122,7 @@ async def test_services_entered_through_the_directory_count_for_themselves(
         ("home", 2, 0),
         ("-> mrejesho", 3, 0),
         ("-> egov_meeting", 0, 0),
+        ("-> bills", 0, 0),
     ]
 
     # the daily summary counts each call once
@@ -157,7 +158,12 @@ async def test_leaving_a_service_for_the_directory_ends_its_visit_there(
     serikali = await funnel(monkeypatch, db, "serikali")
     assert serikali["sessions"] == 2 and serikali["outcomes"]["in_progress"] == 2
     rows = {s["screen"]: (s["reached"], s["left"]) for s in serikali["screens"]}
-    assert rows == {"home": (2, 0), "-> mrejesho": (2, 0), "-> egov_meeting": (1, 0)}
+    assert rows == {
+        "home": (2, 0),
+        "-> mrejesho": (2, 0),
+        "-> egov_meeting": (1, 0),
+        "-> bills": (0, 0),
+    }
     status, out = await report(monkeypatch, db, "funnel", "--service", "mrejesho")
     assert status == 0
     assert "back to directory 2" in out.splitlines()[1]

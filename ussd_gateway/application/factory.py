@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
 from ussd_gateway.adapters.db.migrate import upgrade
+from ussd_gateway.adapters.fetch import BackendFetcher
 from ussd_gateway.adapters.limits import LimitState, MemoryLimitState, RedisLimitState
 from ussd_gateway.adapters.mounted_apps import HttpMountedApps
 from ussd_gateway.adapters.observe.events import EventRecorder, events_engine
@@ -34,13 +35,31 @@ from ussd_gateway.application.menus.registry import MenuRegistry
 from ussd_gateway.application.sms.limits import InboundLimits
 from ussd_gateway.config.settings import Settings
 from ussd_gateway.engine.runner import Engine
+from ussd_gateway.engine.screens.fetch import FetchScreen
 from ussd_gateway.ports.apps import MountedApps
 from ussd_gateway.ports.clock import SYSTEM_CLOCK, Clock
+from ussd_gateway.ports.fetch import Fetcher
 from ussd_gateway.ports.observer import HopObserver
 from ussd_gateway.ports.sessions import SessionStore, StoreUnavailable
 from ussd_gateway.ports.submissions import EnginePorts
 
 log = logging.getLogger(__name__)
+
+
+def warn_unanswerable_fetches(menus: MenuRegistry, fetcher: BackendFetcher) -> None:
+    """Say at start which ``fetch`` screens will only ever answer ``unavailable``: a backend
+    missing from ``backends:`` or of a type fetches cannot use yet."""
+    for service, definition in sorted(menus.definitions.items()):
+        for screen in definition.screens.values():
+            if isinstance(screen, FetchScreen) and screen.backend not in fetcher.questions:
+                reason = fetcher.problems.get(screen.backend, "not in config backends:")
+                log.warning(
+                    "%s.%s: backend %s cannot be asked (%s): citizens get 'unavailable'",
+                    service,
+                    screen.id,
+                    screen.backend,
+                    reason,
+                )
 
 
 class StartupError(RuntimeError):
@@ -56,6 +75,7 @@ def build_hops(
     observer: HopObserver | None = None,
     clock: Clock = SYSTEM_CLOCK,
     apps: MountedApps | None = None,
+    fetcher: Fetcher | None = None,
 ) -> HopService:
     """The hop service on these parts: what servers put the guard in front of (``open_gateway``)
     and journey tests run menus on alone."""
@@ -64,6 +84,8 @@ def build_hops(
             ports=ports,
             lookup_timeout=settings.lookup_timeout,
             submit_timeout=settings.submit_timeout,
+            fetcher=fetcher,
+            fetch_timeout=settings.fetch.deadline(settings.limits.hop_deadline),
         ),
         store=store,
         menus=menus,
@@ -121,6 +143,8 @@ async def open_gateway(
     guarded: GuardedHops | None = None
     # institutions' own USSD apps under a directory: one client for all, bounded by the deadline
     apps = HttpMountedApps(hop_deadline=settings.limits.hop_deadline)
+    fetcher = BackendFetcher(settings.backends, settings.fetch, clock=clock.monotonic)
+    warn_unanswerable_fetches(menus, fetcher)
     try:
         await _migrated(database)
         sessions = settings.sessions
@@ -156,6 +180,7 @@ async def open_gateway(
             observer=GatewayObserver(events),
             clock=clock,
             apps=apps,
+            fetcher=fetcher,
         )
         guarded = GuardedHops(
             service,
@@ -198,6 +223,7 @@ async def open_gateway(
             await submissions.close()
         if store is not None:
             await store.close()
+        await fetcher.close()
         if batcher is not None:
             await batcher.close()
         if redis is not None:

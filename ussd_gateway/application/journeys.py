@@ -34,22 +34,29 @@ from ussd_gateway.application.factory import build_hops
 from ussd_gateway.application.menus.registry import MenuRegistry
 from ussd_gateway.application.menus.routing import ServiceRouter
 from ussd_gateway.config.settings import Settings
+from ussd_gateway.domain.fetch import Answer, FetchRequest, FetchResult
 from ussd_gateway.domain.references import check_symbol, is_valid, normalise
 from ussd_gateway.domain.submissions import SubmissionDraft, SubmissionView
 from ussd_gateway.domain.ussd import UssdRequest
 from ussd_gateway.engine.definition import MenuDefinition, Problem
 from ussd_gateway.engine.yaml_source import key_line, line_of, load_yaml_text
 
-FILE_KEYS = frozenset({"service", "code", "phone", "language", "submissions", "down", "journeys"})
+FILE_KEYS = frozenset(
+    {"service", "code", "phone", "language", "submissions", "down", "stubs", "journeys"}
+)
 """Keys of a journey file; all but ``journeys`` are defaults for every journey in it."""
 JOURNEY_KEYS = frozenset(
-    {"name", "service", "code", "phone", "language", "submissions", "down", "steps"}
+    {"name", "service", "code", "phone", "language", "submissions", "down", "stubs", "steps"}
 )
 STEP_KEYS = frozenset(
     {"dial", "send", "expect", "expect_not", "reply", "screen", "end", "submitted"}
 )
 SUBMISSION_KEYS = frozenset({"reference", "status", "note", "kind", "date"})
 DOWN_PARTS = frozenset({"submit", "lookup"})
+"""Parts of the submission store a journey can make fail; any other name in ``down`` is a
+backend whose ``fetch`` screens then get ``unavailable``."""
+ANY_REQUEST = "*"
+"""The stub answer for requests no other stub key matches."""
 DEFAULT_PHONE = "+255700000001"
 PROVIDER = "journey"
 
@@ -104,8 +111,11 @@ class Journey:
     """Language the phone number chose on an earlier call, if any."""
     submissions: tuple[Seed, ...]
     down: frozenset[str]
-    """Parts of the submission store that fail: ``submit``, ``lookup``."""
+    """Parts of the submission store that fail (``submit``, ``lookup``) and backends that do."""
     steps: tuple[Step, ...]
+    stubs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per backend, per request (its field values joined by ``/``, or ``*``): a JSON document
+    (found) or an HTTP status (404: not found; any other: unavailable)."""
 
     @property
     def where(self) -> str:
@@ -235,10 +245,31 @@ def _down(reader: _Reader, raw: Any) -> frozenset[str]:
     if raw is None:
         return frozenset()
     parts = [raw] if isinstance(raw, str) else raw
-    if not isinstance(parts, list) or not all(p in DOWN_PARTS for p in parts):
-        reader.problem(f"'down' lists parts that fail: {', '.join(sorted(DOWN_PARTS))}")
+    if not isinstance(parts, list) or not all(isinstance(p, str) and p for p in parts):
+        reader.problem(
+            f"'down' lists parts that fail: {', '.join(sorted(DOWN_PARTS))} or backend names"
+        )
         return frozenset()
     return frozenset(parts)
+
+
+def _stubs(reader: _Reader, raw: Any) -> Mapping[str, Mapping[str, Any]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not all(isinstance(v, Mapping) for v in raw.values()):
+        reader.problem("'stubs' maps backend names to {request: reply document or status}", raw)
+        return {}
+    stubs: dict[str, dict[str, Any]] = {}
+    for backend, answers in raw.items():
+        stubs[str(backend)] = {}
+        for key, answer in answers.items():
+            if not isinstance(answer, Mapping | list) and not str(answer).isdigit():
+                reader.problem(
+                    f"stub {backend}.{key}: a reply document or an HTTP status", answers, key
+                )
+                continue
+            stubs[str(backend)][str(key)] = answer
+    return stubs
 
 
 def load_journeys(path: Path | str) -> tuple[list[Journey], list[Problem]]:
@@ -301,6 +332,7 @@ def load_journeys(path: Path | str) -> tuple[list[Journey], list[Problem]]:
                 submissions=_seeds(reader, default("submissions")),
                 down=_down(reader, default("down")),
                 steps=tuple(steps),
+                stubs=_stubs(reader, default("stubs")),
             )
         )
     return journeys, reader.problems
@@ -448,6 +480,28 @@ class _Ports:
         return await self.store.existing(idempotency_key)
 
 
+class _StubFetcher:
+    """Backends as a journey file describes them: no network, every branch reachable."""
+
+    def __init__(self, stubs: Mapping[str, Mapping[str, Any]], down: frozenset[str]) -> None:
+        self.stubs = stubs
+        self.down = down
+
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        if request.backend in self.down:
+            return FetchResult(Answer.UNAVAILABLE, reason="down (journey test)")
+        answers = self.stubs.get(request.backend)
+        if answers is None:
+            return FetchResult(Answer.UNAVAILABLE, reason="no stubs (journey test)")
+        key = "/".join(request.fields.values())
+        answer = answers.get(key, answers.get(ANY_REQUEST, "404"))
+        if isinstance(answer, Mapping | list):
+            return FetchResult(Answer.FOUND, answer)
+        if str(answer) in {"404", "410"}:
+            return FetchResult(Answer.NOT_FOUND, reason=f"HTTP {answer}")
+        return FetchResult(Answer.UNAVAILABLE, reason=f"HTTP {answer}")
+
+
 class JourneyRunner:
     """Runs journeys against loaded menus, one fresh database and session store per journey."""
 
@@ -479,6 +533,15 @@ class JourneyRunner:
         def problem(message: str, line: int | None) -> None:
             problems.append(Problem(journey.file, journey.name, message, line))
 
+        backends = self.settings.backends
+        for name in sorted(journey.down - DOWN_PARTS):
+            if name not in backends:
+                parts = ", ".join(sorted(DOWN_PARTS | set(backends)))
+                problem(f"'down' names no part or backend '{name}' (known: {parts})", journey.line)
+        for name in sorted(journey.stubs):
+            if name not in backends:
+                known = ", ".join(sorted(backends)) or "none"
+                problem(f"'stubs' names no backend '{name}' (known: {known})", journey.line)
         definition = self.definitions.get(journey.service or "")
         if journey.service and definition is None:
             known = ", ".join(sorted(self.definitions)) or "none"
@@ -557,6 +620,7 @@ class JourneyRunner:
                 menus=menus,
                 store=sessions,
                 ports=_Ports(submissions, journey.down),
+                fetcher=_StubFetcher(journey.stubs, journey.down),
             )
             if journey.language:
                 await sessions.remember_language(journey.phone, journey.language)

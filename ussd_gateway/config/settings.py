@@ -22,6 +22,7 @@ from ussd_gateway.config.backends import (
     read_backends,
 )
 from ussd_gateway.config.beem import BeemSettings
+from ussd_gateway.config.fetch import FetchSettings
 from ussd_gateway.config.guard import GuardConfig, Limits, ProviderAuth, read_providers
 from ussd_gateway.config.kinds import DATABASE_URL, REDIS_URL, SECONDS, Kind, above, between
 from ussd_gateway.config.loader import ConfigError, Reader, setting
@@ -132,6 +133,7 @@ class Settings:
     )
     lookup_timeout: Annotated[float, SECONDS, above(0)] = 0.8
     submit_timeout: Annotated[float, SECONDS, above(0)] = 5.0
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     host: str = field(default="127.0.0.1", metadata=setting(env="HOST"))
     """Listen address. This machine only by default: webhooks are open until ``providers:``
     says otherwise, so listening on every interface (``0.0.0.0``) is a production decision."""

@@ -24,6 +24,7 @@ from ussd_gateway.engine.screens.end import EndScreen
 from ussd_gateway.engine.screens.router import RouterScreen
 from ussd_gateway.engine.screens.submit import SubmitScreen
 from ussd_gateway.engine.search import SEARCH_VAR
+from ussd_gateway.ports.fetch import Fetcher
 from ussd_gateway.ports.submissions import EnginePorts
 
 MAX_AUTOMATIC_STEPS = 25
@@ -46,13 +47,17 @@ def compose(hint: str | None, text: str) -> str:
 
 
 def typed_variables(definition: MenuDefinition) -> list[str]:
-    """Variables holding what the citizen typed: the ones a screen may cut to fit."""
+    """Variables holding what the citizen typed or a backend answered: a screen may cut them."""
     return [
         name
         for screen in definition.screens.values()
-        if screen.type_name == "input"
+        if screen.type_name in TYPED_BY_OTHERS
         for name in screen.sets()
     ]
+
+
+TYPED_BY_OTHERS = frozenset({"input", "fetch"})
+"""Screens whose values come from outside the menu (the citizen, a backend): cut to fit."""
 
 
 def fit(ctx: HopContext, screen: Screen, hint: str | None) -> str:
@@ -99,6 +104,9 @@ class HopContext:
     ports: EnginePorts | None = None
     lookup_timeout: float = 0.8
     submit_timeout: float = 5.0
+    fetcher: Fetcher | None = None
+    fetch_timeout: float = 1.5
+    """Seconds a ``fetch`` screen may wait for its backend (inside the hop's deadline)."""
     cuts: Mapping[str, int] = field(default_factory=dict)
     """Echoed values cut to these lengths so the screen fits (``echo.cuts_to_fit``)."""
 
@@ -161,13 +169,25 @@ class Engine:
         ports: EnginePorts | None = None,
         lookup_timeout: float = 0.8,
         submit_timeout: float = 5.0,
+        fetcher: Fetcher | None = None,
+        fetch_timeout: float = 1.5,
     ) -> None:
         self.ports = ports
         self.lookup_timeout = lookup_timeout
         self.submit_timeout = submit_timeout
+        self.fetcher = fetcher
+        self.fetch_timeout = fetch_timeout
 
     def _context(self, definition: MenuDefinition, session: Session) -> HopContext:
-        return HopContext(definition, session, self.ports, self.lookup_timeout, self.submit_timeout)
+        return HopContext(
+            definition,
+            session,
+            self.ports,
+            self.lookup_timeout,
+            self.submit_timeout,
+            self.fetcher,
+            self.fetch_timeout,
+        )
 
     async def start(self, definition: MenuDefinition, session: Session) -> HopResult:
         """First screen of a new session."""

@@ -6,6 +6,9 @@
 - each path stands in for the gateway backend of the same name and checks that backend's
   credentials: ``Authorization: Bearer <token>`` and/or ``X-Signature: sha256=<hmac>`` when it
   has a token/secret, nothing when it has none (``/`` is the ``--backend``, ``feedback``).
+- ``GET /bills/{control number}``: the GePG bill check's ``bills`` backend: ``200`` with the
+  bill for the numbers in ``BILLS`` (991234567890 and 991234567891), ``404`` for any other.
+  ``/bill_notices`` takes the requests for payment instructions like any delivery.
 - ``GET /stats``: ``{received, duplicates, cases}``; ``GET /cases``: every case.
 - ``POST /cases/{case}/status`` ``{"status": "resolved", "note": …}``: reports back to the
   gateway's ``/backends/<the case's backend>/status`` with that backend's credentials.
@@ -37,7 +40,7 @@ class Credentials:
     secret: str | None = None
 
 
-PATHS = ("feedback", "meetings")
+PATHS = ("feedback", "meetings", "bill_notices")
 """The gateway's shipped backends this stand-in answers for, each at its own path."""
 
 
@@ -65,6 +68,33 @@ class DemoState:
 
 
 STATE = web.AppKey("demo_state", DemoState)
+
+BILLS: dict[str, dict[str, Any]] = {
+    "991234567890": {
+        "control_number": "991234567890",
+        "payer": {"name": "Asha Juma Mwinyi"},
+        "description": "Leseni ya biashara 2027",
+        "amount": 150000,
+        "currency": "TZS",
+        "expires": "2027-03-31",
+    },
+    "991234567891": {
+        "control_number": "991234567891",
+        "payer": {"name": "Baraka Hamisi"},
+        "description": "Ada ya hati ya kusafiria",
+        "amount": 50000,
+        "currency": "TZS",
+        "expires": "2027-01-15",
+    },
+}
+"""The bills the demo knows, for the README's bill check; any other number is not found."""
+
+
+async def bill(request: web.Request) -> web.Response:
+    found = BILLS.get(request.match_info["number"])
+    if found is None:
+        return web.json_response({"error": "no such control number"}, status=404)
+    return web.json_response(found)
 
 
 def _verified(credentials: Credentials, request: web.Request, body: bytes) -> bool:
@@ -173,6 +203,7 @@ def create_demo_backend(
     for name in dict.fromkeys((*PATHS, backend)):
         app.router.add_post(f"/{{backend:{name}}}", accept)
     app.router.add_post("/", accept)
+    app.router.add_get("/bills/{number}", bill)
     app.router.add_get("/stats", stats)
     app.router.add_get("/cases", cases)
     app.router.add_post("/cases/{case}/status", report_status)

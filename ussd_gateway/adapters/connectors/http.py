@@ -18,6 +18,8 @@ Configuration (``backends.<name>``)::
       text: "{{ data.body }}"
       fields: "{{ data }}"                   # a lone expression keeps its type (a mapping here)
     case_field: case_number                  # reply JSON key holding the backend's case number
+    path: /{control_number}                  # fetch screens: appended to url, each {field} one
+                                             # URL-encoded path segment (adapters/fetch/http.py)
 
 Every request carries ``Idempotency-Key: <reference>``; the HMAC covers the exact body bytes.
 """
@@ -76,6 +78,9 @@ class HttpConfig:
     case_field: str | None = None
     payload: Annotated[Any, SHAPE] = field(default=None, repr=False)
     """The body's template; unset: ``Delivery.as_payload()``."""
+    path: str | None = None
+    """For ``fetch`` screens: appended to ``url``; ``{field}`` is a request field, encoded as one
+    path segment. Fields it does not name go in the query (GET, DELETE) or the JSON body."""
 
 
 def read_config(backend: BackendConfig) -> tuple[HttpConfig, PayloadTemplate | None]:
@@ -110,6 +115,19 @@ def read_config(backend: BackendConfig) -> tuple[HttpConfig, PayloadTemplate | N
     return config, template
 
 
+def auth_headers(config: HttpConfig, body: bytes) -> dict[str, str]:
+    """The configured headers with the backend's auth: for deliveries and fetches alike."""
+    headers = dict(config.headers)
+    if config.auth == "bearer" and config.token:
+        headers["Authorization"] = f"Bearer {config.token}"
+    elif config.auth == "basic":
+        pair = f"{config.username}:{config.secret or ''}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    elif config.auth == "hmac" and config.secret:
+        headers[config.signature_header] = config.signature_prefix + sign(config.secret, body)
+    return headers
+
+
 class HttpConnector(Connector):
     def __init__(
         self,
@@ -134,20 +152,11 @@ class HttpConnector(Connector):
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
     def headers(self, delivery: Delivery, body: bytes) -> dict[str, str]:
-        config = self.config
-        headers = {
-            **config.headers,
+        return {
+            **auth_headers(self.config, body),
             "Content-Type": "application/json",
             "Idempotency-Key": delivery.reference,
         }
-        if config.auth == "bearer" and config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
-        elif config.auth == "basic":
-            pair = f"{config.username}:{config.secret or ''}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        elif config.auth == "hmac" and config.secret:
-            headers[config.signature_header] = config.signature_prefix + sign(config.secret, body)
-        return headers
 
     async def deliver(self, delivery: Delivery) -> AttemptResult:
         body = self.body(delivery)

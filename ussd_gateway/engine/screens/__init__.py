@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ussd_gateway.engine.screens.base import Screen
 from ussd_gateway.engine.screens.end import EndScreen
+from ussd_gateway.engine.screens.fetch import FetchScreen
 from ussd_gateway.engine.screens.input import InputScreen
 from ussd_gateway.engine.screens.list import ListScreen
 from ussd_gateway.engine.screens.lookup import LookupScreen
@@ -20,6 +21,7 @@ SCREEN_TYPES: dict[str, type[Screen]] = {
         RouterScreen,
         SubmitScreen,
         LookupScreen,
+        FetchScreen,
         EndScreen,
     )
 }

@@ -122,5 +122,5 @@ def test_the_readme_names_every_system_package_the_tests_need() -> None:
     packages = set(re.findall(r"apt-get install -y -qq ([\w-]+)", ci))
     readme = (ROOT / "README.md").read_text()
     tests_part = readme.split("**2. Run the tests**", 1)[1].split("### ", 1)[0]
-    assert packages == {"redis-server", "graphviz", "chromium", "strace"}
+    assert packages == {"redis-server", "graphviz", "chromium", "strace", "redis-tools", "haproxy"}
     assert {p for p in packages if f"`{p}`" not in tests_part} == set()

@@ -24,7 +24,7 @@ import pytest
 from tests.support.serve import BIN, ROOT, free_port, wait_for
 
 STRACE = shutil.which("strace")
-IDLE = 20.0
+IDLE = 60.0
 """Seconds the server is left alone after the journey: workers poll many times meanwhile."""
 
 LOOPBACK = re.compile(r'sin_addr=inet_addr\("127\.|inet_pton\(AF_INET6, "::1"|sun_path=')

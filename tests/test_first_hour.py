@@ -31,14 +31,14 @@ async def test_the_directory_switches_language_and_the_number_keeps_it(
     assert home.endswith("\n4. Lugha / Language"), home
     assert (await phone.send("4")).startswith("CON Chagua lugha\n1. Kiswahili\n2. English")
     english = await phone.send("2")
-    assert english.startswith("CON Government services\n1. e-Mrejesho\n"), english
+    assert english.startswith("CON Government services\n1. e-Mrejesho (complaints"), english
     assert "4. Language / Lugha" in english
     assert (await phone.send("1")).startswith("CON Welcome to e-Mrejesho")
     # remembered for the number: the next call starts in English
     phone.session_id = "ATUid_second_call"
     assert (await phone.dial("*152*00#")).startswith("CON Government services")
     assert await phone.walk("4", "1") == (
-        "CON Huduma za Serikali\n1. e-Mrejesho\n2. Usajili Kikao cha Mwaka e-Gov"
+        "CON Huduma za Serikali\n1. e-Mrejesho (malalamiko na maoni)\n2. Kikao Kazi cha Serikali Mtandao"
         "\n3. Malipo ya Serikali\n4. Lugha / Language"
     )
 
@@ -59,10 +59,12 @@ async def test_the_resume_offer_names_the_service_it_would_resume(
     await phone.walk("2", "1", "Amina Juma")  # the meeting: name typed, the institution asked
     offer = await phone.dial("*152*00#")  # the call dropped; dialled again
     assert offer == (
-        "CON Hukumaliza Usajili Kikao cha Mwaka e-Gov.\n1. Endelea ulipoishia\n2. Anza upya"
+        "CON Hukumaliza Usajili wa Kikao Kazi cha Serikali Mtandao.\n1. Endelea ulipoishia\n2. Anza upya"
     )
     wrong = await phone.send("7")
-    assert wrong.startswith("CON Chaguo si sahihi.\nHukumaliza Usajili Kikao cha Mwaka e-Gov.")
+    assert wrong.startswith(
+        "CON Chaguo si sahihi.\nHukumaliza Usajili wa Kikao Kazi cha Serikali Mtandao."
+    )
     assert (await phone.send("1")).startswith("CON Andika taasisi yako")
 
 

@@ -9,7 +9,12 @@ and answer with ``data`` signed by the bus's own key (generated per instance; ne
 Switches let a test make it misbehave: ``revoke_tokens()`` (next request gets 401),
 ``reply_signature`` (``valid``; ``as-sent``: pretty-printed and signed over the bytes sent;
 ``forged``, ``tampered``, ``missing``), ``success`` and
-``failure_message``, ``status`` (e.g. 500), ``delay`` (seconds before answering).
+``failure_message``, ``status`` (e.g. 500), ``delay`` (seconds before answering), ``raw_reply``
+(bytes sent as they are, e.g. not JSON).
+
+Pulls (``/engine/esb/request`` with ``apiCode``) are answered by ``lookup`` when a test sets it:
+the pull's ``esbBody`` in, the institution's document out (sent as the reply's ``esbBody``), or
+None for "no such record" (``success: false``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import base64
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +86,8 @@ class StandInBus:
     failure_message: str = "Rejected by the institution"
     status: int | None = None
     delay: float = 0.0
+    raw_reply: bytes | None = None
+    lookup: Callable[[Any], Any] | None = None
 
     token_calls: int = 0
     requests: int = 0
@@ -188,6 +196,13 @@ class StandInBus:
                 request.headers.get("Idempotency-Key"),
             )
         )
+        if self.raw_reply is not None:
+            return web.Response(body=self.raw_reply, content_type="application/json")
+        if code_field == "apiCode" and self.lookup is not None:
+            found = self.lookup(data["esbBody"])
+            if found is None:
+                return self._reply({"success": False, "message": "Record not found"})
+            return self._reply({"success": True, "esbBody": found})
         return self._reply(
             {
                 "success": True,

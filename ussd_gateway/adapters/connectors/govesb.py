@@ -391,6 +391,19 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return None
 
 
+def signed_envelope(config: GovesbConfig, body: Any) -> bytes:
+    """``{"data": {<code field>: api_code, "esbBody": body}, "signature"}``, ``body`` encrypted
+    first when the backend says so; ``data`` is sent as exactly the bytes that were signed."""
+    body = govesb_crypto.canonical_payload(body, "esbBody")
+    if config.recipient_key is not None:
+        plaintext = govesb_crypto.js_stringify(body).encode("utf-8")
+        body = govesb_crypto.encrypt(plaintext, config.recipient_key)
+    data = {config.code_field: config.api_code, "esbBody": body}
+    signed = govesb_crypto.canonical_json(data)
+    signature = govesb_crypto.sign(config.private_key, signed)
+    return b'{"data":' + signed + b',"signature":' + json.dumps(signature).encode() + b"}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Reply:
     status: int
@@ -411,14 +424,7 @@ class GovesbConnector(Connector):
         """The request body; ``data`` is sent as exactly the bytes that were signed."""
         variables = delivery.as_payload()
         body = variables if self.config.payload is None else self.config.payload.render(variables)
-        body = govesb_crypto.canonical_payload(body, "esbBody")
-        if self.config.recipient_key is not None:
-            plaintext = govesb_crypto.js_stringify(body).encode("utf-8")
-            body = govesb_crypto.encrypt(plaintext, self.config.recipient_key)
-        data = {self.config.code_field: self.config.api_code, "esbBody": body}
-        signed = govesb_crypto.canonical_json(data)
-        signature = govesb_crypto.sign(self.config.private_key, signed)
-        return b'{"data":' + signed + b',"signature":' + json.dumps(signature).encode() + b"}"
+        return signed_envelope(self.config, body)
 
     async def deliver(self, delivery: Delivery) -> AttemptResult:
         started = time.perf_counter()

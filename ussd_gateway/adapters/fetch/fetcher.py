@@ -15,8 +15,10 @@ from dataclasses import replace
 
 import aiohttp
 
+from ussd_gateway.adapters.connectors import govesb
 from ussd_gateway.adapters.connectors.http import read_config
 from ussd_gateway.adapters.fetch.breaker import Breaker
+from ussd_gateway.adapters.fetch.govesb import GovesbQuestion
 from ussd_gateway.adapters.fetch.http import HttpQuestion
 from ussd_gateway.config.backends import BackendConfig
 from ussd_gateway.config.fetch import FetchSettings
@@ -41,21 +43,36 @@ class BackendFetcher:
         self._clock = clock
         self._client = client
         self._own_client = client is None
-        self.questions: dict[str, HttpQuestion] = {}
+        self.questions: dict[str, HttpQuestion | GovesbQuestion] = {}
         self.problems: dict[str, str] = {}
         """Backends that cannot be asked, and why (logged once, answered ``unavailable``)."""
         for name, backend in backends.items():
-            if backend.type != "http":
-                self.problems[name] = f"type {backend.type} cannot answer fetch screens yet"
-                continue
             try:
-                config, _payload = read_config(backend)
+                question = self._question(backend, settings)
             except ConfigError as exc:
                 self.problems[name] = str(exc).splitlines()[0]
                 continue
-            self.questions[name] = HttpQuestion(config, settings)
+            if isinstance(question, str):
+                self.problems[name] = question
+                continue
+            self.questions[name] = question
         self.breakers: dict[str, Breaker] = {}
         self._cache: OrderedDict[CacheKey, tuple[float, FetchResult]] = OrderedDict()
+
+    @staticmethod
+    def _question(
+        backend: BackendConfig, settings: FetchSettings
+    ) -> HttpQuestion | GovesbQuestion | str:
+        """How to ask ``backend``, or why it cannot be asked."""
+        if backend.type == "http":
+            config, _payload = read_config(backend)
+            return HttpQuestion(config, settings)
+        if backend.type == "govesb":
+            loaded = govesb.read_config(backend)
+            if loaded.code_field != "apiCode":
+                return "a fetch is a pull: set mode: pull (engine_url <engine>/request)"
+            return GovesbQuestion(loaded, settings)
+        return f"type {backend.type} cannot answer fetch screens"
 
     def breaker(self, backend: str) -> Breaker:
         found = self.breakers.get(backend)

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 def warn_unanswerable_fetches(menus: MenuRegistry, fetcher: BackendFetcher) -> None:
     """Say at start which ``fetch`` screens will only ever answer ``unavailable``: a backend
-    missing from ``backends:`` or of a type fetches cannot use yet."""
+    missing from ``backends:``, or a GoVESB one set up to push rather than pull."""
     for service, definition in sorted(menus.definitions.items()):
         for screen in definition.screens.values():
             if isinstance(screen, FetchScreen) and screen.backend not in fetcher.questions:

@@ -14,6 +14,8 @@ import json
 import sys
 from typing import Any
 
+from ussd_gateway.cli.database import on_database
+from ussd_gateway.cli.tables import table
 from ussd_gateway.config.settings import load_settings
 
 
@@ -48,8 +50,6 @@ def parse_since(value: str, now: dt.datetime | None = None) -> dt.datetime:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ussd_gateway.cli.commands.submissions import table
-
     try:
         since = parse_since(args.since) if args.since else None
     except ValueError as exc:
@@ -88,13 +88,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def _find(url: str, args: argparse.Namespace, since: dt.datetime | None) -> list[Any]:
     from ussd_gateway.adapters.audit import AuditLog, as_row
-    from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
-    from ussd_gateway.adapters.db.migrate import upgrade
 
-    engine = create_engine(url)
-    try:
-        await upgrade(engine)
-        found = await AuditLog(create_sessionmaker(engine)).find(
+    async def find(sessions: Any) -> list[Any]:
+        found = await AuditLog(sessions).find(
             since=since,
             actor=args.owner,
             action=args.action,
@@ -102,5 +98,5 @@ async def _find(url: str, args: argparse.Namespace, since: dt.datetime | None) -
             limit=args.limit,
         )
         return [as_row(r) for r in found]
-    finally:
-        await engine.dispose()
+
+    return await on_database(url, find)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 from typing import Any
 
-from ussd_gateway.cli.commands.submissions import table
+from ussd_gateway.application.submission_views import iso
+from ussd_gateway.cli.database import on_database
+from ussd_gateway.cli.tables import table, when
 from ussd_gateway.config.settings import load_settings
 from ussd_gateway.domain.privacy import mask_phone
 
@@ -30,10 +31,6 @@ def register(commands: Any) -> None:
     listing.set_defaults(func=run_list)
 
 
-def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
-
-
 def row(message: Any) -> dict[str, Any]:
     return {
         "id": message.id,
@@ -42,28 +39,18 @@ def row(message: Any) -> dict[str, Any]:
         "status": message.status,
         "provider_status": message.provider_status,
         "attempts": message.attempts,
-        "created_at": message.created_at.isoformat() if message.created_at else None,
+        "created_at": iso(message.created_at),
         "text": message.body,
     }
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
-    from ussd_gateway.adapters.db.migrate import upgrade
     from ussd_gateway.adapters.outbox.sms import SmsOutbox
 
-    settings = load_settings(args.config)
+    async def recent(sessions: Any) -> list[Any]:
+        return await SmsOutbox(sessions).recent(status=args.status, limit=args.limit)
 
-    async def go() -> list[Any]:
-        engine = create_engine(settings.database_url)
-        try:
-            await upgrade(engine)
-            outbox = SmsOutbox(create_sessionmaker(engine))
-            return await outbox.recent(status=args.status, limit=args.limit)
-        finally:
-            await engine.dispose()
-
-    messages = asyncio.run(go())
+    messages = asyncio.run(on_database(load_settings(args.config).database_url, recent))
     if args.json:
         print(json.dumps([row(m) for m in messages], ensure_ascii=False, indent=2))
         return 0
@@ -77,7 +64,7 @@ def run_list(args: argparse.Namespace) -> int:
             r["to"],
             r["status"],
             r["provider_status"] or "-",
-            _when(m.created_at),
+            when(m.created_at),
             r["purpose"],
             " ".join(m.body.split()),
         )

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ussd_gateway.application.submission_views import attempt_row, summary, who
+from ussd_gateway.cli.database import on_database
+from ussd_gateway.cli.tables import table, when
 from ussd_gateway.config.settings import load_settings
 
 T = TypeVar("T")
@@ -57,25 +58,12 @@ def register(commands: Any) -> None:
 
 
 def _with_ledger(args: argparse.Namespace, action: Callable[[Any], Awaitable[T]]) -> T:
-    from ussd_gateway.adapters.db.engine import create_engine, create_sessionmaker
-    from ussd_gateway.adapters.db.migrate import upgrade
     from ussd_gateway.adapters.outbox.ledger import DeliveryLedger
 
     settings = load_settings(args.config)
-
-    async def go() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            await upgrade(engine)
-            return await action(DeliveryLedger(create_sessionmaker(engine)))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
-
-
-def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+    return asyncio.run(
+        on_database(settings.database_url, lambda sessions: action(DeliveryLedger(sessions)))
+    )
 
 
 def _short(text: str | None, width: int = 48) -> str:
@@ -83,17 +71,6 @@ def _short(text: str | None, width: int = 48) -> str:
         return "-"
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Columns padded to their widest cell; the last column is left ragged."""
-    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = []
-    for row in cells:
-        padded = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
-        lines.append("  ".join(padded).rstrip())
-    return "\n".join(lines)
 
 
 def _print_json(value: Any) -> None:
@@ -129,7 +106,7 @@ def run_list(args: argparse.Namespace) -> int:
                     s.status,
                     s.attempts,
                     who(s),
-                    _when(s.created_at),
+                    when(s.created_at),
                     _short(s.last_error),
                 )
                 for s in rows
@@ -164,7 +141,7 @@ def run_show(args: argparse.Namespace) -> int:
             [
                 (
                     a.attempt,
-                    _when(a.started_at),
+                    when(a.started_at),
                     a.status_code or "-",
                     a.outcome,
                     f"{a.latency_ms:.0f}",
